@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Project tasks that need nothing but Python 3.11+.
+
+    python3 dev.py demo        run the demo on SQLite
+    python3 dev.py test [...]  install what the tests need into .venv and run the whole suite
+                               (extra arguments go to pytest)
+
+Both create ``.venv`` on first use and reinstall when ``pyproject.toml`` changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def ensure_venv(extras: str) -> None:
+    """Create .venv and install the project with ``extras`` unless already current."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / f".installed-{extras or 'core'}"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    target = f".[{extras}]" if extras else "."
+    print(f"installing {target} into {VENV} ...", flush=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target],
+        cwd=ROOT, check=True,
+    )
+    stamp.write_text(digest)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test"):
+        print(__doc__)
+        return 2
+    task, rest = argv[0], argv[1:]
+    if task == "demo":
+        ensure_venv("")
+        return subprocess.call([str(PYTHON), str(ROOT / "examples" / "demo.py"), *rest], cwd=ROOT)
+    ensure_venv("dev,postgres,mysql")
+    code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    return 0 if code == 5 and rest else code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

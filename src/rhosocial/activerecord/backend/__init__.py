@@ -1,0 +1,56 @@
+"""The backend layer: the storage contract, dialects, types, errors and the registry."""
+from __future__ import annotations
+
+from .base import ColumnTypes, StorageBackend
+from .capabilities import Capabilities
+from .dialect import ColumnType, SQLBuilder, SQLDialectBase, TypeMapping
+from .errors import (
+    BackendNotFoundError,
+    CheckViolationError,
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    ConstraintViolationError,
+    DatabaseError,
+    DataError,
+    DeadlockError,
+    DriverNotInstalledError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    InvalidIdentifierError,
+    IsolationLevelError,
+    LockTimeoutError,
+    NotNullViolationError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    QueryTimeoutError,
+    ReadOnlyError,
+    SerializationError,
+    TransactionError,
+    UniqueViolationError,
+)
+from .helpers import format_decimal, format_with_length, format_with_precision
+from .registry import available_backends, create_backend, get_backend_class, register_backend
+from .typing import (
+    NO_DEFAULT,
+    ColumnDef,
+    ColumnInfo,
+    ConnectionConfig,
+    DatabaseType,
+    IsolationLevel,
+    QueryResult,
+)
+
+__all__ = [
+    "BackendNotFoundError", "Capabilities", "CheckViolationError", "ColumnDef", "ColumnInfo",
+    "ColumnType", "ColumnTypes", "ConfigurationError", "ConnectionConfig", "ConnectionError",
+    "ConnectionLostError", "ConstraintViolationError", "DataError", "DatabaseError", "DatabaseType",
+    "DeadlockError", "DriverNotInstalledError", "ForeignKeyViolationError", "IntegrityError",
+    "InvalidIdentifierError", "IsolationLevel", "IsolationLevelError", "LockTimeoutError",
+    "NO_DEFAULT", "NotNullViolationError", "NotSupportedError", "OperationalError",
+    "ProgrammingError", "QueryResult", "QueryTimeoutError", "ReadOnlyError", "SQLBuilder",
+    "SQLDialectBase", "SerializationError", "StorageBackend", "TransactionError", "TypeMapping",
+    "UniqueViolationError", "available_backends", "create_backend", "format_decimal",
+    "format_with_length", "format_with_precision", "get_backend_class", "register_backend",
+]

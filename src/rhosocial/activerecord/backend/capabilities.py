@@ -1,0 +1,46 @@
+"""What a connected backend can do, decided once at connect."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .typing import IsolationLevel
+
+ALL_ISOLATION_LEVELS = frozenset(IsolationLevel)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Feature flags of one backend connection.
+
+    Model and query code consult these flags instead of asking which database
+    is in use; the conformance kit skips the tests of a feature whose flag is
+    false and holds a backend to every feature whose flag is true.
+    """
+
+    supports_transactions: bool = True
+    supports_savepoints: bool = True
+    isolation_levels: frozenset[IsolationLevel] = ALL_ISOLATION_LEVELS
+    supports_read_only_transactions: bool = False
+    supports_returning: bool = False
+    supports_for_update: bool = False
+    supports_skip_locked: bool = False
+    supports_foreign_keys: bool = True
+    supports_check_constraints: bool = True
+    supports_json: bool = True
+    supports_arrays: bool = False
+    supports_native_uuid: bool = False
+    supports_native_decimal: bool = True
+    supports_timezone_aware_datetime: bool = False
+    supports_window_functions: bool = True
+    supports_cte: bool = True
+    supports_upsert: bool = False
+    supports_nul_in_text: bool = True
+    supports_lock_timeout: bool = False
+    supports_statement_timeout: bool = False
+    supports_multiple_connections: bool = True
+    max_identifier_length: int = 0  # 0: no practical limit
+    server_version: tuple[int, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the flags as a plain dict (for tables and reports)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,1 @@
+"""Built-in backend implementations, one package each."""

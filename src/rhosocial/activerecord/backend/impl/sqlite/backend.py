@@ -1,0 +1,243 @@
+"""The SQLite backend on the standard library's ``sqlite3``."""
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any, Sequence
+
+from ...base import StorageBackend
+from ...capabilities import ALL_ISOLATION_LEVELS, Capabilities
+from ...errors import (
+    CheckViolationError,
+    ConfigurationError,
+    ConnectionError,
+    ConstraintViolationError,
+    DatabaseError,
+    DataError,
+    ForeignKeyViolationError,
+    LockTimeoutError,
+    NotNullViolationError,
+    OperationalError,
+    ProgrammingError,
+    QueryTimeoutError,
+    ReadOnlyError,
+    UniqueViolationError,
+)
+from ...typing import ColumnInfo, IsolationLevel, QueryResult
+from .dialect import SQLiteDialect
+from .types import SQLITE_NATIVE_TYPES
+
+# sqlite_errorname -> error class; the longest matching prefix wins.
+_ERROR_CLASSES: dict[str, type[DatabaseError]] = {
+    "SQLITE_CONSTRAINT_UNIQUE": UniqueViolationError,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": UniqueViolationError,
+    "SQLITE_CONSTRAINT_ROWID": UniqueViolationError,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": ForeignKeyViolationError,
+    "SQLITE_CONSTRAINT_NOTNULL": NotNullViolationError,
+    "SQLITE_CONSTRAINT_CHECK": CheckViolationError,
+    "SQLITE_CONSTRAINT": ConstraintViolationError,
+    "SQLITE_BUSY": LockTimeoutError,
+    "SQLITE_LOCKED": LockTimeoutError,
+    "SQLITE_READONLY": ReadOnlyError,
+    "SQLITE_INTERRUPT": QueryTimeoutError,
+    "SQLITE_CANTOPEN": ConnectionError,
+    "SQLITE_NOTADB": ConnectionError,
+    "SQLITE_TOOBIG": DataError,
+    "SQLITE_MISMATCH": DataError,
+    "SQLITE_RANGE": ProgrammingError,
+    "SQLITE_AUTH": ProgrammingError,
+    "SQLITE_FULL": OperationalError,
+    "SQLITE_IOERR": OperationalError,
+    "SQLITE_CORRUPT": OperationalError,
+    "SQLITE_ERROR": ProgrammingError,
+}
+
+_SIZE = re.compile(r"\s*\(.*\)\s*$")
+
+
+class SQLiteBackend(StorageBackend):
+    """SQLite through ``sqlite3``: file or ``:memory:`` databases.
+
+    Settings (keywords or ``options``):
+        database: file path or ``":memory:"`` (the default).
+        timeout: seconds to wait for a lock before ``LockTimeoutError`` (5).
+        wal: switch a file database to write-ahead logging.
+        foreign_keys: enforce foreign keys (on by default).
+        transaction_mode: default ``BEGIN`` mode: DEFERRED, IMMEDIATE or EXCLUSIVE.
+        check_same_thread: passed to ``sqlite3.connect`` (True).
+
+    The driver's implicit transactions are off (``isolation_level=None``):
+    statements outside ``begin_transaction`` commit on their own, and
+    transactions start with an explicit ``BEGIN``.
+    """
+
+    name = "sqlite"
+    driver_name = "sqlite3"
+    dialect_class = SQLiteDialect
+
+    def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
+        super().__init__(connection_config, **kwargs)
+        if not self.config.database:
+            self.config.database = ":memory:"
+        options = self.config.options
+        mode = str(options.get("transaction_mode", "DEFERRED")).upper()
+        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+            raise ConfigurationError(
+                f"transaction_mode must be DEFERRED, IMMEDIATE or EXCLUSIVE, got {mode!r}"
+            )
+        self._transaction_mode = mode
+        self._read_only_active = False
+        try:
+            self._timeout = float(options.get("timeout", 5.0))
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"timeout must be a number of seconds, got {options.get('timeout')!r}") from None
+
+    def _driver_error_types(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.Error,)
+
+    def _connect(self) -> sqlite3.Connection:
+        options = self.config.options
+        connection = sqlite3.connect(
+            self.config.database,
+            timeout=self._timeout,
+            isolation_level=None,
+            check_same_thread=_as_bool(options.get("check_same_thread", True)),
+            cached_statements=int(options.get("cached_statements", 256)),
+            uri=str(self.config.database).startswith("file:"),
+        )
+        return connection
+
+    def _on_connect(self, connection: sqlite3.Connection) -> None:
+        options = self.config.options
+        foreign_keys = _as_bool(options.get("foreign_keys", True))
+        try:
+            connection.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+            if _as_bool(options.get("wal", False)):
+                connection.execute("PRAGMA journal_mode = WAL")
+            # Touch the schema so a file that is not a database fails now, not later.
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise ConnectionError(
+                f"Cannot open SQLite database {self.config.database!r}: {exc}",
+                original=exc, code=self._error_code(exc),
+            ) from exc
+
+    def _close(self, connection: sqlite3.Connection) -> None:
+        connection.close()
+
+    def _detect_capabilities(self, connection: sqlite3.Connection) -> Capabilities:
+        version = sqlite3.sqlite_version_info
+        memory = self.config.database in (":memory:", "") or "mode=memory" in str(self.config.database)
+        return Capabilities(
+            supports_savepoints=True,
+            isolation_levels=ALL_ISOLATION_LEVELS,
+            supports_read_only_transactions=True,
+            supports_returning=version >= (3, 35, 0),
+            supports_for_update=False,
+            supports_foreign_keys=True,
+            supports_json=True,
+            supports_native_uuid=False,
+            supports_native_decimal=False,
+            supports_timezone_aware_datetime=True,
+            supports_window_functions=version >= (3, 25, 0),
+            supports_upsert=version >= (3, 24, 0),
+            supports_nul_in_text=True,
+            supports_lock_timeout=True,
+            supports_multiple_connections=not memory,
+            server_version=tuple(version),
+        )
+
+    def _execute(self, connection: sqlite3.Connection, sql: str,
+                 params: Sequence[Any] | None) -> QueryResult:
+        cursor = connection.execute(sql, params) if params is not None else connection.execute(sql)
+        description = cursor.description
+        if description is not None:
+            rows = cursor.fetchall()
+            return QueryResult(rows, [d[0] for d in description], cursor.rowcount, cursor.lastrowid)
+        return QueryResult(None, (), cursor.rowcount, cursor.lastrowid)
+
+    def _error_code(self, error: BaseException) -> Any:
+        return getattr(error, "sqlite_errorname", None)
+
+    def _classify_error(self, error: BaseException) -> type[DatabaseError]:
+        name = getattr(error, "sqlite_errorname", None)
+        if name:
+            found = _ERROR_CLASSES.get(name)
+            if found is None:
+                # Extended codes share the primary code's prefix (SQLITE_BUSY_SNAPSHOT ...).
+                found = _ERROR_CLASSES.get(name.rsplit("_", 1)[0]) or _ERROR_CLASSES.get(
+                    "_".join(name.split("_")[:2])
+                )
+            if found is not None:
+                return found
+        # Errors raised by the module itself carry no SQLite code.
+        if isinstance(error, sqlite3.IntegrityError):
+            return ConstraintViolationError
+        if isinstance(error, sqlite3.DataError):
+            return DataError
+        if isinstance(error, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return ProgrammingError
+        if isinstance(error, sqlite3.OperationalError):
+            return OperationalError
+        return DatabaseError
+
+    # -- transactions --------------------------------------------------------
+
+    def _begin(self, isolation_level: IsolationLevel | None, read_only: bool, **options: Any) -> None:
+        """Open ``BEGIN <mode>``; every SQLite transaction is SERIALIZABLE.
+
+        The SQL standard lets a database run a transaction at a stronger level
+        than asked, so all four levels are accepted and run serializably.
+        """
+        mode = options.pop("mode", None) or self._transaction_mode
+        if options:
+            raise TypeError(f"Unknown transaction options for SQLite: {', '.join(options)}")
+        for sql in self.dialect.begin_sql(isolation_level, read_only, mode=mode):  # type: ignore[call-arg]
+            self._run_internal(sql)
+        self._read_only_active = read_only
+
+    def _commit(self) -> None:
+        self._run_internal("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction:
+            self._run_internal("ROLLBACK")
+
+    def _after_transaction(self) -> None:
+        if self._read_only_active:
+            self._read_only_active = False
+            self._run_internal("PRAGMA query_only = OFF")
+
+    # -- catalog -------------------------------------------------------------
+
+    def _table_exists(self, table_name: str) -> bool:
+        result = self.execute_raw(
+            "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ? "
+            "UNION ALL SELECT 1 FROM sqlite_temp_master WHERE type IN ('table', 'view') AND name = ?",
+            (table_name, table_name),
+        )
+        return bool(result.rows)
+
+    def _get_columns(self, table_name: str) -> list[ColumnInfo]:
+        result = self.execute_raw(
+            'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid',
+            (table_name,),
+        )
+        columns = []
+        for name, declared, notnull, default, pk in result.rows:
+            base = _SIZE.sub("", declared or "").upper()
+            columns.append(ColumnInfo(
+                name=name,
+                type=declared or "",
+                nullable=not notnull and not pk,
+                default=default,
+                primary_key=bool(pk),
+                db_type=SQLITE_NATIVE_TYPES.get(base),
+            ))
+        return columns
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

@@ -1,0 +1,71 @@
+"""The SQLite dialect: what differs from the ANSI defaults."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...dialect import SQLBuilder, SQLDialectBase
+from ...errors import NotSupportedError
+from ...typing import ColumnDef, IsolationLevel
+from .types import SQLITE_FROM_DB, SQLITE_PARAM_ADAPTERS, SQLITE_TO_DB, SQLITE_TYPE_MAPPINGS
+
+TRANSACTION_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
+
+
+class SQLiteDialect(SQLDialectBase):
+    """SQL as SQLite speaks it."""
+
+    name = "sqlite"
+    paramstyle = "qmark"
+    identifier_quote = '"'
+    type_mappings = SQLITE_TYPE_MAPPINGS
+    param_adapters = SQLITE_PARAM_ADAPTERS
+    to_db_converters = SQLITE_TO_DB
+    from_db_converters = SQLITE_FROM_DB
+
+    def create_builder(self) -> SQLBuilder:
+        """Return a builder using ``?`` placeholders."""
+        return SQLiteSQLBuilder(self)
+
+    def autoincrement_column_sql(self, column: ColumnDef) -> str:
+        """Return ``INTEGER PRIMARY KEY AUTOINCREMENT``: the rowid alias, never reused."""
+        return "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def boolean_literal(self, value: bool) -> str:
+        """Return ``1`` or ``0``."""
+        return "1" if value else "0"
+
+    def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
+        """SQLite needs a LIMIT before OFFSET; ``-1`` means no limit."""
+        if limit is None and offset:
+            return f" LIMIT -1 OFFSET {int(offset)}"
+        return super().limit_offset_sql(limit, offset)
+
+    def for_update_sql(self, nowait: bool = False, skip_locked: bool = False,
+                       read: bool = False) -> str:
+        """Return nothing: a SQLite write transaction already locks the whole database.
+
+        Use ``begin_transaction(mode="IMMEDIATE")`` to take the write lock up
+        front, which is what ``FOR UPDATE`` achieves elsewhere.
+        """
+        return ""
+
+    def begin_sql(self, isolation_level: IsolationLevel | None, read_only: bool,
+                  mode: str | None = None) -> list[str]:
+        """Return ``BEGIN DEFERRED|IMMEDIATE|EXCLUSIVE`` (plus ``query_only`` when read-only)."""
+        mode = (mode or "DEFERRED").upper()
+        if mode not in TRANSACTION_MODES:
+            raise NotSupportedError(
+                f"Unknown SQLite transaction mode {mode!r}; expected one of {', '.join(TRANSACTION_MODES)}"
+            )
+        statements = [f"BEGIN {mode}"]
+        if read_only:
+            statements.append("PRAGMA query_only = ON")
+        return statements
+
+
+class SQLiteSQLBuilder(SQLBuilder):
+    """Statement builder with SQLite's ``?`` placeholders."""
+
+    def get_placeholder(self, index: Any = None) -> str:
+        """Return ``?``: SQLite placeholders are positional."""
+        return "?"

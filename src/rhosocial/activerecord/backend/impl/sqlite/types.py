@@ -1,0 +1,174 @@
+"""SQLite column types and value conversions.
+
+SQLite decides storage by type *affinity* read from the declared type name,
+so each generic type gets a name that says what it holds and that yields the
+right affinity: ``DECIMAL_TEXT`` and ``JSON_TEXT`` have TEXT affinity, which
+stores decimals and JSON exactly as written (a ``DECIMAL`` name would give
+NUMERIC affinity and round large decimals through a float).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import json
+import uuid
+from typing import Any, Dict
+
+from ...dialect import ColumnType, TypeMapping
+from ...helpers import format_decimal, format_with_length
+from ...typing import DatabaseType
+
+SQLITE_TYPE_MAPPINGS: Dict[DatabaseType, TypeMapping] = {
+    DatabaseType.TINYINT: TypeMapping("TINYINT"),
+    DatabaseType.SMALLINT: TypeMapping("SMALLINT"),
+    DatabaseType.INTEGER: TypeMapping("INTEGER"),
+    DatabaseType.BIGINT: TypeMapping("BIGINT"),
+    DatabaseType.FLOAT: TypeMapping("FLOAT"),
+    DatabaseType.DOUBLE: TypeMapping("DOUBLE"),
+    DatabaseType.DECIMAL: TypeMapping("DECIMAL_TEXT", format_decimal),
+    DatabaseType.CHAR: TypeMapping("CHAR", format_with_length),
+    DatabaseType.VARCHAR: TypeMapping("VARCHAR", format_with_length),
+    DatabaseType.TEXT: TypeMapping("TEXT"),
+    DatabaseType.DATE: TypeMapping("DATE"),
+    DatabaseType.TIME: TypeMapping("TIME"),
+    DatabaseType.DATETIME: TypeMapping("DATETIME"),
+    DatabaseType.TIMESTAMP: TypeMapping("TIMESTAMP"),
+    DatabaseType.BLOB: TypeMapping("BLOB"),
+    DatabaseType.BOOLEAN: TypeMapping("BOOLEAN"),
+    DatabaseType.UUID: TypeMapping("UUID_TEXT"),
+    DatabaseType.JSON: TypeMapping("JSON_TEXT"),
+    DatabaseType.ARRAY: TypeMapping("JSON_TEXT"),
+    DatabaseType.CUSTOM: TypeMapping("TEXT"),
+}
+
+# Declared type name (upper case, without size) -> generic type, for get_columns().
+SQLITE_NATIVE_TYPES: Dict[str, DatabaseType] = {
+    "TINYINT": DatabaseType.TINYINT,
+    "SMALLINT": DatabaseType.SMALLINT,
+    "INTEGER": DatabaseType.INTEGER,
+    "INT": DatabaseType.INTEGER,
+    "BIGINT": DatabaseType.BIGINT,
+    "FLOAT": DatabaseType.FLOAT,
+    "REAL": DatabaseType.DOUBLE,
+    "DOUBLE": DatabaseType.DOUBLE,
+    "DECIMAL_TEXT": DatabaseType.DECIMAL,
+    "NUMERIC": DatabaseType.DECIMAL,
+    "DECIMAL": DatabaseType.DECIMAL,
+    "CHAR": DatabaseType.CHAR,
+    "VARCHAR": DatabaseType.VARCHAR,
+    "TEXT": DatabaseType.TEXT,
+    "DATE": DatabaseType.DATE,
+    "TIME": DatabaseType.TIME,
+    "DATETIME": DatabaseType.DATETIME,
+    "TIMESTAMP": DatabaseType.TIMESTAMP,
+    "BLOB": DatabaseType.BLOB,
+    "BOOLEAN": DatabaseType.BOOLEAN,
+    "UUID_TEXT": DatabaseType.UUID,
+    "JSON_TEXT": DatabaseType.JSON,
+}
+
+
+def datetime_to_text(value: _dt.datetime) -> str:
+    """Write a datetime as fixed-width ISO text; an offset, if any, is kept."""
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def timestamp_to_text(value: _dt.datetime) -> str:
+    """Write an instant: naive values are taken as UTC, aware ones keep their offset."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.isoformat(sep=" ", timespec="microseconds")
+
+
+def text_to_timestamp(value: Any) -> _dt.datetime:
+    """Read an instant; the result is always timezone-aware."""
+    result = value if isinstance(value, _dt.datetime) else _dt.datetime.fromisoformat(value)
+    return result if result.tzinfo is not None else result.replace(tzinfo=_dt.timezone.utc)
+
+
+def _parse(parser):
+    def convert(value: Any) -> Any:
+        return parser(value) if isinstance(value, str) else value
+
+    return convert
+
+
+def json_dumps(value: Any) -> str:
+    """Serialise JSON compactly, keeping non-ASCII text as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _decimal_to_text(value: Any) -> str:
+    if isinstance(value, float):
+        value = decimal.Decimal(repr(value))
+    return str(value)
+
+
+def _json_loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+SQLITE_PARAM_ADAPTERS = {
+    decimal.Decimal: str,
+    _dt.datetime: datetime_to_text,
+    _dt.date: _dt.date.isoformat,
+    _dt.time: _dt.time.isoformat,
+    uuid.UUID: str,
+    dict: json_dumps,
+    list: json_dumps,
+}
+
+SQLITE_TO_DB = {
+    DatabaseType.DECIMAL: _decimal_to_text,
+    DatabaseType.DATETIME: datetime_to_text,
+    DatabaseType.TIMESTAMP: timestamp_to_text,
+    DatabaseType.DATE: _dt.date.isoformat,
+    DatabaseType.TIME: _dt.time.isoformat,
+    DatabaseType.UUID: str,
+    DatabaseType.JSON: json_dumps,
+    DatabaseType.ARRAY: json_dumps,
+}
+
+SQLITE_FROM_DB = {
+    DatabaseType.DECIMAL: lambda v: decimal.Decimal(v) if isinstance(v, str) else decimal.Decimal(str(v)),
+    DatabaseType.BOOLEAN: bool,
+    DatabaseType.DATETIME: _parse(_dt.datetime.fromisoformat),
+    DatabaseType.TIMESTAMP: text_to_timestamp,
+    DatabaseType.DATE: _parse(_dt.date.fromisoformat),
+    DatabaseType.TIME: _parse(_dt.time.fromisoformat),
+    DatabaseType.UUID: _parse(uuid.UUID),
+    DatabaseType.JSON: _json_loads,
+    DatabaseType.ARRAY: _json_loads,
+}
+
+
+class SQLiteTypes:
+    """SQLite's storage classes, for ``DatabaseType.CUSTOM`` columns."""
+
+    INTEGER = "INTEGER"
+    REAL = "REAL"
+    TEXT = "TEXT"
+    BLOB = "BLOB"
+    NUMERIC = "NUMERIC"
+
+
+class SQLiteColumnType(ColumnType):
+    """A SQLite column type with constraints (``str()`` gives the DDL fragment)."""
+
+    mappings = SQLITE_TYPE_MAPPINGS
+    autoincrement_keyword = "AUTOINCREMENT"
+
+    @classmethod
+    def get_type(cls, db_type: DatabaseType, **params: Any) -> "SQLiteColumnType":
+        """Create a SQLite column type; an auto-increment key must be ``INTEGER``."""
+        column = super().get_type(db_type, **params)
+        if params.get("autoincrement"):
+            column.sql_type = "INTEGER"
+            column.constraints["primary_key"] = True
+        return column  # type: ignore[return-value]
+
+    @property
+    def dialect_class(self):  # type: ignore[override]
+        from .dialect import SQLiteDialect
+
+        return SQLiteDialect
