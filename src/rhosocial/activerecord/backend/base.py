@@ -533,6 +533,9 @@ class StorageBackend(ABC):
             raise
         else:
             if self._transaction_level != depth:
+                # Undo the block rather than leave a transaction (and its locks) open.
+                while self._transaction_level >= depth:
+                    self.rollback_transaction()
                 raise TransactionError("Transaction levels were left unbalanced inside the block")
             self.commit_transaction()
 
