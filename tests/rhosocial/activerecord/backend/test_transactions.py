@@ -1,0 +1,239 @@
+"""Transactions on every backend: commit, rollback, savepoints, isolation, read-only."""
+from __future__ import annotations
+
+import pytest
+
+from rhosocial.activerecord.backend import (
+    IsolationLevel,
+    IsolationLevelError,
+    NotSupportedError,
+    ReadOnlyError,
+    TransactionError,
+    UniqueViolationError,
+)
+
+from .utils import insert_person, make_people, names
+
+
+@pytest.fixture
+def people(backend):
+    make_people(backend)
+    return backend
+
+
+def second_connection(backend, backend_factory):
+    if not backend.capabilities.supports_multiple_connections:
+        pytest.skip("needs a second connection to the same database")
+    return backend_factory()
+
+
+def test_commit_makes_rows_visible_to_other_connections(people, backend_factory):
+    other = second_connection(people, backend_factory)
+    people.begin_transaction()
+    assert people.in_transaction and people.transaction_level == 1
+    insert_person(people, "ada")
+    assert names(other) == []  # not visible before commit
+    people.commit_transaction()
+    assert not people.in_transaction
+    assert names(other) == ["ada"]
+
+
+def test_rollback_undoes_everything(people):
+    people.begin_transaction()
+    insert_person(people, "ada")
+    insert_person(people, "bob")
+    assert names(people) == ["ada", "bob"]
+    people.rollback_transaction()
+    assert names(people) == [] and people.transaction_level == 0
+
+
+def test_context_manager_commits(people):
+    with people.transaction() as b:
+        assert b is people and people.in_transaction
+        insert_person(people, "ada")
+    assert not people.in_transaction
+    assert names(people) == ["ada"]
+
+
+def test_context_manager_rolls_back_and_reraises(people):
+    with pytest.raises(KeyError):
+        with people.transaction():
+            insert_person(people, "ada")
+            raise KeyError("boom")
+    assert not people.in_transaction
+    assert names(people) == []
+
+
+def test_nested_failure_undoes_only_the_inner_block(people):
+    with people.transaction():
+        insert_person(people, "outer-1")
+        try:
+            with people.transaction():
+                assert people.transaction_level == 2
+                insert_person(people, "inner")
+                raise RuntimeError("inner fails")
+        except RuntimeError:
+            pass
+        assert people.transaction_level == 1
+        insert_person(people, "outer-2")
+    assert names(people) == ["outer-1", "outer-2"]
+
+
+def test_nested_database_error_undoes_only_the_inner_block(people):
+    """After a failed statement in a savepoint the outer transaction is still usable."""
+    with people.transaction():
+        insert_person(people, "ada")
+        with pytest.raises(UniqueViolationError):
+            with people.transaction():
+                insert_person(people, "inner-ok")
+                insert_person(people, "ada")  # duplicate name
+        insert_person(people, "bob")
+    assert names(people) == ["ada", "bob"]
+
+
+def test_nested_success_commits_with_the_outer_block(people):
+    with people.transaction():
+        with people.transaction():
+            with people.transaction():
+                assert people.transaction_level == 3
+                insert_person(people, "deep")
+    assert names(people) == ["deep"]
+
+
+def test_outer_failure_undoes_committed_inner_blocks(people):
+    with pytest.raises(ZeroDivisionError):
+        with people.transaction():
+            with people.transaction():
+                insert_person(people, "inner")
+            1 / 0
+    assert names(people) == []
+
+
+def test_savepoints_three_levels_deep_with_methods(people):
+    b = people
+    b.begin_transaction()
+    insert_person(b, "a")
+    b.begin_transaction()
+    insert_person(b, "b")
+    b.begin_transaction()
+    assert b.transaction_level == 3
+    insert_person(b, "c")
+    b.rollback_transaction()          # undo level 3 only
+    assert b.transaction_level == 2 and names(b) == ["a", "b"]
+    b.begin_transaction()
+    insert_person(b, "d")
+    b.commit_transaction()            # release level 3
+    assert b.transaction_level == 2 and names(b) == ["a", "b", "d"]
+    b.rollback_transaction()          # undo level 2, including the released level 3
+    assert b.transaction_level == 1 and names(b) == ["a"]
+    b.commit_transaction()
+    assert b.transaction_level == 0 and names(b) == ["a"]
+
+
+def test_commit_without_a_transaction(backend):
+    with pytest.raises(TransactionError):
+        backend.commit_transaction()
+
+
+def test_rollback_without_a_transaction(backend):
+    with pytest.raises(TransactionError):
+        backend.rollback_transaction()
+
+
+def test_unbalanced_block_is_an_error_and_leaves_nothing_open(people):
+    with pytest.raises(TransactionError):
+        with people.transaction():
+            insert_person(people, "ada")
+            people.begin_transaction()  # never closed
+    assert not people.in_transaction
+    assert names(people) == []
+
+
+def test_failed_transaction_leaves_nothing_behind(people, backend_factory):
+    with pytest.raises(UniqueViolationError):
+        with people.transaction():
+            insert_person(people, "ada")
+            insert_person(people, "bob")
+            insert_person(people, "ada")
+    assert not people.in_transaction
+    assert names(people) == []
+    if people.capabilities.supports_multiple_connections:
+        assert names(backend_factory()) == []
+    insert_person(people, "ada")  # the connection is usable again
+    assert names(people) == ["ada"]
+
+
+def _level_spellings():
+    for level in IsolationLevel:
+        yield pytest.param(level, level, id=f"enum-{level.name}")
+        yield pytest.param(level, level.name, id=f"name-{level.name}")
+        yield pytest.param(level, level.value.lower(), id=f"sql-{level.name}")
+
+
+@pytest.mark.parametrize("level, spelling", list(_level_spellings()))
+def test_isolation_levels(people, level, spelling):
+    if level not in people.capabilities.isolation_levels:
+        with pytest.raises(NotSupportedError):
+            people.begin_transaction(isolation_level=spelling)
+        assert not people.in_transaction
+        return
+    with people.transaction(isolation_level=spelling):
+        insert_person(people, "ada")
+    assert names(people) == ["ada"]
+
+
+@pytest.mark.parametrize("spelling, expected", [
+    ("Read_Committed", IsolationLevel.READ_COMMITTED),
+    ("  repeatable   read ", IsolationLevel.REPEATABLE_READ),
+    ("serializable", IsolationLevel.SERIALIZABLE),
+])
+def test_isolation_level_parsing(spelling, expected):
+    assert IsolationLevel.parse(spelling) is expected
+
+
+@pytest.mark.parametrize("bad", ["SERIALIZABLE; DROP TABLE people", "snapshot", "", 3])
+def test_unknown_isolation_level_executes_nothing(people, bad):
+    with people.capture_statements() as captured:
+        with pytest.raises(IsolationLevelError) as info:
+            people.begin_transaction(isolation_level=bad)
+    assert captured == []
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TransactionError)
+    assert not people.in_transaction
+    assert people.table_exists("people")
+
+
+def test_isolation_level_on_a_nested_level_is_rejected(people):
+    with people.transaction():
+        insert_person(people, "ada")
+        with pytest.raises(TransactionError):
+            people.begin_transaction(isolation_level=IsolationLevel.SERIALIZABLE)
+        with pytest.raises(TransactionError):
+            people.begin_transaction(read_only=True)
+        assert people.transaction_level == 1
+    assert names(people) == ["ada"]
+
+
+def test_read_only_transaction_rejects_writes(people):
+    if not people.capabilities.supports_read_only_transactions:
+        with pytest.raises(NotSupportedError):
+            people.begin_transaction(read_only=True)
+        return
+    insert_person(people, "before")
+    with pytest.raises(ReadOnlyError):
+        with people.transaction(read_only=True):
+            assert names(people) == ["before"]  # reads work
+            insert_person(people, "denied")
+    assert not people.in_transaction
+    insert_person(people, "after")  # writable again
+    assert names(people) == ["after", "before"]
+
+
+def test_read_only_transaction_that_commits_restores_writes(people):
+    if not people.capabilities.supports_read_only_transactions:
+        pytest.skip("supports_read_only_transactions is false")
+    with people.transaction(read_only=True):
+        assert names(people) == []
+    insert_person(people, "after")
+    with people.transaction():
+        insert_person(people, "in-tx")
+    assert names(people) == ["after", "in-tx"]
