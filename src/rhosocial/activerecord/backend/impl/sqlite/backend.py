@@ -112,6 +112,11 @@ class SQLiteBackend(StorageBackend):
         foreign_keys = _as_bool(options.get("foreign_keys", True))
         try:
             connection.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+            # A mistyped "column" must be an error, not a string literal (SQLite's
+            # double-quoted-string misfeature); sqlite3 can switch it off from Python 3.12.
+            dqs_dml = getattr(sqlite3, "SQLITE_DBCONFIG_DQS_DML", None)
+            if dqs_dml is not None and hasattr(connection, "setconfig"):
+                connection.setconfig(dqs_dml, False)
             if _as_bool(options.get("wal", False)):
                 connection.execute("PRAGMA journal_mode = WAL")
             # Touch the schema so a file that is not a database fails now, not later.
