@@ -1,0 +1,433 @@
+"""The MySQL/MariaDB backend on PyMySQL."""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ...base import StorageBackend
+from ...capabilities import ALL_ISOLATION_LEVELS, Capabilities
+from ...errors import (
+    CheckViolationError,
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    ConstraintViolationError,
+    DatabaseError,
+    DataError,
+    DeadlockError,
+    DriverNotInstalledError,
+    ForeignKeyViolationError,
+    LockTimeoutError,
+    NotNullViolationError,
+    OperationalError,
+    ProgrammingError,
+    QueryTimeoutError,
+    ReadOnlyError,
+    SerializationError,
+    UniqueViolationError,
+)
+from ...typing import ColumnInfo, QueryResult
+from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
+from .types import native_type
+
+try:
+    import pymysql  # type: ignore[import-untyped, unused-ignore]
+    from pymysql.constants import CLIENT  # type: ignore[import-untyped, unused-ignore]
+except ImportError:  # pragma: no cover - exercised only without the driver
+    pymysql = None  # type: ignore[assignment, unused-ignore]
+    CLIENT = None  # type: ignore[assignment, unused-ignore]
+
+INSTALL_HINT = 'pip install "rhosocial-activerecord[mysql]"'
+
+
+class MySQLDeadlockError(DeadlockError, SerializationError):
+    """A deadlock (errno 1213, SQLSTATE 40001); retry the transaction.
+
+    MySQL has no separate serialization failure: under SERIALIZABLE, reads
+    take shared locks and a conflict surfaces as a deadlock (1213, SQLSTATE
+    40001, "serialization failure") or a lock wait timeout (1205). So a
+    deadlock is both a :class:`DeadlockError` and a :class:`SerializationError`;
+    a lock wait timeout stays a :class:`LockTimeoutError`.
+    """
+
+
+# MySQL/MariaDB errno -> error class.
+_ERRNO_CLASSES: dict[int, type[DatabaseError]] = {
+    1062: UniqueViolationError, 1022: UniqueViolationError, 1169: UniqueViolationError,
+    1586: UniqueViolationError,
+    1451: ForeignKeyViolationError, 1452: ForeignKeyViolationError,
+    1216: ForeignKeyViolationError, 1217: ForeignKeyViolationError,
+    1048: NotNullViolationError, 1364: NotNullViolationError,
+    3819: CheckViolationError, 4025: CheckViolationError,
+    1213: MySQLDeadlockError,
+    1205: LockTimeoutError, 3572: LockTimeoutError,
+    1969: QueryTimeoutError, 3024: QueryTimeoutError, 1317: QueryTimeoutError,
+    0: ConnectionLostError, 2006: ConnectionLostError, 2013: ConnectionLostError,
+    2055: ConnectionLostError, 1927: ConnectionLostError, 4031: ConnectionLostError,
+    1053: ConnectionLostError,
+    1045: ConnectionError, 1044: ConnectionError, 1049: ConnectionError,
+    2003: ConnectionError, 2005: ConnectionError, 1040: ConnectionError,
+    1064: ProgrammingError, 1146: ProgrammingError, 1054: ProgrammingError,
+    1050: ProgrammingError, 1051: ProgrammingError, 1060: ProgrammingError,
+    1061: ProgrammingError, 1091: ProgrammingError, 1149: ProgrammingError,
+    1406: DataError, 1264: DataError, 1366: DataError, 1292: DataError,
+    1265: DataError, 1690: DataError, 1365: DataError, 3140: DataError,
+    1792: ReadOnlyError, 1290: ReadOnlyError, 1836: ReadOnlyError,
+}
+
+_CONNECT_MESSAGES = {
+    1045: "access denied: wrong user name or password",
+    1044: "access denied to the database for this user",
+    1049: "unknown database",
+    2003: "cannot reach the server (is it running, and is the host/port right?)",
+    2005: "unknown server host",
+    1040: "the server has too many connections",
+}
+
+_VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
+# Session sql_mode: strict, but without ANSI_QUOTES so backticks stay the identifier quote.
+SQL_MODE = ("STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+            "NO_ENGINE_SUBSTITUTION")
+
+
+def parse_server_version(text: str) -> tuple[bool, tuple[int, ...]]:
+    """Return ``(is_mariadb, version)`` from a server version string.
+
+    MariaDB before 11 prefixes its handshake version with ``5.5.5-``.
+    """
+    is_mariadb = "mariadb" in text.lower()
+    if is_mariadb and text.startswith("5.5.5-"):
+        text = text[len("5.5.5-"):]
+    match = _VERSION.search(text)
+    version = tuple(int(p) for p in match.groups()) if match else ()
+    return is_mariadb, version
+
+
+class MySQLBackend(StorageBackend):
+    """MySQL 5.7+/8.x and MariaDB 10.x+ through PyMySQL.
+
+    Settings (keywords, a ``url=`` such as ``mysql://user:pw@host:3306/db``
+    or ``mariadb://...``, or ``options``):
+        host, port, database, user, password: where to connect (127.0.0.1:3306).
+        ssl_ca, ssl_cert, ssl_key, ssl_verify_cert, ssl_verify_identity, ssl_disabled:
+            TLS settings, passed to PyMySQL.
+        connect_timeout: seconds to wait for the connection (10).
+        read_timeout, write_timeout: socket timeouts in seconds (none).
+        lock_timeout: seconds to wait for a row lock (``innodb_lock_wait_timeout``).
+        statement_timeout: seconds a statement may run (MariaDB ``max_statement_time``,
+            every statement; MySQL ``max_execution_time``, SELECT only).
+        collation: utf8mb4 collation for new tables (a binary, non-padding one by default).
+        sql_mode: the session sql_mode (strict, without ANSI_QUOTES, by default).
+
+    Every connection uses utf8mb4, ``time_zone = '+00:00'`` and autocommit;
+    transactions are opened explicitly with ``START TRANSACTION``.
+
+    Statements run with ``params=None`` are sent exactly as written, so a
+    literal ``%`` needs no escaping; statements with a parameter sequence
+    (even an empty one) use ``%s`` placeholders and ``%%`` for a literal ``%``,
+    as does the SQL this package generates.
+    """
+
+    name = "mysql"
+    driver_name = "pymysql"
+    dialect_class = MySQLDialect
+
+    def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
+        if pymysql is None:
+            raise DriverNotInstalledError(
+                f"The MySQL backend needs the PyMySQL driver: {INSTALL_HINT}"
+            )
+        super().__init__(connection_config, **kwargs)
+        config = self.config
+        config.host = config.host or "127.0.0.1"
+        config.port = config.port or 3306
+        options = config.options
+        self._connect_timeout = _seconds(options, "connect_timeout", 10.0)
+        self._lock_timeout = _seconds(options, "lock_timeout", None)
+        self._statement_timeout = _seconds(options, "statement_timeout", None)
+        self._is_mariadb = False
+        self._server_version: tuple[int, ...] = ()
+
+    # -- connection ----------------------------------------------------------
+
+    def _driver_error_types(self) -> tuple[type[BaseException], ...]:
+        return (pymysql.err.Error,)
+
+    def _connect(self) -> Any:
+        config = self.config
+        options = config.options
+        kwargs: dict[str, Any] = dict(
+            host=config.host, port=int(config.port or 3306), user=config.user or "root",
+            password=config.password or "", database=config.database or None,
+            charset="utf8mb4", autocommit=True, client_flag=CLIENT.FOUND_ROWS,
+            connect_timeout=self._connect_timeout, sql_mode=str(options.get("sql_mode", SQL_MODE)),
+            init_command="SET time_zone = '+00:00'",
+        )
+        for key in ("read_timeout", "write_timeout"):
+            value = _seconds(options, key, None)
+            if value is not None:
+                kwargs[key] = value
+        if "unix_socket" in options:
+            kwargs["unix_socket"] = options["unix_socket"]
+        kwargs.update(self._ssl_kwargs())
+        try:
+            return pymysql.connect(**kwargs)
+        except pymysql.err.Error as exc:
+            code = self._error_code(exc)
+            reason = _CONNECT_MESSAGES.get(code, "connection failed")
+            raise ConnectionError(
+                f"Cannot connect to {self.name} database {config.describe()!r}: {reason} ({exc})",
+                original=exc, code=code,
+            ) from exc
+
+    def _ssl_kwargs(self) -> dict[str, Any]:
+        ssl = dict(self.config.ssl)
+        out: dict[str, Any] = {}
+        for key, value in ssl.items():
+            key = key.removeprefix("ssl_")
+            if key in ("ca", "cert", "key", "key_password"):
+                out[f"ssl_{key}"] = value
+            elif key in ("verify_cert", "verify_identity", "disabled"):
+                out[f"ssl_{key}"] = _as_bool(value)
+            elif key == "mode":  # ssl-mode=DISABLED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY
+                mode = str(value).upper()
+                out["ssl_disabled"] = mode == "DISABLED"
+                out["ssl_verify_cert"] = mode in ("VERIFY_CA", "VERIFY_IDENTITY")
+                out["ssl_verify_identity"] = mode == "VERIFY_IDENTITY"
+            else:
+                raise ConfigurationError(f"Unknown MySQL SSL setting {key!r}")
+        return out
+
+    def _on_connect(self, connection: Any) -> None:
+        self._is_mariadb, self._server_version = parse_server_version(connection.get_server_info())
+        self.dialect.configure(self._is_mariadb, self._server_version,  # type: ignore[attr-defined]
+                               self.config.options.get("collation"))
+        assignments = []
+        if self._lock_timeout is not None:
+            assignments.append(f"innodb_lock_wait_timeout = {max(1, round(self._lock_timeout))}")
+        if self._statement_timeout is not None:
+            if self._is_mariadb:
+                assignments.append(f"max_statement_time = {self._statement_timeout:.6f}")
+            else:
+                assignments.append(f"max_execution_time = {round(self._statement_timeout * 1000)}")
+        # Literals compare like the columns: same collation for the connection.
+        collation = self.dialect.collation  # type: ignore[attr-defined]
+        if not re.fullmatch(r"\w+", collation):
+            raise ConfigurationError(f"Not a collation name: {collation!r}")
+        assignments.append(f"collation_connection = {collation}")
+        sql = "SET SESSION " + ", ".join(assignments)
+        cursor = connection.cursor()
+        with self._translate_errors(sql):
+            try:
+                cursor.execute(sql)
+            finally:
+                cursor.close()
+
+    def _close(self, connection: Any) -> None:
+        connection.close()
+
+    def _detect_capabilities(self, connection: Any) -> Capabilities:
+        mariadb, version = self._is_mariadb, self._server_version
+        if mariadb:
+            returning = version >= (10, 5)
+            skip_locked = version >= (10, 6)
+            checks = version >= (10, 2)
+            modern = version >= (10, 2)
+        else:
+            returning = False
+            skip_locked = version >= (8, 0)
+            checks = version >= (8, 0, 16)
+            modern = version >= (8, 0)
+        return Capabilities(
+            supports_savepoints=True,
+            isolation_levels=ALL_ISOLATION_LEVELS,
+            supports_read_only_transactions=True,
+            supports_returning=returning,
+            supports_for_update=True,
+            supports_skip_locked=skip_locked,
+            supports_foreign_keys=True,
+            supports_check_constraints=checks,
+            supports_json=True,
+            supports_native_uuid=False,
+            supports_native_decimal=True,
+            supports_timezone_aware_datetime=False,
+            supports_window_functions=modern,
+            supports_cte=modern,
+            supports_upsert=True,
+            supports_nul_in_text=True,
+            supports_lock_timeout=True,
+            supports_statement_timeout=True,
+            max_identifier_length=MAX_IDENTIFIER_LENGTH,
+            server_version=version,
+        )
+
+    @property
+    def is_mariadb(self) -> bool:
+        """Whether the server is MariaDB (connects if needed)."""
+        self.capabilities  # noqa: B018 - connects and reads the version
+        return self._is_mariadb
+
+    @property
+    def server_version(self) -> tuple[int, ...]:
+        """The server version as a tuple, e.g. ``(10, 11, 6)`` (connects if needed)."""
+        return self.capabilities.server_version
+
+    def connection_id(self) -> int:
+        """Return the server's id for this connection (what ``KILL`` takes)."""
+        return int(self.fetch_value("SELECT CONNECTION_ID()"))
+
+    # -- statements ----------------------------------------------------------
+
+    def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
+        cursor = connection.cursor()
+        try:
+            if params is not None:
+                if not isinstance(params, (list, tuple)):
+                    params = tuple(params)
+                try:
+                    sql = cursor.mogrify(sql, params)
+                except ValueError as exc:  # a stray % that is not a placeholder
+                    raise pymysql.err.ProgrammingError(f"Bad %-placeholder in SQL: {exc}") from exc
+            cursor.execute(sql)
+            description = cursor.description
+            if description is not None:
+                return QueryResult(list(cursor.fetchall()), [d[0] for d in description],
+                                   cursor.rowcount, cursor.lastrowid or None)
+            return QueryResult(None, (), cursor.rowcount, cursor.lastrowid or None)
+        finally:
+            cursor.close()
+
+    def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
+        cursor = connection.cursor()
+        try:
+            try:
+                cursor.executemany(sql, seq)
+            except ValueError as exc:
+                raise pymysql.err.ProgrammingError(f"Bad %-placeholder in SQL: {exc}") from exc
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+    def _run_internal(self, sql: str) -> QueryResult:
+        # Dialect-made SQL doubles every literal %, so let the driver undo it.
+        return self.execute_raw(sql, ())
+
+    def _error_code(self, error: BaseException) -> Any:
+        args = getattr(error, "args", ())
+        if args and isinstance(args[0], int):
+            return args[0]
+        return None
+
+    def _classify_error(self, error: BaseException) -> type[DatabaseError]:
+        code = self._error_code(error)
+        if code is not None:
+            found = _ERRNO_CLASSES.get(code)
+            if found is not None:
+                return found
+        # No errno we know: fall back to the DB-API class PyMySQL chose from the errno.
+        err = pymysql.err
+        if isinstance(error, err.IntegrityError):
+            return ConstraintViolationError
+        if isinstance(error, err.DataError):
+            return DataError
+        if isinstance(error, (err.ProgrammingError, err.NotSupportedError)):
+            return ProgrammingError
+        if isinstance(error, err.InterfaceError):
+            return ConnectionLostError
+        if isinstance(error, (err.OperationalError, err.InternalError)):
+            return OperationalError
+        return DatabaseError
+
+    # -- transactions --------------------------------------------------------
+
+    def _commit(self) -> None:
+        self._run_internal("COMMIT")
+
+    def _rollback(self) -> None:
+        self._run_internal("ROLLBACK")
+
+    # -- catalog -------------------------------------------------------------
+
+    def _table_exists(self, table_name: str) -> bool:
+        result = self.execute_raw(
+            "SELECT 1 FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table_name,),
+        )
+        return bool(result.rows)
+
+    def _get_columns(self, table_name: str) -> list[ColumnInfo]:
+        result = self.execute_raw(
+            "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
+            "COLUMN_KEY, CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            (table_name,),
+        )
+        if not result.rows:
+            return []
+        json_columns = self._json_checked_columns(table_name) if self._is_mariadb else set()
+        primary = self._primary_key_columns(table_name)
+        columns = []
+        for name, data_type, column_type, nullable, default, key, charset in result.rows:
+            data_type, column_type = _text(data_type), _text(column_type)
+            if self._is_mariadb and default == "NULL":
+                default = None  # MariaDB spells "no default" on a nullable column as NULL
+            columns.append(ColumnInfo(
+                name=name,
+                type=column_type.upper(),
+                nullable=nullable == "YES",
+                default=default,
+                primary_key=name in primary,
+                db_type=native_type(data_type, column_type, charset, name in json_columns),
+            ))
+        return columns
+
+    def _primary_key_columns(self, table_name: str) -> set[str]:
+        result = self.execute_raw(
+            "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY'",
+            (table_name,),
+        )
+        return {row[0] for row in result.rows}
+
+    def _json_checked_columns(self, table_name: str) -> set[str]:
+        """Return the columns MariaDB created for ``JSON`` (a ``json_valid`` column check)."""
+        if self._server_version < (10, 2):
+            return set()
+        result = self.execute_raw(
+            "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+            "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (table_name,),
+        )
+        found = set()
+        for name, clause in result.rows:
+            expected = "json_valid(" + self.dialect.quote_identifier(name).replace("%%", "%") + ")"
+            if _text(clause).replace(" ", "").lower() == expected.replace(" ", "").lower():
+                found.add(name)
+        return found
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8")
+    return "" if value is None else str(value)
+
+
+def _seconds(options: dict[str, Any], key: str, default: float | None) -> float | None:
+    value = options.get(key, default)
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{key} must be a number of seconds, got {value!r}") from None
+    if seconds < 0:
+        raise ConfigurationError(f"{key} must not be negative, got {value!r}")
+    return seconds
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

@@ -1,0 +1,221 @@
+"""The MySQL/MariaDB dialect: what differs from the ANSI defaults.
+
+Placeholders are ``%s`` (PyMySQL interpolates client-side), so every literal
+``%`` in dialect-made SQL is doubled; the backend runs such SQL with a
+parameter sequence (possibly empty) so the driver undoes the doubling.
+Identifiers are quoted with backticks; ``ANSI_QUOTES`` stays off.
+
+Tables are created with ``DEFAULT CHARSET=utf8mb4`` and a binary collation
+that does not pad: ``utf8mb4_nopad_bin`` on MariaDB, ``utf8mb4_0900_bin`` on
+MySQL 8.0.17+, ``utf8mb4_bin`` before. A binary collation compares by code
+point, so every astral character (emoji) is distinct, comparisons are
+case-sensitive and ``'a' <> 'a '``: the semantics SQLite and PostgreSQL have
+by default. Pass ``collation=`` to the backend to choose another.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import Any
+
+from ...dialect import SQLBuilder, SQLDialectBase
+from ...errors import InvalidIdentifierError
+from ...typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel
+from .types import (
+    MYSQL_FROM_DB,
+    MYSQL_PARAM_ADAPTERS,
+    MYSQL_TO_DB,
+    MYSQL_TYPE_MAPPINGS,
+    datetime_to_db,
+)
+
+MAX_IDENTIFIER_LENGTH = 64
+# MySQL has no "LIMIT ALL"; its manual suggests the largest unsigned BIGINT.
+_NO_LIMIT = 18446744073709551615
+# Column types that take a default only as an expression in parentheses on MySQL.
+_EXPRESSION_DEFAULT_TYPES = frozenset({
+    DatabaseType.TEXT, DatabaseType.BLOB, DatabaseType.JSON, DatabaseType.ARRAY,
+    DatabaseType.CUSTOM,
+})
+
+
+class MySQLDialect(SQLDialectBase):
+    """SQL as MySQL and MariaDB speak it.
+
+    Vendor differences (``FOR SHARE`` and the default collation) follow the
+    server the backend connected to; :meth:`configure` records it.
+    """
+
+    name = "mysql"
+    paramstyle = "format"
+    identifier_quote = "`"
+    max_identifier_length = 0  # checked in characters by quote_identifier
+    type_mappings = MYSQL_TYPE_MAPPINGS
+    param_adapters = MYSQL_PARAM_ADAPTERS
+    to_db_converters = MYSQL_TO_DB
+    from_db_converters = MYSQL_FROM_DB
+    autoincrement_sql = "AUTO_INCREMENT"
+
+    def __init__(self, is_mariadb: bool = False, server_version: tuple[int, ...] = (),
+                 collation: str | None = None) -> None:
+        super().__init__()
+        self.is_mariadb = is_mariadb
+        self.server_version = server_version
+        self.collation = collation or default_collation(is_mariadb, server_version)
+
+    def configure(self, is_mariadb: bool, server_version: tuple[int, ...],
+                  collation: str | None = None) -> None:
+        """Adapt to the server the backend connected to."""
+        self.is_mariadb = is_mariadb
+        self.server_version = server_version
+        self.collation = collation or default_collation(is_mariadb, server_version)
+
+    def create_builder(self) -> SQLBuilder:
+        """Return a builder using ``%s`` placeholders."""
+        return MySQLSQLBuilder(self)
+
+    # -- identifiers and literals -------------------------------------------------
+
+    def quote_identifier(self, name: str) -> str:
+        """Return ``name`` in backticks; MySQL allows 64 characters.
+
+        Raises:
+            InvalidIdentifierError: empty, not a string, NUL, too long, or
+                ending in a space (MySQL rejects such names).
+        """
+        cached = self._quoted.get(name) if isinstance(name, str) else None
+        if cached is not None:
+            return cached
+        if isinstance(name, str):
+            if len(name) > MAX_IDENTIFIER_LENGTH:
+                raise InvalidIdentifierError(
+                    f"Identifier {name!r} is longer than MySQL's limit of "
+                    f"{MAX_IDENTIFIER_LENGTH} characters"
+                )
+            if name.endswith(" "):
+                raise InvalidIdentifierError(f"MySQL identifiers may not end with a space: {name!r}")
+        return super().quote_identifier(name)
+
+    def literal(self, value: Any) -> str:
+        """Return a literal for a DDL default (datetimes as UTC wall time, bytes as hex)."""
+        if isinstance(value, (bytes, bytearray)):
+            return "X'" + bytes(value).hex() + "'"
+        if isinstance(value, _dt.datetime):
+            return self.quote_string(datetime_to_db(value).isoformat(sep=" "))
+        if isinstance(value, _dt.time):
+            return self.quote_string(value.replace(tzinfo=None).isoformat())
+        if isinstance(value, _dt.date):
+            return self.quote_string(value.isoformat())
+        return super().literal(value)
+
+    def escape_percent(self, sql: str) -> str:
+        """Double ``%`` in trusted SQL text written into dialect-made statements."""
+        return sql.replace("%", "%%")
+
+    # -- DDL ----------------------------------------------------------------------
+
+    def column_definition(self, column: ColumnDef) -> str:
+        """Return ``name TYPE constraints``; TEXT/BLOB/JSON defaults become expressions."""
+        if column.autoincrement:
+            return super().column_definition(column)
+        q = self.quote_identifier
+        parts = [q(column.name), self.escape_percent(
+            self.get_column_type(column.db_type, **column.type_params()))]
+        if column.primary_key:
+            parts.append("PRIMARY KEY")
+        if not column.nullable and not column.primary_key:
+            parts.append("NOT NULL")
+        if column.unique and not column.primary_key:
+            parts.append("UNIQUE")
+        if column.default is not NO_DEFAULT:
+            literal = self.literal(column.default)
+            if column.db_type in _EXPRESSION_DEFAULT_TYPES and column.default is not None:
+                literal = f"({literal})"
+            parts.append("DEFAULT " + literal)
+        if column.check:
+            parts.append(f"CHECK ({self.escape_percent(column.check)})")
+        return " ".join(parts)
+
+    def autoincrement_column_sql(self, column: ColumnDef) -> str:
+        """Return ``BIGINT AUTO_INCREMENT PRIMARY KEY``."""
+        return "BIGINT AUTO_INCREMENT PRIMARY KEY"
+
+    def create_table_sql(self, table: str, columns: Sequence[ColumnDef], if_not_exists: bool = False,
+                         constraints: Sequence[str] = ()) -> str:
+        """Return CREATE TABLE with InnoDB, utf8mb4 and the dialect's collation."""
+        escaped = [self.escape_percent(c) for c in constraints]
+        return super().create_table_sql(table, columns, if_not_exists, escaped)
+
+    def create_table_suffix(self) -> str:
+        """Return `` ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=<collation>``."""
+        return f" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={self.collation}"
+
+    def create_index_sql(self, table: str, columns: Sequence[str], name: str | None = None,
+                         unique: bool = False, if_not_exists: bool = False) -> str:
+        """Return CREATE INDEX; the generated name is cut to 64 characters."""
+        if name is None:
+            name = f"ix_{table}_{'_'.join(columns)}"
+            if len(name) > MAX_IDENTIFIER_LENGTH:
+                import hashlib
+
+                digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+                name = name[:MAX_IDENTIFIER_LENGTH - 9].rstrip() + "_" + digest
+        return super().create_index_sql(table, columns, name, unique, if_not_exists)
+
+    # -- DML ----------------------------------------------------------------------
+
+    def insert_default_values_sql(self, table: str) -> str:
+        """Return ``INSERT INTO t () VALUES ()``: MySQL has no DEFAULT VALUES."""
+        return f"INSERT INTO {self.quote_identifier(table)} () VALUES ()"
+
+    def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
+        """Return LIMIT/OFFSET; an OFFSET needs a LIMIT in MySQL."""
+        if limit is None and offset:
+            return f" LIMIT {_NO_LIMIT} OFFSET {int(offset)}"
+        return super().limit_offset_sql(limit, offset)
+
+    def for_update_sql(self, nowait: bool = False, skip_locked: bool = False,
+                       read: bool = False) -> str:
+        """Return ``FOR UPDATE`` or a shared lock (``LOCK IN SHARE MODE`` on MariaDB)."""
+        if read:
+            sql = " FOR SHARE" if not self.is_mariadb and self.server_version >= (8,) \
+                else " LOCK IN SHARE MODE"
+        else:
+            sql = " FOR UPDATE"
+        if nowait:
+            sql += " NOWAIT"
+        elif skip_locked:
+            sql += " SKIP LOCKED"
+        return sql
+
+    # -- transactions -------------------------------------------------------------
+
+    def begin_sql(self, isolation_level: IsolationLevel | None, read_only: bool) -> list[str]:
+        """Return ``SET TRANSACTION ISOLATION LEVEL ...`` and ``START TRANSACTION [READ ONLY]``.
+
+        ``SET TRANSACTION`` without ``SESSION`` applies to the next
+        transaction only, so the session default is left alone.
+        """
+        statements = []
+        if isolation_level is not None:
+            statements.append(self.isolation_sql.format(level=isolation_level.value))
+        statements.append("START TRANSACTION READ ONLY" if read_only else "START TRANSACTION")
+        return statements
+
+
+class MySQLSQLBuilder(SQLBuilder):
+    """Statement builder with PyMySQL's ``%s`` placeholders."""
+
+    def get_placeholder(self, index: Any = None) -> str:
+        """Return ``%s``: PyMySQL placeholders are positional."""
+        return "%s"
+
+
+def default_collation(is_mariadb: bool, server_version: tuple[int, ...]) -> str:
+    """Return the binary, non-padding utf8mb4 collation the server offers."""
+    if is_mariadb:
+        return "utf8mb4_nopad_bin" if server_version >= (10, 2) or not server_version \
+            else "utf8mb4_bin"
+    if server_version >= (8, 0, 17):
+        return "utf8mb4_0900_bin"
+    return "utf8mb4_bin"
