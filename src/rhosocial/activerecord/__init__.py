@@ -3,6 +3,32 @@ from __future__ import annotations
 
 from .backend import create_backend, register_backend
 from .config import configure, get_default_backend
+from .errors import (
+    ActiveRecordError,
+    ModelDefinitionError,
+    MultipleRecordsFound,
+    RecordInvalid,
+    RecordNotFound,
+    StaleObjectError,
+    StrictLoadingError,
+    UnsafeQueryError,
+)
+from .model import (
+    ActiveRecord,
+    ColumnOptions,
+    Field,
+    OptimisticLockMixin,
+    SoftDeleteMixin,
+    TimestampMixin,
+    UUIDPrimaryKeyMixin,
+    scope,
+)
+from .query import Query, exists, func, raw
 
-__all__ = ["configure", "create_backend", "get_default_backend", "register_backend"]
+__all__ = [
+    "ActiveRecord", "ActiveRecordError", "ColumnOptions", "Field", "ModelDefinitionError",
+    "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
+    "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "configure", "create_backend", "exists", "func",
+    "get_default_backend", "raw", "register_backend", "scope",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,50 @@
+"""Errors of the model and query layer (database errors live in ``backend.errors``)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class ActiveRecordError(Exception):
+    """Root of the model layer's own errors."""
+
+
+class RecordNotFound(ActiveRecordError, LookupError):
+    """``find`` or ``one`` found no record."""
+
+    def __init__(self, message: str, model: type | None = None, key: Any = None) -> None:
+        super().__init__(message)
+        self.model = model
+        self.key = key
+
+
+class MultipleRecordsFound(ActiveRecordError, LookupError):
+    """``one`` found more than one record."""
+
+
+class RecordInvalid(ActiveRecordError, ValueError):
+    """A record failed validation at save; nothing was written.
+
+    ``errors`` maps field names (or ``"__all__"``) to messages.
+    """
+
+    def __init__(self, record: Any, errors: dict[str, list[str]]) -> None:
+        self.record = record
+        self.errors = errors
+        detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items())
+        super().__init__(f"{type(record).__name__} is invalid: {detail}")
+
+
+class StaleObjectError(ActiveRecordError):
+    """An optimistic-locking update found the row changed by someone else; nothing was written."""
+
+
+class UnsafeQueryError(ActiveRecordError):
+    """``update_all``/``delete_all`` without a condition (pass ``all_rows=True`` to mean it)."""
+
+
+class StrictLoadingError(ActiveRecordError):
+    """A lazy load happened where strict loading forbids it (an N+1 query in the making)."""
+
+
+class ModelDefinitionError(ActiveRecordError, TypeError):
+    """A model class is declared in a way the ORM cannot map."""

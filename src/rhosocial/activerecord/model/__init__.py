@@ -1,0 +1,9 @@
+"""The model layer: ``ActiveRecord``, fields, events and mixins."""
+from .base import ActiveRecord, scope
+from .fields import ColumnOptions, Field
+
+__all__ = ["ActiveRecord", "ColumnOptions", "Field", "scope"]
+
+from .mixins import OptimisticLockMixin, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin  # noqa: E402
+
+__all__ += ["OptimisticLockMixin", "SoftDeleteMixin", "TimestampMixin", "UUIDPrimaryKeyMixin"]

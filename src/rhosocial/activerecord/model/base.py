@@ -1,0 +1,606 @@
+"""``ActiveRecord``: a pydantic model that is also a row of a table."""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence, TypeVar
+
+import pydantic
+from pydantic import ConfigDict, PrivateAttr
+
+from ..backend.base import StorageBackend
+from ..config import backend_from_settings, get_default_backend
+from ..errors import ModelDefinitionError, RecordInvalid, RecordNotFound, StaleObjectError
+from ..query import expressions as ex
+from ..query.query import Query
+from .events import EVENTS, CallbackRegistry
+from .fields import ColumnSpec, resolve_column
+from .schema import ModelSchema
+
+T = TypeVar("T", bound="ActiveRecord")
+
+_ModelMetaclass: type = type(pydantic.BaseModel)
+
+
+class _IntegerPrimaryKey(pydantic.BaseModel):
+    """The default key: an auto-increment integer ``id``, ``None`` until saved."""
+
+    id: Optional[int] = None
+
+
+class ActiveRecordMeta(_ModelMetaclass):  # type: ignore[misc, valid-type]
+    """Adds the default ``id`` key and gives classes their ``c`` column namespace."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
+        if bases and not namespace.get("__abstract__", False) and _needs_default_pk(bases, namespace):
+            bases = bases + (_IntegerPrimaryKey,)
+        cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        if "__abstract__" not in namespace:
+            type.__setattr__(cls, "__abstract__", False)
+        return cls
+
+    @property
+    def c(cls) -> "ColumnNamespace":
+        """The model's columns as query expressions: ``User.c.age >= 18``."""
+        found = cls.__dict__.get("__columns__")
+        if found is None:
+            found = ColumnNamespace(cls)
+            type.__setattr__(cls, "__columns__", found)
+        return found
+
+
+def _needs_default_pk(bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
+    pk = namespace.get("__primary_key__") or next(
+        (getattr(b, "__primary_key__") for b in bases if hasattr(b, "__primary_key__")), "id")
+    if pk != "id":
+        return False
+    if "id" in namespace.get("__annotations__", {}):
+        return False
+    return not any("id" in getattr(b, "model_fields", {}) for b in bases)
+
+
+class ColumnNamespace:
+    """Attribute access to a model's columns (``User.c.name``, ``User.c["name"]``)."""
+
+    def __init__(self, model: type["ActiveRecord"]) -> None:
+        self._model = model
+        self._columns: dict[str, ex.Column] = {}
+
+    def __getitem__(self, name: str) -> ex.Column:
+        column = self._columns.get(name)
+        if column is None:
+            specs = self._model._column_specs()
+            spec = specs.get(name)
+            if spec is None:
+                raise AttributeError(
+                    f"{self._model.__name__} has no column {name!r}; columns: {', '.join(specs)}"
+                )
+            column = ex.Column(self._model.table_name(), name, spec.db_type, spec.to_db)
+            self._columns[name] = column
+        return column
+
+    def __getattr__(self, name: str) -> ex.Column:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __iter__(self) -> Iterator[ex.Column]:
+        return (self[n] for n in self._model._column_specs())
+
+
+def scope(function: Callable[..., Query[Any]]) -> Any:
+    """Declare a reusable named scope: ``User.adults()`` and ``User.query().adults()``.
+
+    The function takes a query (and any arguments) and returns a refined query.
+    """
+
+    def apply(cls: type["ActiveRecord"], *args: Any, **kwargs: Any) -> Query[Any]:
+        return function(cls.query(), *args, **kwargs)
+
+    apply.__rhosocial_scope__ = function  # type: ignore[attr-defined]
+    apply.__name__ = function.__name__
+    apply.__doc__ = function.__doc__
+    return classmethod(apply)
+
+
+def _default_table_name(class_name: str) -> str:
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z])(?=[a-z])", r"_\1\2", class_name).lower()
+    return _pluralize(snake)
+
+
+def _pluralize(word: str) -> str:
+    if re.search(r"[^aeiou]y$", word):
+        return word[:-1] + "ies"
+    if re.search(r"(s|x|z|ch|sh)$", word):
+        return word + "es"
+    return word + "s"
+
+
+class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
+    """Base class of persistent models.
+
+    Declare fields as pydantic annotations; ``__tablename__`` names the table
+    (default: the snake_case plural of the class name) and ``__primary_key__``
+    the key column (default ``id``, an auto-increment integer added for you).
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid", revalidate_instances="never")
+
+    __abstract__: ClassVar[bool] = True
+    __tablename__: ClassVar[str]
+    __primary_key__: ClassVar[str] = "id"
+    __backend__: ClassVar[StorageBackend | None] = None
+    __lock_column__: ClassVar[str | None] = None
+    __strict_loading__: ClassVar[bool] = False
+
+    _original: Optional[dict] = PrivateAttr(default=None)
+    _relations: Optional[dict] = PrivateAttr(default=None)
+
+    # -- class configuration -------------------------------------------------
+
+    @classmethod
+    def configure(cls, backend: "str | StorageBackend | None" = None, **settings: Any) -> StorageBackend:
+        """Give this model (and its subclasses) its own backend instead of the default."""
+        instance = backend_from_settings(backend, **settings)
+        type.__setattr__(cls, "__backend__", instance)
+        return instance
+
+    @classmethod
+    def backend(cls) -> StorageBackend:
+        """Return the backend this model uses: its own, an ancestor's, or the default."""
+        return cls.__backend__ or get_default_backend()
+
+    @classmethod
+    def table_name(cls) -> str:
+        """Return the table name: ``__tablename__`` or the snake_case plural of the class name."""
+        name = cls.__dict__.get("__tablename__")
+        if name is None:
+            name = _default_table_name(cls.__name__)
+            type.__setattr__(cls, "__tablename__", name)
+        return name
+
+    @classmethod
+    def primary_key(cls) -> str:
+        """Return the name of the primary key column."""
+        return cls.__primary_key__
+
+    @classmethod
+    def _column_specs(cls) -> dict[str, ColumnSpec]:
+        specs = cls.__dict__.get("__column_specs__")
+        if specs is None:
+            if cls.__abstract__:
+                raise ModelDefinitionError(f"{cls.__name__} is abstract and has no table")
+            pk = cls.primary_key()
+            if pk not in cls.model_fields:
+                raise ModelDefinitionError(f"{cls.__name__}: primary key {pk!r} is not a field")
+            specs = {name: resolve_column(name, info, pk) for name, info in cls.model_fields.items()}
+            type.__setattr__(cls, "__column_specs__", specs)
+        return specs
+
+    @classmethod
+    def _schema(cls) -> ModelSchema:
+        backend = cls.__backend__ or get_default_backend()
+        schema = cls.__dict__.get("__schema__")
+        if schema is None or schema.backend is not backend:
+            schema = ModelSchema(cls, backend)
+            type.__setattr__(cls, "__schema__", schema)
+        return schema
+
+    @classmethod
+    def _default_scopes(cls) -> dict[str, ex.Expr]:
+        """Return the named conditions every query of this model gets (see ``unscoped``)."""
+        return {}
+
+    @classmethod
+    def _named_scopes(cls) -> dict[str, Callable[..., Query[Any]]]:
+        found = cls.__dict__.get("__named_scopes__")
+        if found is None:
+            found = {}
+            for klass in reversed(cls.__mro__):
+                for name, value in vars(klass).items():
+                    if isinstance(value, classmethod) and hasattr(value.__func__, "__rhosocial_scope__"):
+                        found[name] = value.__func__.__rhosocial_scope__
+            type.__setattr__(cls, "__named_scopes__", found)
+        return found
+
+    @classmethod
+    def _soft_delete_values(cls) -> dict[str, Any] | None:
+        """Return the column values that mark a row deleted, or ``None`` for hard deletes."""
+        return None
+
+    # -- events --------------------------------------------------------------
+
+    @classmethod
+    def on(cls, event: str, callback: Callable[["ActiveRecord"], Any] | None = None) -> Any:
+        """Register ``callback(record)`` for ``event`` (also usable as a decorator)."""
+        if callback is None:
+            return lambda fn: cls.on(event, fn)
+        CallbackRegistry.add(cls, event, callback)
+        return callback
+
+    def _fire(self, event: str) -> None:
+        getattr(self, event)()
+        for callback in CallbackRegistry.callbacks(type(self), event):
+            callback(self)
+
+    def before_validate(self) -> None:
+        """Run before validation at save."""
+
+    def after_validate(self) -> None:
+        """Run after validation at save."""
+
+    def before_save(self) -> None:
+        """Run before every insert or update; raising aborts the write."""
+
+    def after_save(self) -> None:
+        """Run after every insert or update, inside the same transaction."""
+
+    def before_create(self) -> None:
+        """Run before an insert; raising aborts it."""
+
+    def after_create(self) -> None:
+        """Run after an insert."""
+
+    def before_update(self) -> None:
+        """Run before an update; raising aborts it."""
+
+    def after_update(self) -> None:
+        """Run after an update."""
+
+    def before_delete(self) -> None:
+        """Run before a delete; raising aborts it."""
+
+    def after_delete(self) -> None:
+        """Run after a delete."""
+
+    def validate_record(self) -> dict[str, list[str]] | None:
+        """Check rules that span fields or need the database; return ``{field: [messages]}``.
+
+        Field types and pydantic validators already ran when values were set;
+        this runs at every ``save()``. Any returned error aborts the save with
+        :class:`RecordInvalid`.
+        """
+        return None
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def is_new_record(self) -> bool:
+        """Whether this record has not been saved (or loaded) yet."""
+        return self.__pydantic_private__["_original"] is None
+
+    @property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """Map each changed field to ``(old, new)`` since the last load or save."""
+        original = self.__pydantic_private__["_original"]
+        values = self.__dict__
+        if original is None:
+            return {k: (None, v) for k, v in values.items() if v is not None}
+        return {k: (original[k], v) for k, v in values.items() if v is not original[k] and v != original[k]}
+
+    @property
+    def is_dirty(self) -> bool:
+        """Whether any field differs from the database state (always true for new records)."""
+        return self.is_new_record or bool(self.changes)
+
+    @property
+    def changed_fields(self) -> list[str]:
+        """Names of the changed fields."""
+        return list(self.changes)
+
+    def __eq__(self, other: Any) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        pk = self.primary_key()
+        mine = self.__dict__.get(pk)
+        if mine is None or self.is_new_record:
+            return self is other
+        return mine == other.__dict__.get(pk) and not other.is_new_record
+
+    def __hash__(self) -> int:
+        pk = self.__dict__.get(self.primary_key())
+        return hash((type(self), pk)) if pk is not None else id(self)
+
+    # -- persistence ---------------------------------------------------------
+
+    def save(self: T, validate: bool = True) -> T:
+        """Insert the record if new, else update its changed columns; return it.
+
+        Runs the validate, save and create/update hooks. When an ``after_*``
+        hook is active, the write and those hooks share one transaction, so a
+        failing hook leaves nothing behind.
+
+        Raises:
+            RecordInvalid: ``validate_record`` reported errors (nothing written).
+            StaleObjectError: optimistic locking found the row changed.
+            DatabaseError: the database refused the write.
+        """
+        cls = type(self)
+        schema = cls._schema()
+        active = CallbackRegistry.active(cls)
+        if validate:
+            self._run_validation(active)
+        if active.isdisjoint(("after_save", "after_create", "after_update")):
+            self._write(schema, active)
+        else:
+            with schema.backend.transaction():
+                self._write(schema, active)
+        return self
+
+    def _run_validation(self, active: frozenset[str]) -> None:
+        if "before_validate" in active:
+            self._fire("before_validate")
+        errors = self.validate_record()
+        if errors:
+            raise RecordInvalid(self, {k: list(v) for k, v in errors.items()})
+        if "after_validate" in active:
+            self._fire("after_validate")
+
+    def _write(self, schema: ModelSchema, active: frozenset[str]) -> None:
+        if "before_save" in active:
+            self._fire("before_save")
+        if self.__pydantic_private__["_original"] is None:
+            if "before_create" in active:
+                self._fire("before_create")
+            self._insert(schema)
+            if "after_create" in active:
+                self._fire("after_create")
+        else:
+            if "before_update" in active:
+                self._fire("before_update")
+            self._update(schema)
+            if "after_update" in active:
+                self._fire("after_update")
+        if "after_save" in active:
+            self._fire("after_save")
+
+    def _insert(self, schema: ModelSchema) -> None:
+        values = self.__dict__
+        pk = schema.pk
+        columns = schema.names if values.get(pk) is not None else schema.names_without_pk
+        sql, build = schema.insert(columns)
+        result = schema.backend.execute_raw(sql, build(values))
+        if values.get(pk) is None:
+            key = result.rows[0][0] if result.rows else result.last_insert_id
+            reader = schema.readers.get(pk)
+            values[pk] = reader(key) if (reader is not None and key is not None) else key
+        self.__pydantic_private__["_original"] = schema.snapshot(values)
+
+    def _update(self, schema: ModelSchema) -> None:
+        values = self.__dict__
+        original = self.__pydantic_private__["_original"]
+        changed = tuple(k for k in schema.names if values[k] is not original[k] and values[k] != original[k])
+        if not changed:
+            return
+        lock = self.__lock_column__
+        if lock is None:
+            sql, build = schema.update(changed, (schema.pk,))
+            schema.backend.execute_raw(sql, build(values, original))
+        else:
+            # Optimistic locking: bump the version and require the one we read.
+            if lock not in changed:
+                changed += (lock,)
+            values[lock] = (original[lock] or 0) + 1
+            sql, build = schema.update(changed, (schema.pk, lock))
+            try:
+                result = schema.backend.execute_raw(sql, build(values, original))
+            except BaseException:
+                values[lock] = original[lock]
+                raise
+            if result.affected_rows == 0:
+                values[lock] = original[lock]
+                raise StaleObjectError(
+                    f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone "
+                    f"else since it was read ({lock}={original[lock]!r}); reload it and try again"
+                )
+        self.__pydantic_private__["_original"] = schema.snapshot(values)
+
+    def update(self: T, **attributes: Any) -> T:
+        """Set several fields (validated together) and save.
+
+        If any value is invalid, no field changes and nothing is written.
+        """
+        backup = dict(self.__dict__)
+        try:
+            for name, value in attributes.items():
+                setattr(self, name, value)
+        except BaseException:
+            self.__dict__.update(backup)
+            raise
+        return self.save()
+
+    def delete(self) -> None:
+        """Delete the record's row (soft-delete models mark it deleted instead).
+
+        Raises:
+            RecordNotFound: the record was never saved.
+            StaleObjectError: optimistic locking found the row changed.
+        """
+        if self.is_new_record:
+            raise RecordNotFound(f"Cannot delete an unsaved {type(self).__name__}", type(self))
+        cls = type(self)
+        schema = cls._schema()
+        active = CallbackRegistry.active(cls)
+        if "after_delete" in active or self._has_dependents():
+            with schema.backend.transaction():
+                self._delete(schema, active)
+        else:
+            self._delete(schema, active)
+
+    def _has_dependents(self) -> bool:
+        return False
+
+    def _delete(self, schema: ModelSchema, active: frozenset[str]) -> None:
+        if "before_delete" in active:
+            self._fire("before_delete")
+        self._delete_row(schema)
+        if "after_delete" in active:
+            self._fire("after_delete")
+
+    def _delete_row(self, schema: ModelSchema) -> None:
+        values = self.__dict__
+        lock = self.__lock_column__
+        if lock is None:
+            schema.backend.execute_raw(schema.delete_by_pk_sql, [self._pk_param(schema)])
+            return
+        sql = schema.dialect.delete_sql(schema.table, [schema.pk, lock])
+        result = schema.backend.execute_raw(sql, [self._pk_param(schema), values[lock]])
+        if result.affected_rows == 0:
+            raise StaleObjectError(
+                f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone else"
+            )
+
+    def _pk_param(self, schema: ModelSchema) -> Any:
+        value = self.__pydantic_private__["_original"][schema.pk]
+        writer = schema.writers.get(schema.pk)
+        return writer(value) if writer is not None and value is not None else value
+
+    def refresh(self: T) -> T:
+        """Reload every field from the database, dropping unsaved changes.
+
+        Raises:
+            RecordNotFound: the row no longer exists.
+        """
+        if self.is_new_record:
+            raise RecordNotFound(f"Cannot refresh an unsaved {type(self).__name__}", type(self))
+        cls = type(self)
+        pk_value = self.__pydantic_private__["_original"][cls.primary_key()]
+        fresh = cls.query().unscoped().where(**{cls.primary_key(): pk_value}).first()
+        if fresh is None:
+            raise RecordNotFound(f"{cls.__name__} {pk_value!r} no longer exists", cls, pk_value)
+        self.__dict__.update(fresh.__dict__)
+        self.__pydantic_private__["_original"] = fresh.__pydantic_private__["_original"]
+        self.__pydantic_private__["_relations"] = None
+        return self
+
+    # -- class-level reading and writing ---------------------------------------
+
+    @classmethod
+    def create(cls: type[T], **attributes: Any) -> T:
+        """Build a record from ``attributes`` (validated) and save it."""
+        return cls(**attributes).save()
+
+    @classmethod
+    def query(cls: type[T]) -> Query[T]:
+        """Return a new query over this model."""
+        query: Query[T] = Query(cls)
+        if cls.__strict_loading__:
+            query = query._replace(_strict=True)
+        return query
+
+    @classmethod
+    def where(cls: type[T], *conditions: Any, **equals: Any) -> Query[T]:
+        """Shortcut for ``query().where(...)``."""
+        return cls.query().where(*conditions, **equals)
+
+    @classmethod
+    def order_by(cls: type[T], *terms: Any) -> Query[T]:
+        """Shortcut for ``query().order_by(...)``."""
+        return cls.query().order_by(*terms)
+
+    @classmethod
+    def all(cls: type[T]) -> list[T]:
+        """Return every record (default scopes apply)."""
+        return cls.query().all()
+
+    @classmethod
+    def count(cls) -> int:
+        """Return the number of records (default scopes apply)."""
+        return cls.query().count()
+
+    @classmethod
+    def find(cls: type[T], pk: Any) -> T:
+        """Return the record with primary key ``pk``.
+
+        Raises:
+            RecordNotFound: there is none.
+        """
+        schema = cls._schema()
+        if cls._default_scopes() or cls.__strict_loading__:
+            record = cls.query().where(**{schema.pk: pk}).first()
+        else:
+            writer = schema.writers.get(schema.pk)
+            param = writer(pk) if writer is not None and pk is not None else pk
+            result = schema.backend.execute_raw(schema.select_by_pk_sql, [param])
+            record = schema.loader(result.columns)(result.rows)[0] if result.rows else None
+        if record is None:
+            raise RecordNotFound(f"{cls.__name__} with {schema.pk}={pk!r} not found", cls, pk)
+        return record
+
+    @classmethod
+    def find_by(cls: type[T], **equals: Any) -> T | None:
+        """Return the first record whose fields equal ``equals``, or ``None``."""
+        return cls.query().where(**equals).first()
+
+    @classmethod
+    def find_by_sql(cls: type[T], sql: str, params: Sequence[Any] = ()) -> list[T]:
+        """Load records from your own SELECT (neutral ``?`` placeholders)."""
+        backend = cls.backend()
+        result = backend.execute(backend.dialect.convert_placeholders(sql), list(params))
+        return cls._load_rows(result.columns, result.rows)
+
+    @classmethod
+    def insert_many(cls, records: Sequence[Any]) -> int:
+        """Insert many records (or dicts of fields) with one prepared statement.
+
+        Values are validated; hooks do not run and keys are not read back.
+        Returns the number of rows inserted.
+        """
+        if not records:
+            return 0
+        schema = cls._schema()
+        rows = [r if isinstance(r, ActiveRecord) else cls(**r) for r in records]
+        columns = schema.names_without_pk if all(r.__dict__.get(schema.pk) is None for r in rows) else schema.names
+        sql, build = schema.insert(columns)
+        # the insert statement may carry RETURNING; a batch needs the plain form
+        plain = schema.dialect.insert_sql(schema.table, columns)
+        return schema.backend.execute_many(plain, [build(r.__dict__) for r in rows]).affected_rows
+
+    @classmethod
+    def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:
+        """Return the backend's transaction context manager (nestable through savepoints)."""
+        return cls.backend().transaction(isolation_level, read_only, **options)
+
+    @classmethod
+    def create_table(cls, if_not_exists: bool = False) -> None:
+        """Create this model's table (and its indexes) from the field declarations."""
+        specs = cls._column_specs()
+        indexes = [(name,) for name, spec in specs.items() if spec.options.index and not spec.options.unique]
+        cls.backend().create_table(
+            cls.table_name(), [s.column for s in specs.values()],
+            if_not_exists=if_not_exists, indexes=indexes,
+        )
+
+    @classmethod
+    def drop_table(cls, if_exists: bool = False) -> None:
+        """Drop this model's table."""
+        cls.backend().drop_table(cls.table_name(), if_exists=if_exists)
+
+    @classmethod
+    def table_exists(cls) -> bool:
+        """Return whether this model's table exists."""
+        return cls.backend().table_exists(cls.table_name())
+
+    # -- loading ---------------------------------------------------------------
+
+    @classmethod
+    def _load_rows(cls: type[T], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[T]:
+        if not rows:
+            return []
+        return cls._schema().loader(tuple(columns))(rows)
+
+    @classmethod
+    def _after_load(cls, records: list[Any], query: Query[Any]) -> None:
+        """Post-process loaded records (eager loading, strict mode); a hook for relations."""
+
+    @classmethod
+    def _convert_value(cls, column: str, value: Any) -> Any:
+        reader = cls._schema().readers.get(column)
+        return reader(value) if reader is not None and value is not None else value
+
+    @classmethod
+    def _column_converter(cls, expr: Any) -> Callable[[Any], Any] | None:
+        if isinstance(expr, ex.Label):
+            expr = expr.expr
+        if isinstance(expr, ex.Column) and expr.table == cls.table_name():
+            return cls._schema().readers.get(expr.name)
+        return None

@@ -1,0 +1,71 @@
+"""Lifecycle events: overridable hook methods plus registered callbacks.
+
+Which events a model actually uses is worked out once per class (and again
+after a callback is registered), so saving a model with no hooks pays for a
+set lookup, not for calling empty methods.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+EVENTS = (
+    "before_validate", "after_validate",
+    "before_save", "after_save",
+    "before_create", "after_create",
+    "before_update", "after_update",
+    "before_delete", "after_delete",
+)
+
+Callback = Callable[[Any], Any]
+
+
+class CallbackRegistry:
+    """Callbacks registered per class; subclasses inherit their ancestors' callbacks."""
+
+    _callbacks: dict[type, dict[str, list[Callback]]] = {}
+    _active: dict[type, frozenset[str]] = {}
+    _resolved: dict[tuple[type, str], tuple[Callback, ...]] = {}
+
+    @classmethod
+    def add(cls, model: type, event: str, callback: Callback) -> None:
+        """Register ``callback`` for ``event`` on ``model`` and its subclasses."""
+        if event not in EVENTS:
+            raise ValueError(f"Unknown event {event!r}; events are: {', '.join(EVENTS)}")
+        if not callable(callback):
+            raise TypeError(f"Callback for {event!r} must be callable, got {callback!r}")
+        cls._callbacks.setdefault(model, {}).setdefault(event, []).append(callback)
+        cls._active.clear()
+        cls._resolved.clear()
+
+    @classmethod
+    def remove(cls, model: type, event: str, callback: Callback) -> None:
+        """Unregister a callback added with :meth:`add`."""
+        cls._callbacks.get(model, {}).get(event, []).remove(callback)
+        cls._active.clear()
+        cls._resolved.clear()
+
+    @classmethod
+    def callbacks(cls, model: type, event: str) -> tuple[Callback, ...]:
+        """Return the callbacks for ``event`` on ``model``, ancestors' first."""
+        key = (model, event)
+        found = cls._resolved.get(key)
+        if found is None:
+            collected: list[Callback] = []
+            for klass in reversed(model.__mro__):
+                collected.extend(cls._callbacks.get(klass, {}).get(event, ()))
+            found = cls._resolved[key] = tuple(collected)
+        return found
+
+    @classmethod
+    def active(cls, model: type) -> frozenset[str]:
+        """Return the events for which ``model`` has an overridden hook or a callback."""
+        found = cls._active.get(model)
+        if found is None:
+            from .base import ActiveRecord
+
+            events = set()
+            for event in EVENTS:
+                if getattr(model, event) is not getattr(ActiveRecord, event) or cls.callbacks(model, event):
+                    events.add(event)
+            found = cls._active[model] = frozenset(events)
+        return found

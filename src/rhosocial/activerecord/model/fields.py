@@ -1,0 +1,199 @@
+"""From pydantic field declarations to table columns.
+
+A model field's annotation decides its generic column type (``str`` with
+``max_length`` -> VARCHAR(n), ``Decimal`` with ``max_digits`` -> DECIMAL(p,s),
+``Optional[...]`` -> nullable ...). Column-only options (``unique``, ``index``,
+foreign keys) travel in :class:`ColumnOptions`, attached by :func:`Field` or
+given directly in ``Annotated[...]``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import annotated_types
+import pydantic
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from ..backend.base import ColumnTypes
+from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType
+from ..errors import ModelDefinitionError
+
+
+@dataclass(frozen=True)
+class ColumnOptions:
+    """Column settings that pydantic has no words for.
+
+    Attributes:
+        unique: add a UNIQUE constraint.
+        index: create an index on the column.
+        db_type: force a generic column type instead of the one the annotation implies.
+        references: ``"table.column"`` (or a model's table) for a foreign key.
+        on_delete: the foreign key's ON DELETE action.
+        check: a CHECK expression in SQL (trusted schema text).
+        length: VARCHAR length when no ``max_length`` validation is wanted.
+    """
+
+    unique: bool = False
+    index: bool = False
+    db_type: DatabaseType | None = None
+    references: str | None = None
+    on_delete: str | None = None
+    check: str | None = None
+    length: int | None = None
+
+
+def Field(  # noqa: N802 - mirrors pydantic.Field
+    default: Any = PydanticUndefined,
+    *,
+    unique: bool = False,
+    index: bool = False,
+    db_type: DatabaseType | None = None,
+    references: str | None = None,
+    on_delete: str | None = None,
+    check: str | None = None,
+    length: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Declare a model field: pydantic's ``Field`` plus column options.
+
+    Example: ``email: str = Field(max_length=255, unique=True)``.
+    """
+    info = pydantic.Field(default, **kwargs)
+    options = ColumnOptions(unique, index, db_type, references, on_delete, check, length)
+    if options != ColumnOptions():
+        info.metadata.append(options)
+    return info
+
+
+_SPECIAL_TYPES: dict[Any, DatabaseType] = {
+    pydantic.NaiveDatetime: DatabaseType.DATETIME,
+    pydantic.AwareDatetime: DatabaseType.TIMESTAMP,
+    pydantic.Json: DatabaseType.JSON,
+}
+
+
+@dataclass
+class ColumnSpec:
+    """How one model field is stored: its column definition and Python-side conversions."""
+
+    name: str
+    db_type: DatabaseType
+    nullable: bool
+    column: ColumnDef
+    options: ColumnOptions
+    to_db: Callable[[Any], Any] | None = None  # Python-side step before the dialect's
+    from_db: Callable[[Any], Any] | None = None  # Python-side step after the dialect's
+    mutable: bool = False  # JSON values that can change in place
+
+
+def resolve_column(name: str, info: FieldInfo, primary_key: str) -> ColumnSpec:
+    """Work out the column for field ``name`` from its annotation and metadata."""
+    annotation, nullable = _unwrap_optional(info.annotation)
+    options = next((m for m in info.metadata if isinstance(m, ColumnOptions)), ColumnOptions())
+    to_db = from_db = None
+    mutable = False
+    params: dict[str, Any] = {}
+    max_length = next((m.max_length for m in info.metadata if isinstance(m, annotated_types.MaxLen)), None)
+    if options.db_type is not None:
+        db_type = options.db_type
+    elif annotation in _SPECIAL_TYPES:
+        db_type = _SPECIAL_TYPES[annotation]
+    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        db_type, to_db, from_db, params = _enum_column(annotation)
+    else:
+        origin = typing.get_origin(annotation) or annotation
+        if origin in (list, dict, tuple, set):
+            db_type = DatabaseType.JSON
+        elif _is_pydantic_json(origin):
+            db_type, from_db = DatabaseType.JSON, origin.model_validate
+            to_db = _dump_model
+        elif origin is typing.Literal:
+            db_type, params = DatabaseType.VARCHAR, {"length": max(len(str(a)) for a in typing.get_args(annotation))}
+        else:
+            try:
+                db_type, params = ColumnTypes.for_python_type(origin)
+            except TypeError:
+                raise ModelDefinitionError(
+                    f"Field {name!r}: no column type for {annotation!r}; "
+                    "declare one with Field(db_type=DatabaseType....)"
+                ) from None
+    if db_type is DatabaseType.JSON:
+        mutable = True
+    if db_type in (DatabaseType.TEXT, DatabaseType.VARCHAR) and (max_length or options.length):
+        db_type = DatabaseType.VARCHAR
+        params["length"] = options.length or max_length
+    if db_type is DatabaseType.DECIMAL:
+        general = [m for m in info.metadata if hasattr(m, "max_digits") or hasattr(m, "decimal_places")]
+        for meta in general:
+            if getattr(meta, "max_digits", None) is not None:
+                params["precision"] = meta.max_digits
+            if getattr(meta, "decimal_places", None) is not None:
+                params["scale"] = meta.decimal_places
+    is_pk = name == primary_key
+    nullable = nullable or (info.default is None and not is_pk)
+    default = NO_DEFAULT
+    if info.default is not PydanticUndefined and info.default is not None and _literal_default(info.default):
+        default = to_db(info.default) if to_db else info.default
+    references = None
+    if options.references:
+        table, _, column = options.references.partition(".")
+        references = (table, column or "id")
+    column = ColumnDef(
+        name=name,
+        db_type=db_type,
+        nullable=nullable and not is_pk,
+        primary_key=is_pk,
+        autoincrement=is_pk and db_type in (DatabaseType.INTEGER, DatabaseType.BIGINT) and nullable,
+        unique=options.unique,
+        default=default,
+        references=references,
+        on_delete=options.on_delete,
+        check=options.check,
+        **params,
+    )
+    return ColumnSpec(name, db_type, nullable, column, options, to_db, from_db, mutable)
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(args) != len(typing.get_args(annotation))
+        if len(args) == 1:
+            inner, _ = _unwrap_optional(args[0])
+            return inner, nullable
+        raise ModelDefinitionError(f"Union types other than Optional[X] cannot be stored: {annotation!r}")
+    if origin is typing.Annotated:
+        return _unwrap_optional(typing.get_args(annotation)[0])
+    return annotation, False
+
+
+def _enum_column(cls: type[enum.Enum]) -> tuple[DatabaseType, Any, Any, dict[str, Any]]:
+    values = [m.value for m in cls]
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return DatabaseType.INTEGER, _enum_value, cls, {}
+    if all(isinstance(v, str) for v in values):
+        return DatabaseType.VARCHAR, _enum_value, cls, {"length": max(len(v) for v in values) or 1}
+    raise ModelDefinitionError(f"Enum {cls.__name__} must have all-int or all-str values to be stored")
+
+
+def _dump_model(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, pydantic.BaseModel) else value
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _is_pydantic_json(origin: Any) -> bool:
+    return isinstance(origin, type) and issubclass(origin, pydantic.BaseModel)
+
+
+def _literal_default(value: Any) -> bool:
+    return isinstance(value, (bool, int, float, str, enum.Enum)) and not isinstance(value, _dt.date)

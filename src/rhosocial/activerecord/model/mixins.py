@@ -1,0 +1,103 @@
+"""Ready-made behaviours: timestamps, soft delete, optimistic locking, UUID keys.
+
+Mixins go before ``ActiveRecord`` in the bases so their hooks run and call on
+to the next class: ``class Post(TimestampMixin, SoftDeleteMixin, ActiveRecord)``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from typing import Any, Optional
+
+import pydantic
+
+from ..query import expressions as ex
+from .base import scope
+
+
+def utc_now() -> _dt.datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+class TimestampMixin(pydantic.BaseModel):
+    """``created_at`` set on insert, ``updated_at`` on every insert and changing update (UTC, aware)."""
+
+    created_at: Optional[_dt.datetime] = None
+    updated_at: Optional[_dt.datetime] = None
+
+    def before_create(self) -> None:
+        """Stamp both times."""
+        now = utc_now()
+        if self.created_at is None:
+            self.created_at = now
+        self.updated_at = now
+        super().before_create()  # type: ignore[misc]
+
+    def before_update(self) -> None:
+        """Stamp ``updated_at`` when something else changed."""
+        if self.changes:  # type: ignore[attr-defined]
+            self.updated_at = utc_now()
+        super().before_update()  # type: ignore[misc]
+
+
+class SoftDeleteMixin(pydantic.BaseModel):
+    """``delete()`` sets ``deleted_at`` instead of removing the row; queries hide deleted rows.
+
+    ``Model.with_deleted()`` / ``query().with_deleted()`` include them,
+    ``only_deleted()`` shows only them, ``restore()`` undeletes and
+    ``hard_delete()`` removes the row for good.
+    """
+
+    deleted_at: Optional[_dt.datetime] = None
+
+    @classmethod
+    def _default_scopes(cls) -> dict[str, ex.Expr]:
+        scopes = dict(super()._default_scopes())  # type: ignore[misc]
+        scopes["soft_delete"] = cls.c.deleted_at.is_null()  # type: ignore[attr-defined]
+        return scopes
+
+    @classmethod
+    def _soft_delete_values(cls) -> dict[str, Any] | None:
+        return {"deleted_at": utc_now()}
+
+    @scope
+    def with_deleted(query: Any) -> Any:  # noqa: N805 - a scope takes the query
+        """Include soft-deleted rows."""
+        return query.unscoped("soft_delete")
+
+    @scope
+    def only_deleted(query: Any) -> Any:  # noqa: N805
+        """Show only soft-deleted rows."""
+        return query.unscoped("soft_delete").where(query.model.c.deleted_at.is_not_null())
+
+    @property
+    def is_deleted(self) -> bool:
+        """Whether the record is soft-deleted."""
+        return self.deleted_at is not None
+
+    def _delete_row(self, schema: Any) -> None:
+        self.deleted_at = utc_now()
+        self._update(schema)  # type: ignore[attr-defined]
+
+    def hard_delete(self) -> None:
+        """Remove the row for good (runs the delete hooks)."""
+        super()._delete_row(type(self)._schema())  # type: ignore[misc, attr-defined]
+
+    def restore(self) -> Any:
+        """Undelete a soft-deleted record."""
+        self.deleted_at = None
+        return self.save()  # type: ignore[attr-defined]
+
+
+class OptimisticLockMixin(pydantic.BaseModel):
+    """A ``lock_version`` column: an update or delete of a stale copy raises ``StaleObjectError``."""
+
+    lock_version: int = 0
+    __lock_column__ = "lock_version"
+
+
+class UUIDPrimaryKeyMixin(pydantic.BaseModel):
+    """A random UUID primary key ``id``, generated on construction."""
+
+    id: uuid.UUID = pydantic.Field(default_factory=uuid.uuid4)

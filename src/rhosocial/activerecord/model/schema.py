@@ -1,0 +1,160 @@
+"""Per-model, per-dialect compiled state: columns, converters, statements, row loaders.
+
+Everything a hot path needs is worked out once: the SQL of insert, update by
+key, select by key and delete by key; one converter per column and direction
+(``None`` where no conversion is needed); and a generated function that turns
+driver rows into records without validating trusted data a second time.
+"""
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..backend.base import StorageBackend
+from ..query.compiler import SQLCompiler
+from .fields import ColumnSpec
+
+if TYPE_CHECKING:
+    from .base import ActiveRecord
+
+
+def compose(first: Callable[[Any], Any] | None, second: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """Return ``second(first(v))``, skipping missing steps."""
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return lambda value: second(first(value))
+
+
+class ModelSchema:
+    """What one model needs to talk to one backend, compiled once."""
+
+    def __init__(self, model: type["ActiveRecord"], backend: StorageBackend) -> None:
+        self.model = model
+        self.backend = backend
+        self.dialect = dialect = backend.dialect
+        compiler_class = getattr(dialect, "compiler_class", None) or SQLCompiler
+        self.compiler: SQLCompiler = compiler_class(dialect)
+        self.columns: dict[str, ColumnSpec] = model._column_specs()
+        self.names: tuple[str, ...] = tuple(self.columns)
+        self.pk: str = model.primary_key()
+        self.names_without_pk: tuple[str, ...] = tuple(n for n in self.names if n != self.pk)
+        self.table: str = model.table_name()
+        self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
+        self.readers = {n: compose(dialect.from_db(c.db_type), c.from_db) for n, c in self.columns.items()}
+        self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
+        caps = backend.capabilities
+        self.use_returning = caps.supports_returning and not getattr(caps, "reports_last_insert_id", True)
+        self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
+        self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
+        self._loaders: dict[tuple[str, ...], Callable[[Sequence[Sequence[Any]]], list[Any]]] = {}
+        q = dialect.quote_identifier
+        ph = dialect.placeholder
+        self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE {q(self.pk)} = {ph(1)}"
+        self.delete_by_pk_sql = dialect.delete_sql(self.table, [self.pk])
+        self.field_set = frozenset(self.names)
+        self.private_defaults = _private_defaults(model)
+
+    # -- writing -----------------------------------------------------------------
+
+    def insert(self, columns: tuple[str, ...]) -> tuple[str, Callable[[dict[str, Any]], list[Any]]]:
+        """Return the INSERT and its parameter builder for these columns."""
+        found = self._inserts.get(columns)
+        if found is None:
+            returning = (self.pk,) if self.use_returning and self.pk not in columns else ()
+            sql = self.dialect.insert_sql(self.table, columns, returning)
+            found = self._inserts[columns] = (sql, self._param_builder(columns))
+        return found
+
+    def update(self, columns: tuple[str, ...], where: tuple[str, ...]) -> tuple[str, Callable[..., list[Any]]]:
+        """Return ``UPDATE ... SET columns WHERE where`` and its parameter builder."""
+        key = (columns, where)
+        found = self._updates.get(key)
+        if found is None:
+            sql = self.dialect.update_sql(self.table, columns, where)
+            found = self._updates[key] = (sql, self._param_builder(columns, where))
+        return found
+
+    def _param_builder(self, columns: tuple[str, ...], where: tuple[str, ...] = ()) -> Callable[..., list[Any]]:
+        """Generate ``f(values[, where_values]) -> [converted values in order]``.
+
+        SET/VALUES parameters come from ``values``; WHERE parameters (after
+        them) from ``where_values``, so an update can match the state it read.
+        """
+        env: dict[str, Any] = {}
+        items = []
+        for i, (source_name, name) in enumerate([("d", c) for c in columns] + [("w", c) for c in where]):
+            writer = self.writers.get(name)
+            if writer is None:
+                items.append(f"{source_name}[{name!r}]")
+            else:
+                env[f"c{i}"] = writer
+                items.append(f"(None if (v{i} := {source_name}[{name!r}]) is None else c{i}(v{i}))")
+        signature = "d, w" if where else "d"
+        source = f"def build({signature}):\n    return [{', '.join(items)}]\n"
+        exec(compile(source, f"<params {self.table}>", "exec"), env)  # noqa: S102 - generated from column names via repr
+        return env["build"]
+
+    # -- reading -----------------------------------------------------------------
+
+    def loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
+        """Return a function turning rows with these columns into records."""
+        found = self._loaders.get(result_columns)
+        if found is None:
+            found = self._loaders[result_columns] = self._make_loader(result_columns)
+        return found
+
+    def _make_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
+        position = {}
+        for i, name in enumerate(result_columns):
+            position.setdefault(name, i)
+        env: dict[str, Any] = {
+            "cls": self.model, "new": object.__new__, "setattr": object.__setattr__,
+            "fields": set(self.names), "privates": self.private_defaults, "deepcopy": copy.deepcopy,
+        }
+        entries = []
+        for name in self.names:  # model field order, whatever the SELECT order
+            i = position.get(name)
+            if i is None:
+                entries.append(f"{name!r}: None")
+                continue
+            reader = self.readers.get(name)
+            if reader is None:
+                entries.append(f"{name!r}: row[{i}]")
+            else:
+                env[f"r{i}"] = reader
+                entries.append(f"{name!r}: (None if (v{i} := row[{i}]) is None else r{i}(v{i}))")
+        original = "dict(d)"
+        if self.mutable:
+            env["mutable"] = self.mutable
+            original = "{k: (deepcopy(v) if k in mutable else v) for k, v in d.items()}"
+        source = (
+            "def load(rows):\n"
+            "    out = []\n"
+            "    append = out.append\n"
+            "    for row in rows:\n"
+            f"        d = {{{', '.join(entries)}}}\n"
+            "        obj = new(cls)\n"
+            "        setattr(obj, '__dict__', d)\n"
+            "        setattr(obj, '__pydantic_fields_set__', fields.copy())\n"
+            "        setattr(obj, '__pydantic_extra__', None)\n"
+            f"        setattr(obj, '__pydantic_private__', {{**privates, '_original': {original}}})\n"
+            "        append(obj)\n"
+            "    return out\n"
+        )
+        exec(compile(source, f"<loader {self.table}>", "exec"), env)  # noqa: S102 - generated from column names via repr
+        return env["load"]
+
+    def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Copy ``values`` as the record's last known database state."""
+        if not self.mutable:
+            return dict(values)
+        return {k: (copy.deepcopy(v) if k in self.mutable else v) for k, v in values.items()}
+
+
+def _private_defaults(model: type["ActiveRecord"]) -> dict[str, Any]:
+    defaults = {}
+    for name, attr in (model.__private_attributes__ or {}).items():
+        defaults[name] = attr.get_default()
+    return defaults

@@ -1,0 +1,370 @@
+"""``Query``: an immutable, chainable description of a SELECT over one model."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
+
+from ..errors import MultipleRecordsFound, RecordNotFound, UnsafeQueryError
+from . import expressions as ex
+
+if TYPE_CHECKING:
+    from ..model.base import ActiveRecord
+
+M = TypeVar("M", bound="ActiveRecord")
+
+_JOIN_KINDS = {"inner": "INNER", "left": "LEFT"}
+
+
+class Query(Generic[M]):
+    """A query over ``model``; every method returns a new query.
+
+    Build with ``Model.query()`` and chain ``where``, ``order_by``, ``limit``
+    ... then finish with a terminal such as ``all()``, ``first()``, ``count()``.
+    Nothing runs until a terminal is called.
+    """
+
+    __slots__ = ("model", "_where", "_select", "_distinct", "_joins", "_group", "_having",
+                 "_order", "_limit", "_offset", "_lock", "_skip_scopes", "_includes", "_strict")
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._where: tuple[ex.Expr, ...] = ()
+        self._select: tuple[ex.Expr, ...] = ()
+        self._distinct = False
+        self._joins: tuple[tuple[str, str, str | None, ex.Expr], ...] = ()
+        self._group: tuple[ex.Expr, ...] = ()
+        self._having: tuple[ex.Expr, ...] = ()
+        self._order: tuple[Any, ...] = ()
+        self._limit: int | None = None
+        self._offset: int | None = None
+        self._lock: dict[str, bool] | None = None
+        self._skip_scopes: frozenset[str] = frozenset()
+        self._includes: tuple[str, ...] = ()
+        self._strict: bool | None = None
+
+    def _replace(self, **changes: Any) -> "Query[M]":
+        clone = object.__new__(type(self))
+        for slot in Query.__slots__:
+            object.__setattr__(clone, slot, changes[slot] if slot in changes else getattr(self, slot))
+        return clone
+
+    # -- building ----------------------------------------------------------------
+
+    def where(self, *conditions: Any, **equals: Any) -> "Query[M]":
+        """Add conditions, all of which must hold.
+
+        Three forms, freely mixed across calls:
+
+        - keywords: ``where(name="a", age=None)`` (``None`` means IS NULL, a list means IN);
+        - a SQL fragment with ``?`` placeholders: ``where("age >= ?", 18)``;
+        - expressions: ``where(User.c.age >= 18, User.c.name.like("a%"))``.
+        """
+        new: list[ex.Expr] = []
+        if conditions and isinstance(conditions[0], str):
+            new.append(ex.Raw(conditions[0], conditions[1:]))
+        else:
+            for condition in conditions:
+                if not isinstance(condition, ex.Expr):
+                    raise TypeError(
+                        f"where() takes expressions, keywords or a SQL string with values, got {condition!r}"
+                    )
+                new.append(condition)
+        columns = self.model.c
+        for name, value in equals.items():
+            column = columns[name]
+            if isinstance(value, (list, tuple, set, frozenset)) or ex._is_query(value):
+                new.append(column.in_(value))
+            else:
+                new.append(column == value)
+        return self._replace(_where=self._where + tuple(new))
+
+    def filter_by(self, **equals: Any) -> "Query[M]":
+        """Alias of ``where(**equals)``."""
+        return self.where(**equals)
+
+    def select(self, *columns: Any) -> "Query[M]":
+        """Choose the selected columns: names, ``Model.c`` columns or expressions."""
+        return self._replace(_select=tuple(self._column(c) for c in columns))
+
+    def distinct(self, on: bool = True) -> "Query[M]":
+        """Return only distinct rows."""
+        return self._replace(_distinct=on)
+
+    def order_by(self, *terms: Any) -> "Query[M]":
+        """Sort by columns; a name with a leading ``-`` sorts descending (``"-age"``)."""
+        out = []
+        for term in terms:
+            if isinstance(term, str) and term.startswith("-"):
+                out.append(self._column(term[1:]).desc())
+            elif isinstance(term, ex.OrderBy):
+                out.append(term)
+            else:
+                out.append(self._column(term).asc())
+        return self._replace(_order=self._order + tuple(out))
+
+    def reorder(self, *terms: Any) -> "Query[M]":
+        """Replace the sort order."""
+        return self._replace(_order=()).order_by(*terms)
+
+    def limit(self, count: int | None) -> "Query[M]":
+        """Return at most ``count`` rows."""
+        return self._replace(_limit=_non_negative("limit", count))
+
+    def offset(self, count: int | None) -> "Query[M]":
+        """Skip the first ``count`` rows."""
+        return self._replace(_offset=_non_negative("offset", count))
+
+    def group_by(self, *columns: Any) -> "Query[M]":
+        """Group rows by columns or expressions."""
+        return self._replace(_group=self._group + tuple(self._column(c) for c in columns))
+
+    def having(self, *conditions: Any) -> "Query[M]":
+        """Filter groups: expressions or a SQL fragment with ``?`` values."""
+        if conditions and isinstance(conditions[0], str):
+            new: tuple[ex.Expr, ...] = (ex.Raw(conditions[0], conditions[1:]),)
+        else:
+            new = tuple(conditions)
+        return self._replace(_having=self._having + new)
+
+    def join(self, target: Any, on: Any = None, *, kind: str = "inner", alias: str | None = None) -> "Query[M]":
+        """Join another model or table: ``join(Post, Post.c.user_id == User.c.id)``.
+
+        ``on`` may be an expression or a SQL fragment; ``kind`` is ``"inner"``
+        or ``"left"``. Named associations are joined with ``joins()``.
+        """
+        if kind not in _JOIN_KINDS:
+            raise ValueError(f"join kind must be 'inner' or 'left', got {kind!r}")
+        table = target if isinstance(target, str) else target.table_name()
+        if on is None:
+            raise ValueError("join() needs an 'on' condition")
+        condition = ex.Raw(on) if isinstance(on, str) else on
+        return self._replace(_joins=self._joins + ((_JOIN_KINDS[kind], table, alias, condition),))
+
+    def left_join(self, target: Any, on: Any = None, *, alias: str | None = None) -> "Query[M]":
+        """``LEFT JOIN``: keep rows without a match."""
+        return self.join(target, on, kind="left", alias=alias)
+
+    def for_update(self, nowait: bool = False, skip_locked: bool = False) -> "Query[M]":
+        """Lock the selected rows until the transaction ends (``SELECT ... FOR UPDATE``)."""
+        if nowait and skip_locked:
+            raise ValueError("nowait and skip_locked exclude each other")
+        return self._replace(_lock={"nowait": nowait, "skip_locked": skip_locked})
+
+    def unscoped(self, *names: str) -> "Query[M]":
+        """Drop the model's default scopes (all, or the ones named)."""
+        skip = frozenset(names) if names else frozenset(self.model._default_scopes())
+        return self._replace(_skip_scopes=self._skip_scopes | skip)
+
+    def _column(self, spec: Any) -> ex.Expr:
+        if isinstance(spec, ex.Expr):
+            return spec
+        if isinstance(spec, str):
+            if "." in spec:
+                table, _, name = spec.partition(".")
+                return ex.Column(table, name)
+            return self.model.c[spec]
+        raise TypeError(f"Expected a column name or expression, got {spec!r}")
+
+    def _all_conditions(self) -> list[ex.Expr]:
+        scopes = self.model._default_scopes()
+        conditions = [cond for name, cond in scopes.items() if name not in self._skip_scopes]
+        conditions.extend(self._where)
+        return conditions
+
+    def __getattr__(self, name: str) -> Any:
+        scope = self.model._named_scopes().get(name)
+        if scope is None:
+            raise AttributeError(f"{type(self).__name__} for {self.model.__name__} has no attribute or scope {name!r}")
+
+        def apply(*args: Any, **kwargs: Any) -> "Query[M]":
+            return scope(self, *args, **kwargs)
+
+        return apply
+
+    # -- inspection ----------------------------------------------------------------
+
+    def to_sql(self) -> tuple[str, list[Any]]:
+        """Return the SELECT this query runs, as ``(sql, params)``."""
+        return self._compiler().select(self)
+
+    def _compiler(self) -> Any:
+        return self.model._schema().compiler
+
+    def _compile_into(self, builder: Any) -> None:
+        self._compiler().write_select(self, builder)
+
+    def __repr__(self) -> str:
+        try:
+            sql, params = self.to_sql()
+        except Exception as exc:  # noqa: BLE001 - repr must not fail
+            return f"<Query {self.model.__name__} (not compilable: {exc})>"
+        return f"<Query {sql!r} {params!r}>"
+
+    # -- terminals -------------------------------------------------------------------
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        return self.model.backend().execute(sql, params)
+
+    def all(self) -> list[M]:
+        """Run the query and return the records."""
+        sql, params = self.to_sql()
+        result = self._run(sql, params)
+        records = self.model._load_rows(result.columns, result.rows)
+        if self._includes or self._strict:
+            self.model._after_load(records, self)
+        return records
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self.all())
+
+    def first(self) -> M | None:
+        """Return the first record (by primary key unless ordered), or ``None``."""
+        query = self if self._order else self.order_by(self.model.primary_key())
+        rows = query.limit(1).all()
+        return rows[0] if rows else None
+
+    def last(self) -> M | None:
+        """Return the last record by primary key (or the reversed order), or ``None``."""
+        if self._order:
+            reversed_order = tuple(ex.OrderBy(o.expr, not o.descending) for o in self._order)
+            query = self._replace(_order=reversed_order)
+        else:
+            query = self.order_by("-" + self.model.primary_key())
+        rows = query.limit(1).all()
+        return rows[0] if rows else None
+
+    def one(self) -> M:
+        """Return the only matching record.
+
+        Raises:
+            RecordNotFound: nothing matched.
+            MultipleRecordsFound: more than one record matched.
+        """
+        rows = self.limit(2).all()
+        if not rows:
+            raise RecordNotFound(f"No {self.model.__name__} matched the query", self.model)
+        if len(rows) > 1:
+            raise MultipleRecordsFound(f"More than one {self.model.__name__} matched the query")
+        return rows[0]
+
+    def exists(self) -> bool:
+        """Return whether any record matches."""
+        sql, params = self._compiler().exists(self)
+        return bool(self._run(sql, params).rows)
+
+    def count(self) -> int:
+        """Return the number of matching records."""
+        sql, params = self._compiler().count(self)
+        return int(self._run(sql, params).scalar() or 0)
+
+    def _aggregate(self, function: str, column: Any) -> Any:
+        expr = self._column(column)
+        sql, params = self._compiler().aggregate(self, function, expr)
+        value = self._run(sql, params).scalar()
+        if value is None or function in ("COUNT", "AVG"):
+            return value
+        if isinstance(expr, ex.Column) and expr.db_type is not None:
+            return self.model._convert_value(expr.name, value)
+        return value
+
+    def sum(self, column: Any) -> Any:
+        """Return the sum of ``column`` over matching rows (``None`` when there are none)."""
+        return self._aggregate("SUM", column)
+
+    def avg(self, column: Any) -> Any:
+        """Return the average of ``column``."""
+        return self._aggregate("AVG", column)
+
+    def min(self, column: Any) -> Any:
+        """Return the smallest value of ``column``."""
+        return self._aggregate("MIN", column)
+
+    def max(self, column: Any) -> Any:
+        """Return the largest value of ``column``."""
+        return self._aggregate("MAX", column)
+
+    def pluck(self, *columns: Any) -> list[Any]:
+        """Return the values of one column (a list) or several (a list of tuples)."""
+        if not columns:
+            raise ValueError("pluck() needs at least one column")
+        query = self.select(*columns)
+        sql, params = query.to_sql()
+        result = self._run(sql, params)
+        converters = [self.model._column_converter(c) for c in query._select]
+        rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
+                for row in result.rows]
+        return [r[0] for r in rows] if len(columns) == 1 else rows
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Run the query and return rows as dicts (for aggregates and custom selects)."""
+        sql, params = self.to_sql()
+        return self._run(sql, params).dicts()
+
+    def find_each(self, batch_size: int = 1000) -> Iterator[M]:
+        """Iterate over all matching records, loading ``batch_size`` at a time.
+
+        Batches follow the primary key (keyset pagination), so memory stays
+        flat however large the table, and rows are never skipped or repeated
+        by concurrent inserts the way OFFSET paging would.
+        """
+        for batch in self.in_batches(batch_size):
+            yield from batch
+
+    def in_batches(self, batch_size: int = 1000) -> Iterator[list[M]]:
+        """Yield lists of at most ``batch_size`` records, in primary-key order."""
+        if batch_size <= 0:
+            raise ValueError("batch_size must be positive")
+        if self._order or self._offset or self._limit is not None:
+            raise ValueError("in_batches() orders by primary key itself; remove order_by/limit/offset")
+        pk = self.model.primary_key()
+        column = self.model.c[pk]
+        base = self.order_by(pk).limit(batch_size)
+        last = None
+        while True:
+            query = base if last is None else base.where(column > last)
+            batch = query.all()
+            if not batch:
+                return
+            yield batch
+            if len(batch) < batch_size:
+                return
+            last = getattr(batch[-1], pk)
+
+    def update_all(self, all_rows: bool = False, **values: Any) -> int:
+        """Update matching rows with ``values`` in one statement; return the row count.
+
+        Runs no model hooks. Refuses to touch every row unless ``all_rows=True``.
+        """
+        if not values:
+            raise ValueError("update_all() needs at least one column=value")
+        self._check_conditions("update_all", all_rows)
+        sql, params = self._compiler().update(self, values)
+        return self._run(sql, params).affected_rows
+
+    def delete_all(self, all_rows: bool = False) -> int:
+        """Delete matching rows in one statement; return the row count.
+
+        Runs no model hooks (soft-delete models mark rows deleted instead).
+        Refuses to touch every row unless ``all_rows=True``.
+        """
+        self._check_conditions("delete_all", all_rows)
+        soft = self.model._soft_delete_values()
+        if soft is not None:
+            sql, params = self._compiler().update(self, soft)
+        else:
+            sql, params = self._compiler().delete(self)
+        return self._run(sql, params).affected_rows
+
+    def _check_conditions(self, what: str, all_rows: bool) -> None:
+        if not self._where and not all_rows:
+            raise UnsafeQueryError(
+                f"{what}() without a condition would change every row of "
+                f"{self.model.table_name()!r}; pass all_rows=True if that is what you mean"
+            )
+
+
+def _non_negative(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
