@@ -93,7 +93,8 @@ class SQLiteBackend(StorageBackend):
             raise ConfigurationError(f"timeout must be a number of seconds, got {options.get('timeout')!r}") from None
 
     def _driver_error_types(self) -> tuple[type[BaseException], ...]:
-        return (sqlite3.Error,)
+        # sqlite3 raises a bare OverflowError for an integer outside 64 bits.
+        return (sqlite3.Error, OverflowError)
 
     def _connect(self) -> sqlite3.Connection:
         options = self.config.options
@@ -178,7 +179,7 @@ class SQLiteBackend(StorageBackend):
         # Errors raised by the module itself carry no SQLite code.
         if isinstance(error, sqlite3.IntegrityError):
             return ConstraintViolationError
-        if isinstance(error, sqlite3.DataError):
+        if isinstance(error, (sqlite3.DataError, OverflowError)):
             return DataError
         if isinstance(error, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
             return ProgrammingError
