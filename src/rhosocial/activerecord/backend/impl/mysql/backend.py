@@ -123,10 +123,11 @@ class MySQLBackend(StorageBackend):
     Every connection uses utf8mb4, ``time_zone = '+00:00'`` and autocommit;
     transactions are opened explicitly with ``START TRANSACTION``.
 
-    Statements run with ``params=None`` are sent exactly as written, so a
-    literal ``%`` needs no escaping; statements with a parameter sequence
-    (even an empty one) use ``%s`` placeholders and ``%%`` for a literal ``%``,
-    as does the SQL this package generates.
+    Placeholders are ``%s``. ``%%`` always stands for one literal ``%``, as
+    in the SQL the dialect generates (``quote_identifier``,
+    ``convert_placeholders``). Without parameters (``params=None``) a lone
+    ``%`` is taken literally too, so ``execute("SELECT '100%'")`` works; with
+    parameters (even an empty sequence) PyMySQL's ``%`` rules apply.
     """
 
     name = "mysql"
@@ -289,6 +290,8 @@ class MySQLBackend(StorageBackend):
                     sql = cursor.mogrify(sql, params)
                 except ValueError as exc:  # a stray % that is not a placeholder
                     raise pymysql.err.ProgrammingError(f"Bad %-placeholder in SQL: {exc}") from exc
+            elif "%%" in sql:
+                sql = sql.replace("%%", "%")
             cursor.execute(sql)
             description = cursor.description
             if description is not None:
@@ -308,10 +311,6 @@ class MySQLBackend(StorageBackend):
             return cursor.rowcount
         finally:
             cursor.close()
-
-    def _run_internal(self, sql: str) -> QueryResult:
-        # Dialect-made SQL doubles every literal %, so let the driver undo it.
-        return self.execute_raw(sql, ())
 
     def _error_code(self, error: BaseException) -> Any:
         args = getattr(error, "args", ())

@@ -32,6 +32,9 @@ from .types import (
 MAX_IDENTIFIER_LENGTH = 64
 # MySQL has no "LIMIT ALL"; its manual suggests the largest unsigned BIGINT.
 _NO_LIMIT = 18446744073709551615
+_INTEGER_TYPES = frozenset({
+    DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT,
+})
 # Column types that take a default only as an expression in parentheses on MySQL.
 _EXPRESSION_DEFAULT_TYPES = frozenset({
     DatabaseType.TEXT, DatabaseType.BLOB, DatabaseType.JSON, DatabaseType.ARRAY,
@@ -137,8 +140,15 @@ class MySQLDialect(SQLDialectBase):
         return " ".join(parts)
 
     def autoincrement_column_sql(self, column: ColumnDef) -> str:
-        """Return ``BIGINT AUTO_INCREMENT PRIMARY KEY``."""
-        return "BIGINT AUTO_INCREMENT PRIMARY KEY"
+        """Return ``<int type> AUTO_INCREMENT PRIMARY KEY`` (``BIGINT`` unless an integer type is given).
+
+        The declared integer type is kept because a foreign key must match
+        the referenced column's type exactly in MySQL.
+        """
+        sql_type = "BIGINT"
+        if column.db_type in _INTEGER_TYPES:
+            sql_type = self.get_column_type(column.db_type)
+        return f"{sql_type} AUTO_INCREMENT PRIMARY KEY"
 
     def create_table_sql(self, table: str, columns: Sequence[ColumnDef], if_not_exists: bool = False,
                          constraints: Sequence[str] = ()) -> str:
