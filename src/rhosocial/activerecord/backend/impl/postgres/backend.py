@@ -1,0 +1,469 @@
+"""The PostgreSQL backend on psycopg 3."""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from ...base import StorageBackend
+from ...capabilities import ALL_ISOLATION_LEVELS, Capabilities
+from ...errors import (
+    CheckViolationError,
+    ConfigurationError,
+    ConnectionError,
+    ConnectionLostError,
+    ConstraintViolationError,
+    DatabaseError,
+    DataError,
+    DeadlockError,
+    DriverNotInstalledError,
+    ForeignKeyViolationError,
+    LockTimeoutError,
+    NotNullViolationError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    QueryTimeoutError,
+    ReadOnlyError,
+    SerializationError,
+    TransactionError,
+    UniqueViolationError,
+)
+from ...typing import ColumnInfo, DatabaseType, IsolationLevel, QueryResult
+from .dialect import PostgresDialect
+from .types import POSTGRES_NATIVE_TYPES, normalize_default
+
+try:  # The driver is optional: the module imports without it, the backend does not start.
+    import psycopg
+    from psycopg import pq
+except ImportError:  # pragma: no cover - exercised in a subprocess test
+    psycopg = None  # type: ignore[assignment]
+    pq = None  # type: ignore[assignment]
+
+INSTALL_HINT = 'pip install "rhosocial-activerecord[postgres]"'
+MIN_SERVER_VERSION = 100000  # identity columns arrived in PostgreSQL 10
+
+# Marker for SQLSTATEs that mean the connection is gone.
+_LOST = ConnectionLostError
+
+# SQLSTATE -> error class; a code not listed here is looked up by its class (first two characters).
+_SQLSTATE_ERRORS: dict[str, type[DatabaseError]] = {
+    "23505": UniqueViolationError,
+    "23503": ForeignKeyViolationError,
+    "23502": NotNullViolationError,
+    "23514": CheckViolationError,
+    "40P01": DeadlockError,
+    "40001": SerializationError,
+    "55P03": LockTimeoutError,
+    "57014": QueryTimeoutError,
+    "25006": ReadOnlyError,
+    "57P01": _LOST,  # admin_shutdown (pg_terminate_backend)
+    "57P02": _LOST,  # crash_shutdown
+    "57P03": _LOST,  # cannot_connect_now
+    "3D000": ConnectionError,  # invalid_catalog_name: unknown database
+}
+_SQLSTATE_CLASSES: dict[str, type[DatabaseError]] = {
+    "08": _LOST,
+    "0A": NotSupportedError,
+    "21": ProgrammingError,
+    "22": DataError,
+    "23": ConstraintViolationError,
+    "25": TransactionError,
+    "26": ProgrammingError,
+    "28": ConnectionError,
+    "34": ProgrammingError,
+    "3F": ProgrammingError,
+    "40": OperationalError,
+    "42": ProgrammingError,
+    "44": ConstraintViolationError,
+    "53": OperationalError,
+    "54": OperationalError,
+    "55": OperationalError,
+    "57": OperationalError,
+    "58": OperationalError,
+}
+
+# Settings passed to libpq as they are (from keywords or URL query parameters).
+_LIBPQ_OPTIONS = frozenset({
+    "options", "hostaddr", "passfile", "service", "target_session_attrs", "load_balance_hosts",
+    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+    "tcp_user_timeout", "gssencmode", "channel_binding", "krbsrvname", "require_auth",
+})
+# Settings this backend reads itself.
+_OWN_OPTIONS = frozenset({
+    "connect_timeout", "application_name", "lock_timeout", "statement_timeout",
+    "idle_in_transaction_session_timeout", "search_path", "prepare_threshold",
+})
+# Short spellings of ssl settings (``ssl_ca=``, ``ssl={"mode": ...}``) -> libpq keys.
+_SSL_ALIASES = {"ca": "sslrootcert", "rootcert": "sslrootcert", "cert": "sslcert",
+                "key": "sslkey", "mode": "sslmode", "crl": "sslcrl", "password": "sslpassword"}
+_DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)")
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+
+_TABLE_OID_SQL = (
+    "SELECT c.oid FROM pg_catalog.pg_class c "
+    "WHERE c.relname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+    "AND c.relnamespace IN (pg_catalog.pg_my_temp_schema(), "
+    "(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = pg_catalog.current_schema())) "
+    "ORDER BY c.relnamespace = pg_catalog.pg_my_temp_schema() DESC LIMIT 1"
+)
+_COLUMNS_SQL = (
+    "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
+    "pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
+    "EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid "
+    "AND i.indisprimary AND a.attnum = ANY (i.indkey)), t.typname, t.typcategory "
+    "FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid "
+    "JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END "
+    "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    f"WHERE a.attrelid = ({_TABLE_OID_SQL}) AND a.attnum > 0 AND NOT a.attisdropped "
+    "ORDER BY a.attnum"
+)
+
+
+class PostgresBackend(StorageBackend):
+    """PostgreSQL (10 or later) through psycopg 3.
+
+    Settings (keywords, ``options=`` or URL query parameters):
+        host, port, database, user, password: where to connect and as whom.
+        url: ``postgresql://user:pw@host:5432/db?sslmode=require`` instead of keywords.
+        ssl_mode / ssl_ca / ssl_cert / ssl_key (or ``ssl={"mode": ...}``, or
+            ``sslmode=`` in the URL): libpq's ``sslmode``, ``sslrootcert`` ...
+        connect_timeout: seconds to wait for the server (10).
+        application_name: shown in ``pg_stat_activity`` ("rhosocial-activerecord").
+        lock_timeout, statement_timeout, idle_in_transaction_session_timeout:
+            a number of **seconds** (``1.5``), or a string with a PostgreSQL
+            unit (``"250ms"``, ``"2min"``); 0 disables. Applied with ``SET`` at
+            connect. ``begin_transaction(lock_timeout=..., statement_timeout=...)``
+            sets them for one transaction only (``SET LOCAL``).
+        search_path: a schema name or a list of them; tables are created in the first.
+        prepare_threshold: executions of one statement before psycopg prepares
+            it on the server (5); ``None`` never prepares (needed behind
+            PgBouncer in transaction mode).
+        Other libpq settings (``target_session_attrs``, ``keepalives`` ...) pass through.
+
+    The session runs in UTC (``TimeZone = 'UTC'``) and in psycopg's autocommit
+    mode: a statement outside :meth:`begin_transaction` commits on its own,
+    and transactions are opened with an explicit ``BEGIN``.
+
+    ``QueryResult.last_insert_id``: PostgreSQL has no "last row id". For an
+    ``INSERT ... RETURNING`` that returns one row it is the first returned
+    column; for a plain ``INSERT`` it is ``None`` (use RETURNING, which
+    ``capabilities.supports_returning`` announces).
+    """
+
+    name = "postgres"
+    driver_name = "psycopg"
+    dialect_class = PostgresDialect
+
+    def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
+        super().__init__(connection_config, **kwargs)
+        options = self.config.options
+        unknown = set(options) - _OWN_OPTIONS - _LIBPQ_OPTIONS
+        if unknown:
+            known = ", ".join(sorted(_OWN_OPTIONS | _LIBPQ_OPTIONS))
+            raise ConfigurationError(
+                f"Unknown PostgreSQL settings: {', '.join(sorted(unknown))}. Known settings: {known}"
+            )
+        self._connect_timeout = _number("connect_timeout", options.get("connect_timeout", 10))
+        threshold = options.get("prepare_threshold", 5)
+        if isinstance(threshold, str):
+            threshold = None if threshold.strip().lower() in ("", "none", "null") else threshold
+        try:
+            self._prepare_threshold = None if threshold is None else int(threshold)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"prepare_threshold must be an integer or None, got {threshold!r}") from None
+        self._session_sql = self._build_session_sql()
+        self._cursor: Any = None
+
+    # -- connecting ----------------------------------------------------------
+
+    def _driver_error_types(self) -> tuple[type[BaseException], ...]:
+        if psycopg is None:
+            raise DriverNotInstalledError(
+                f"The PostgreSQL backend needs the psycopg 3 driver, which is not installed. "
+                f"Install it with: {INSTALL_HINT}"
+            )
+        return (psycopg.Error,)
+
+    def _connect_params(self) -> dict[str, Any]:
+        """Return the libpq connection parameters."""
+        cfg = self.config
+        params: dict[str, Any] = {
+            "host": cfg.host, "port": cfg.port, "dbname": cfg.database, "user": cfg.user,
+            "password": cfg.password, "connect_timeout": max(1, round(self._connect_timeout)) if self._connect_timeout else 0,
+            "application_name": cfg.options.get("application_name", "rhosocial-activerecord"),
+            "client_encoding": "UTF8",
+        }
+        for key, value in cfg.ssl.items():
+            short = key[3:].lstrip("_") if key.startswith("ssl") else key
+            params[_SSL_ALIASES.get(short, "ssl" + short)] = value
+        for key in _LIBPQ_OPTIONS & set(cfg.options):
+            params[key] = cfg.options[key]
+        return {k: v for k, v in params.items() if v is not None}
+
+    def _build_session_sql(self) -> str:
+        """Return the SET statements run on every new connection, as one string."""
+        options = self.config.options
+        statements = ["SET TimeZone TO 'UTC'"]
+        for name in ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout"):
+            if options.get(name) is not None:
+                statements.append(f"SET {name} TO {self._duration(name, options[name])}")
+        search_path = options.get("search_path")
+        if search_path:
+            names = search_path.split(",") if isinstance(search_path, str) else list(search_path)
+            quoted = ", ".join(self.dialect.quote_identifier(n.strip()) for n in names)
+            statements.append(f"SET search_path TO {quoted}")
+        return "; ".join(statements)
+
+    def _duration(self, name: str, value: Any) -> str:
+        """Return a timeout setting as SQL: seconds -> milliseconds, or a quoted unit string."""
+        if isinstance(value, str) and _DURATION.fullmatch(value.strip()):
+            return self.dialect.quote_string(value.strip())
+        seconds = _number(name, value)
+        return str(int(round(seconds * 1000)))
+
+    def _connect(self) -> Any:
+        params = self._connect_params()
+        try:
+            return psycopg.Connection.connect(
+                autocommit=True, prepare_threshold=self._prepare_threshold,
+                cursor_factory=psycopg.RawCursor, **params,
+            )
+        except psycopg.Error as exc:
+            raise self._connect_failure(exc, params) from exc
+
+    def _connect_failure(self, exc: BaseException, params: dict[str, Any]) -> ConnectionError:
+        """Explain a failed connection: bad login, unknown database, or no server."""
+        where = self.config.describe() or "the default server"
+        code = getattr(exc, "sqlstate", None)
+        if code is None:
+            code = _diagnose_connect_failure(exc, params)
+        user = params.get("user", "(default user)")
+        host = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+        if code.startswith("28"):
+            reason = (f"authentication failed for user {user!r} (wrong user name or password, "
+                      "or pg_hba.conf refuses this login)")
+        elif code == "3D000":
+            reason = f"database {params.get('dbname')!r} does not exist"
+        elif code == "42501":
+            reason = f"user {user!r} may not connect to database {params.get('dbname')!r}"
+        elif code == "57P03":
+            reason = "the server is not accepting connections (starting up or shutting down)"
+        elif code == "08004":
+            reason = "the server rejected the connection (check pg_hba.conf and the settings)"
+        elif isinstance(exc, psycopg.errors.ConnectionTimeout):
+            reason = f"the server at {host} did not answer within {self._connect_timeout:g}s"
+        else:
+            reason = f"the server at {host} is unreachable (not running, wrong host or port, or blocked)"
+        detail = " ".join(str(exc).split())
+        return ConnectionError(f"Cannot connect to PostgreSQL {where!r}: {reason}. Driver said: {detail}",
+                               original=exc, code=code)
+
+    def _on_connect(self, connection: Any) -> None:
+        if connection.info.server_version < MIN_SERVER_VERSION:
+            raise NotSupportedError(
+                f"PostgreSQL 10 or later is required; the server is version {connection.info.server_version}"
+            )
+        try:
+            connection.execute(self._session_sql)
+        except psycopg.Error as exc:
+            raise ConfigurationError(
+                f"Cannot apply PostgreSQL session settings ({self._session_sql}): {exc}",
+                original=exc, code=getattr(exc, "sqlstate", None),
+            ) from exc
+        self._cursor = connection.cursor()
+
+    def _close(self, connection: Any) -> None:
+        self._cursor = None
+        connection.close()
+
+    def _detect_capabilities(self, connection: Any) -> Capabilities:
+        version = connection.info.server_version
+        return Capabilities(
+            supports_savepoints=True,
+            isolation_levels=ALL_ISOLATION_LEVELS,
+            supports_read_only_transactions=True,
+            supports_returning=True,
+            supports_for_update=True,
+            supports_skip_locked=True,
+            supports_foreign_keys=True,
+            supports_check_constraints=True,
+            supports_json=True,
+            supports_arrays=True,
+            supports_native_uuid=True,
+            supports_native_decimal=True,
+            supports_timezone_aware_datetime=True,
+            supports_window_functions=True,
+            supports_cte=True,
+            supports_upsert=True,
+            supports_nul_in_text=False,
+            supports_lock_timeout=True,
+            supports_statement_timeout=True,
+            supports_multiple_connections=True,
+            max_identifier_length=PostgresDialect.max_identifier_length,
+            server_version=(version // 10000, version % 10000),
+        )
+
+    # -- statements ----------------------------------------------------------
+
+    def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
+        cursor = self._cursor
+        cursor.execute(sql, params)
+        description = cursor.description
+        if description is None:
+            return QueryResult(None, (), cursor.rowcount)
+        rows = cursor.fetchall()
+        last_id = None
+        if len(rows) == 1 and sql[:6].upper() == "INSERT":
+            last_id = rows[0][0]
+        return QueryResult(rows, [d.name for d in description], cursor.rowcount, last_id)
+
+    def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
+        cursor = self._cursor
+        cursor.executemany(sql, seq)
+        return cursor.rowcount
+
+    # -- errors --------------------------------------------------------------
+
+    def _error_code(self, error: BaseException) -> Any:
+        return getattr(error, "sqlstate", None)
+
+    def _classify_error(self, error: BaseException) -> type[DatabaseError]:
+        code = getattr(error, "sqlstate", None)
+        if code:
+            cls = _SQLSTATE_ERRORS.get(code) or _SQLSTATE_CLASSES.get(code[:2], DatabaseError)
+            if cls is _LOST and self._connection is None:
+                return ConnectionError
+            return cls
+        connection = self._connection
+        if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+            if connection is not None and (connection.closed or connection.broken):
+                return ConnectionLostError
+            if connection is None:
+                return ConnectionError
+            return OperationalError if isinstance(error, psycopg.OperationalError) else ProgrammingError
+        if isinstance(error, psycopg.DataError):
+            return DataError
+        if isinstance(error, psycopg.IntegrityError):
+            return ConstraintViolationError
+        if isinstance(error, psycopg.NotSupportedError):
+            return NotSupportedError
+        if isinstance(error, psycopg.ProgrammingError):
+            return ProgrammingError
+        return DatabaseError
+
+    def _wrap_error(self, exc: BaseException, sql: str | None, params: Any) -> DatabaseError:
+        error = super()._wrap_error(exc, sql, params)
+        if isinstance(error, DataError) and params and _holds_nul(params):
+            error.message = (
+                "PostgreSQL text cannot contain NUL characters ('\\x00'): remove them, "
+                f"or store the value in a BLOB (bytea) column. Driver said: {error.message}"
+            )
+            error.args = (error.message,)
+        return error
+
+    # -- transactions --------------------------------------------------------
+
+    def _begin(self, isolation_level: IsolationLevel | None, read_only: bool, **options: Any) -> None:
+        """Open ``BEGIN [ISOLATION LEVEL ...] [READ ONLY]``; timeouts may be set for this transaction.
+
+        Options ``lock_timeout`` and ``statement_timeout`` (seconds or a unit
+        string) apply with ``SET LOCAL`` until the transaction ends.
+        """
+        local = []
+        for name in ("lock_timeout", "statement_timeout"):
+            if name in options:
+                local.append(f"SET LOCAL {name} TO {self._duration(name, options.pop(name))}")
+        if options:
+            raise TypeError(f"Unknown transaction options for PostgreSQL: {', '.join(options)}")
+        for sql in self.dialect.begin_sql(isolation_level, read_only):
+            self._run_internal(sql)
+        for sql in local:
+            self._run_internal(sql)
+
+    def _commit(self) -> None:
+        self._run_internal("COMMIT")
+
+    def _rollback(self) -> None:
+        connection = self._connection
+        if connection is not None and connection.info.transaction_status != pq.TransactionStatus.IDLE:
+            self._run_internal("ROLLBACK")
+
+    # -- catalog -------------------------------------------------------------
+
+    def _table_exists(self, table_name: str) -> bool:
+        return bool(self.execute_raw(_TABLE_OID_SQL, (table_name,)).rows)
+
+    def _get_columns(self, table_name: str) -> list[ColumnInfo]:
+        columns = []
+        for name, type_text, nullable, default, pk, typname, category in self.execute_raw(
+            _COLUMNS_SQL, (table_name,)
+        ).rows:
+            db_type = DatabaseType.ARRAY if category == "A" else POSTGRES_NATIVE_TYPES.get(typname)
+            columns.append(ColumnInfo(
+                name=name, type=type_text, nullable=bool(nullable) and not pk,
+                default=normalize_default(default), primary_key=bool(pk), db_type=db_type,
+            ))
+        return columns
+
+
+def _diagnose_connect_failure(exc: BaseException, params: dict[str, Any]) -> str:
+    """Return the SQLSTATE a failed connection most likely had (libpq does not report one).
+
+    Asks the server rather than reading the message: ``PQping`` tells whether
+    a server answers; if it does, the same login is tried on a maintenance
+    database, whose catalog then says whether the wanted database exists.
+    """
+    if isinstance(exc, psycopg.errors.ConnectionTimeout):
+        return "08001"
+    from psycopg.conninfo import make_conninfo
+
+    ping = pq.PGconn.ping(make_conninfo("", **params).encode())
+    if ping == pq.Ping.NO_RESPONSE:
+        return "08001"
+    if ping == pq.Ping.REJECT:
+        return "57P03"
+    if ping == pq.Ping.NO_ATTEMPT:
+        return "08004"
+    dbname = params.get("dbname") or params.get("user")
+    for maintenance in ("postgres", "template1"):
+        if maintenance == dbname:
+            continue
+        try:
+            with psycopg.Connection.connect(autocommit=True, **{**params, "dbname": maintenance}) as probe:
+                row = probe.execute(
+                    "SELECT pg_catalog.has_database_privilege(oid, 'CONNECT') AND datallowconn "
+                    "FROM pg_catalog.pg_database WHERE datname = %s", [dbname],
+                ).fetchone()
+        except psycopg.Error:
+            continue
+        if row is None:
+            return "3D000"
+        return "08004" if row[0] else "42501"
+    return "28000"
+
+
+def _holds_nul(params: Any, depth: int = 0) -> bool:
+    """Return whether a parameter (or a value nested in it) is text holding NUL."""
+    if isinstance(params, str):
+        return "\x00" in params
+    if depth > 3:
+        return False
+    if isinstance(params, dict):
+        return any(_holds_nul(v, depth + 1) or _holds_nul(k, depth + 1) for k, v in params.items())
+    if isinstance(params, (list, tuple)):
+        return any(_holds_nul(v, depth + 1) for v in params)
+    wrapped = getattr(params, "obj", None)  # psycopg's Json/Jsonb wrappers
+    return wrapped is not None and _holds_nul(wrapped, depth + 1)
+
+
+def _number(name: str, value: Any) -> float:
+    """Return a non-negative number of seconds from a number or numeric string."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigurationError(
+            f"{name} must be a number of seconds or a string like '250ms', got {value!r}"
+        )
+    return float(value)
+
