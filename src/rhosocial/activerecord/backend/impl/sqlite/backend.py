@@ -123,7 +123,10 @@ class SQLiteBackend(StorageBackend):
             # Touch the schema so a file that is not a database fails now, not later.
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
-            raise ConnectionError(
+            # A file another connection holds locked is busy, not unreachable.
+            cls = LockTimeoutError if issubclass(self._classify_error(exc), LockTimeoutError) \
+                else ConnectionError
+            raise cls(
                 f"Cannot open SQLite database {self.config.database!r}: {exc}",
                 original=exc, code=self._error_code(exc),
             ) from exc
