@@ -22,6 +22,7 @@ class Capabilities:
     isolation_levels: frozenset[IsolationLevel] = ALL_ISOLATION_LEVELS
     supports_read_only_transactions: bool = False
     supports_returning: bool = False
+    reports_last_insert_id: bool = True  # the driver reports the key of an INSERT (lastrowid)
     supports_for_update: bool = False
     supports_skip_locked: bool = False
     supports_foreign_keys: bool = True
