@@ -71,6 +71,8 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
     return info
 
 
+KEY_STRING_LENGTH = 255  # VARCHAR length of an unbounded ``str`` key, unique or indexed column
+
 _SPECIAL_TYPES: dict[Any, DatabaseType] = {
     pydantic.NaiveDatetime: DatabaseType.DATETIME,
     pydantic.AwareDatetime: DatabaseType.TIMESTAMP,
@@ -128,6 +130,10 @@ def resolve_column(name: str, info: FieldInfo, primary_key: str) -> ColumnSpec:
     if db_type in (DatabaseType.TEXT, DatabaseType.VARCHAR) and (max_length or options.length):
         db_type = DatabaseType.VARCHAR
         params["length"] = options.length or max_length
+    elif db_type is DatabaseType.TEXT and options.db_type is None and (
+            name == primary_key or options.unique or options.index):
+        # Keys and indexes need a bounded type on some databases (MySQL cannot index TEXT).
+        db_type, params["length"] = DatabaseType.VARCHAR, KEY_STRING_LENGTH
     if db_type is DatabaseType.DECIMAL:
         general = [m for m in info.metadata if hasattr(m, "max_digits") or hasattr(m, "decimal_places")]
         for meta in general:
