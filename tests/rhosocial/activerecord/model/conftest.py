@@ -1,0 +1,30 @@
+"""Fixtures for model-layer tests: bind models to the test's backend."""
+from __future__ import annotations
+
+import pytest
+
+from rhosocial.activerecord import configure
+
+
+@pytest.fixture
+def bind(backend):
+    """Return ``bind(*models)``: make ``backend`` the default and create the models' tables."""
+
+    def bind(*models):
+        configure(backend)
+        for model in models:
+            model.create_table()
+        return backend
+
+    return bind
+
+
+@pytest.fixture
+def count_rows(backend):
+    """Return ``count_rows(table)``: the row count by plain SQL, bypassing the model layer."""
+
+    def count_rows(table: str) -> int:
+        q = backend.dialect.quote_identifier
+        return int(backend.fetch_value(f"SELECT COUNT(*) FROM {q(table)}"))
+
+    return count_rows
