@@ -1,4 +1,4 @@
-"""Every ```python block in docs/ runs, so the docs cannot drift from the code.
+"""Every ```python block in README.md and docs/ runs, so the docs cannot drift from the code.
 
 The blocks of one file run in order in one namespace, in a scratch directory,
 with a fresh default backend; a block whose first line is ``# doctest: skip``
@@ -13,15 +13,17 @@ import pytest
 
 import rhosocial.activerecord.config as config
 
-DOCS = Path(__file__).resolve().parents[3] / "docs"
+ROOT = Path(__file__).resolve().parents[3]
+DOCS = ROOT / "docs"
 BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
 
 
 def doc_files() -> list[Path]:
-    return sorted(p for p in DOCS.rglob("*.md") if BLOCK.search(p.read_text(encoding="utf-8")))
+    files = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    return [p for p in files if BLOCK.search(p.read_text(encoding="utf-8"))]
 
 
-@pytest.mark.parametrize("path", doc_files(), ids=lambda p: str(p.relative_to(DOCS)))
+@pytest.mark.parametrize("path", doc_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_doc_examples_run(path: Path, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(config, "_default_backend", None)

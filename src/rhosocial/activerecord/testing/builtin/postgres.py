@@ -53,13 +53,15 @@ class PostgresProvider(BackendProvider):
         self.schema = f"rhosocial_t_{os.getpid()}_{secrets.token_hex(4)}"
         admin.execute(f"CREATE SCHEMA {admin.dialect.quote_identifier(self.schema)}")
 
-    def create_backend(self):
+    def create_backend(self, **options):
+        """Return a backend on the session schema; ``options`` are extra backend settings."""
         from ...backend.impl.postgres import PostgresBackend
 
         if self.schema is None:
             self.setup_session()
-        backend = PostgresBackend(url=self.url, search_path=self.schema,
-                                  application_name=self.application_name)
+        settings = {"search_path": self.schema, "application_name": self.application_name}
+        settings.update(options)
+        backend = PostgresBackend(url=self.url, **settings)
         self._made.add(backend)
         return backend
 

@@ -333,8 +333,12 @@ class PostgresBackend(StorageBackend):
         code = getattr(error, "sqlstate", None)
         if code:
             cls = _SQLSTATE_ERRORS.get(code) or _SQLSTATE_CLASSES.get(code[:2], DatabaseError)
-            if cls is _LOST and self._connection is None:
-                return ConnectionError
+            if cls is _LOST:
+                connection = self._connection
+                if connection is None:
+                    return ConnectionError
+                if code == "08P01" and not (connection.closed or connection.broken):
+                    return ProgrammingError  # e.g. a parameter count mismatch; the session lives on
             return cls
         connection = self._connection
         if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
