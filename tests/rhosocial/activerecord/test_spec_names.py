@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import inspect
 from pathlib import Path
-from typing import Dict
 
 import pytest
 
@@ -153,7 +152,7 @@ def test_guide_example_type_mapping_table():
     from rhosocial.activerecord.backend.helpers import format_with_length
     from rhosocial.activerecord.backend.typing import DatabaseType
 
-    mappings: Dict[DatabaseType, TypeMapping] = {
+    mappings: dict[DatabaseType, TypeMapping] = {
         DatabaseType.VARCHAR: TypeMapping("VARCHAR", format_with_length),
         DatabaseType.TEXT: TypeMapping("TEXT"),
     }

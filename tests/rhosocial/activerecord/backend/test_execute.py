@@ -169,9 +169,8 @@ def test_capture_statements(people):
 
 
 def test_capture_statements_sees_transaction_control(backend):
-    with backend.capture_statements() as captured:
-        with backend.transaction():
-            backend.execute("SELECT 1")
+    with backend.capture_statements() as captured, backend.transaction():
+        backend.execute("SELECT 1")
     assert "SELECT 1" in captured
     assert len(captured) >= 2  # something opened and closed the transaction
 

@@ -56,10 +56,9 @@ def test_context_manager_commits(people):
 
 
 def test_context_manager_rolls_back_and_reraises(people):
-    with pytest.raises(KeyError):
-        with people.transaction():
-            insert_person(people, "ada")
-            raise KeyError("boom")
+    with pytest.raises(KeyError), people.transaction():
+        insert_person(people, "ada")
+        raise KeyError("boom")
     assert not people.in_transaction
     assert names(people) == []
 
@@ -83,29 +82,25 @@ def test_nested_database_error_undoes_only_the_inner_block(people):
     """After a failed statement in a savepoint the outer transaction is still usable."""
     with people.transaction():
         insert_person(people, "ada")
-        with pytest.raises(UniqueViolationError):
-            with people.transaction():
-                insert_person(people, "inner-ok")
-                insert_person(people, "ada")  # duplicate name
+        with pytest.raises(UniqueViolationError), people.transaction():
+            insert_person(people, "inner-ok")
+            insert_person(people, "ada")  # duplicate name
         insert_person(people, "bob")
     assert names(people) == ["ada", "bob"]
 
 
 def test_nested_success_commits_with_the_outer_block(people):
-    with people.transaction():
-        with people.transaction():
-            with people.transaction():
-                assert people.transaction_level == 3
-                insert_person(people, "deep")
+    with people.transaction(), people.transaction(), people.transaction():
+        assert people.transaction_level == 3
+        insert_person(people, "deep")
     assert names(people) == ["deep"]
 
 
 def test_outer_failure_undoes_committed_inner_blocks(people):
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(ZeroDivisionError), people.transaction():
         with people.transaction():
-            with people.transaction():
-                insert_person(people, "inner")
-            1 / 0
+            insert_person(people, "inner")
+        1 / 0
     assert names(people) == []
 
 
@@ -141,20 +136,18 @@ def test_rollback_without_a_transaction(backend):
 
 
 def test_unbalanced_block_is_an_error_and_leaves_nothing_open(people):
-    with pytest.raises(TransactionError):
-        with people.transaction():
-            insert_person(people, "ada")
-            people.begin_transaction()  # never closed
+    with pytest.raises(TransactionError), people.transaction():
+        insert_person(people, "ada")
+        people.begin_transaction()  # never closed
     assert not people.in_transaction
     assert names(people) == []
 
 
 def test_failed_transaction_leaves_nothing_behind(people, backend_factory):
-    with pytest.raises(UniqueViolationError):
-        with people.transaction():
-            insert_person(people, "ada")
-            insert_person(people, "bob")
-            insert_person(people, "ada")
+    with pytest.raises(UniqueViolationError), people.transaction():
+        insert_person(people, "ada")
+        insert_person(people, "bob")
+        insert_person(people, "ada")
     assert not people.in_transaction
     assert names(people) == []
     if people.capabilities.supports_multiple_connections:
@@ -193,9 +186,8 @@ def test_isolation_level_parsing(spelling, expected):
 
 @pytest.mark.parametrize("bad", ["SERIALIZABLE; DROP TABLE people", "snapshot", "", 3])
 def test_unknown_isolation_level_executes_nothing(people, bad):
-    with people.capture_statements() as captured:
-        with pytest.raises(IsolationLevelError) as info:
-            people.begin_transaction(isolation_level=bad)
+    with people.capture_statements() as captured, pytest.raises(IsolationLevelError) as info:
+        people.begin_transaction(isolation_level=bad)
     assert captured == []
     assert isinstance(info.value, ValueError) and isinstance(info.value, TransactionError)
     assert not people.in_transaction
@@ -219,10 +211,9 @@ def test_read_only_transaction_rejects_writes(people):
             people.begin_transaction(read_only=True)
         return
     insert_person(people, "before")
-    with pytest.raises(ReadOnlyError):
-        with people.transaction(read_only=True):
-            assert names(people) == ["before"]  # reads work
-            insert_person(people, "denied")
+    with pytest.raises(ReadOnlyError), people.transaction(read_only=True):
+        assert names(people) == ["before"]  # reads work
+        insert_person(people, "denied")
     assert not people.in_transaction
     insert_person(people, "after")  # writable again
     assert names(people) == ["after", "before"]

@@ -7,7 +7,8 @@ holds ``%`` or ``?`` is never rewritten twice.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from rhosocial.activerecord.backend import ColumnDef, DatabaseType, StorageBackend
 

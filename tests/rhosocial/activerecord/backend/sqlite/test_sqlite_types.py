@@ -45,7 +45,7 @@ def test_aware_datetime_keeps_its_offset(sqlite_backend, db_type):
 def test_naive_timestamp_reads_back_as_utc(sqlite_backend):
     raw, _, got = store(sqlite_backend, DatabaseType.TIMESTAMP, dt.datetime(2024, 1, 1, 12))
     assert raw == "2024-01-01 12:00:00.000000"
-    assert got == dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone.utc)
+    assert got == dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)
 
 
 def test_datetime_text_sorts_chronologically(sqlite_backend):
