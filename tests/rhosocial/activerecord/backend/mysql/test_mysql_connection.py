@@ -1,6 +1,7 @@
 """Connecting to MySQL/MariaDB: configuration, login failures, session settings."""
 from __future__ import annotations
 
+import dataclasses
 import socket
 import subprocess
 import sys
@@ -109,13 +110,13 @@ def test_capabilities_follow_the_server(mysql):
     assert caps.supports_savepoints and caps.supports_read_only_transactions
     assert caps.supports_for_update and caps.supports_nul_in_text
     assert caps.max_identifier_length == 64
-    with pytest.raises(Exception):
-        caps.supports_returning = False  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        caps.supports_returning = False  # type: ignore[misc]
 
 
 def test_returning_matches_the_capability(mysql):
-    mysql.create_table("r", {"id": dict(db_type=DatabaseType.INTEGER, primary_key=True,
-                                        autoincrement=True),
+    mysql.create_table("r", {"id": {"db_type": DatabaseType.INTEGER, "primary_key": True,
+                                        "autoincrement": True},
                              "name": DatabaseType.VARCHAR})
     q = mysql.dialect.quote_identifier
     if not mysql.capabilities.supports_returning:

@@ -6,7 +6,12 @@ import uuid
 
 import pytest
 
-from rhosocial.activerecord.backend import ColumnDef, DatabaseType, InvalidIdentifierError, IsolationLevel
+from rhosocial.activerecord.backend import (
+    ColumnDef,
+    DatabaseType,
+    InvalidIdentifierError,
+    IsolationLevel,
+)
 from rhosocial.activerecord.backend.impl.mysql import (
     MYSQL_TYPE_MAPPINGS,
     MySQLColumnType,
@@ -34,6 +39,8 @@ def test_identifier_limit_is_64_characters(dialect):
         dialect.quote_identifier("x" * 65)
     with pytest.raises(InvalidIdentifierError):
         dialect.quote_identifier("trailing ")
+    with pytest.raises(InvalidIdentifierError):
+        dialect.quote_identifier("emoji😀")
 
 
 def test_placeholders_are_format_style(dialect):

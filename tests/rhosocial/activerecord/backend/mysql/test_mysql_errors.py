@@ -87,10 +87,9 @@ def test_wrong_parameter_count_is_a_programming_error(mysql):
 
 def test_read_only_transaction_rejects_writes(mysql):
     _accounts(mysql)
-    with pytest.raises(ReadOnlyError) as info:
-        with mysql.transaction(read_only=True):
-            assert mysql.fetch_value("SELECT COUNT(*) FROM `accounts`") == 2
-            mysql.execute("UPDATE `accounts` SET `balance` = 0")
+    with pytest.raises(ReadOnlyError) as info, mysql.transaction(read_only=True):
+        assert mysql.fetch_value("SELECT COUNT(*) FROM `accounts`") == 2
+        mysql.execute("UPDATE `accounts` SET `balance` = 0")
     assert info.value.code == 1792
     assert not mysql.in_transaction
     mysql.execute("UPDATE `accounts` SET `balance` = 1")  # the next transaction may write

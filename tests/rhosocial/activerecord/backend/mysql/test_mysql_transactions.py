@@ -37,11 +37,10 @@ def test_autocommit_outside_transactions(pair):
 
 def test_uncommitted_work_is_invisible_then_rolled_back(pair):
     reader, writer = pair
-    with pytest.raises(RuntimeError):
-        with writer.transaction():
-            writer.execute("UPDATE `k` SET `n` = 5")
-            assert _n(reader) == 0 and _n(writer) == 5
-            raise RuntimeError("undo")
+    with pytest.raises(RuntimeError), writer.transaction():
+        writer.execute("UPDATE `k` SET `n` = 5")
+        assert _n(reader) == 0 and _n(writer) == 5
+        raise RuntimeError("undo")
     assert _n(reader) == 0
 
 
@@ -91,7 +90,7 @@ def test_isolation_level_applies_to_one_transaction_only(pair):
 
 
 def test_read_only_transaction_reads(pair):
-    reader, writer = pair
+    reader = pair[0]
     with reader.transaction(read_only=True):
         assert _n(reader) == 0
     assert not reader.in_transaction
@@ -100,9 +99,8 @@ def test_read_only_transaction_reads(pair):
 def test_savepoints_undo_only_the_inner_block(mysql, pair):
     with mysql.transaction():
         mysql.execute("UPDATE `k` SET `n` = 1")
-        with pytest.raises(ValueError):
-            with mysql.transaction():
-                mysql.execute("UPDATE `k` SET `n` = 2")
-                raise ValueError
+        with pytest.raises(ValueError), mysql.transaction():
+            mysql.execute("UPDATE `k` SET `n` = 2")
+            raise ValueError
         assert _n(mysql) == 1
     assert _n(pair[0]) == 1

@@ -11,7 +11,7 @@ from rhosocial.activerecord.backend import ColumnDef, DatabaseType
 from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
 
 T = DatabaseType
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PLUS2 = dt.timezone(dt.timedelta(hours=2))
 
 

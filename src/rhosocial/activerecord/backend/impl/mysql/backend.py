@@ -71,8 +71,10 @@ _ERRNO_CLASSES: dict[int, type[DatabaseError]] = {
     1064: ProgrammingError, 1146: ProgrammingError, 1054: ProgrammingError,
     1050: ProgrammingError, 1051: ProgrammingError, 1060: ProgrammingError,
     1061: ProgrammingError, 1091: ProgrammingError, 1149: ProgrammingError,
+    1059: ProgrammingError, 1102: ProgrammingError, 1103: ProgrammingError,
+    1166: ProgrammingError, 1142: ProgrammingError, 1143: ProgrammingError,
     1406: DataError, 1264: DataError, 1366: DataError, 1292: DataError,
-    1265: DataError, 1690: DataError, 1365: DataError, 3140: DataError,
+    1265: DataError, 1690: DataError, 1365: DataError, 3140: DataError, 1300: DataError,
     1792: ReadOnlyError, 1290: ReadOnlyError, 1836: ReadOnlyError,
 }
 
@@ -302,6 +304,8 @@ class MySQLBackend(StorageBackend):
             cursor.close()
 
     def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
+        if not seq:
+            return 0
         cursor = connection.cursor()
         try:
             try:

@@ -83,8 +83,8 @@ class MySQLDialect(SQLDialectBase):
         """Return ``name`` in backticks; MySQL allows 64 characters.
 
         Raises:
-            InvalidIdentifierError: empty, not a string, NUL, too long, or
-                ending in a space (MySQL rejects such names).
+            InvalidIdentifierError: empty, not a string, NUL, too long, ending
+                in a space or holding an astral character (MySQL rejects such names).
         """
         cached = self._quoted.get(name) if isinstance(name, str) else None
         if cached is not None:
@@ -97,6 +97,10 @@ class MySQLDialect(SQLDialectBase):
                 )
             if name.endswith(" "):
                 raise InvalidIdentifierError(f"MySQL identifiers may not end with a space: {name!r}")
+            if any(ord(ch) > 0xFFFF for ch in name):
+                raise InvalidIdentifierError(
+                    f"MySQL identifiers may hold only Basic Multilingual Plane characters: {name!r}"
+                )
         return super().quote_identifier(name)
 
     def literal(self, value: Any) -> str:
