@@ -58,7 +58,8 @@ class MySQLProvider(BackendProvider):
         except DriverNotInstalledError as exc:
             raise ProviderUnavailable(f"PyMySQL is not installed ({exc}); {ENABLE_HINT}") from exc
         except DatabaseError as exc:
-            raise ProviderUnavailable(f"cannot connect to {self.url}: {exc}; {ENABLE_HINT}") from exc
+            # The driver's message names the server without the password; the URL may hold it.
+            raise ProviderUnavailable(f"{exc}; {ENABLE_HINT}") from exc
         name = f"rhosocial_t_{os.getpid()}_{secrets.token_hex(4)}"
         q = admin.dialect.quote_identifier
         admin.execute(f"CREATE DATABASE {q(name)} DEFAULT CHARACTER SET utf8mb4 "
