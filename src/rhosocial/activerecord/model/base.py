@@ -322,8 +322,16 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if active.isdisjoint(("after_save", "after_create", "after_update")):
             self._write(schema, active)
         else:
-            with schema.backend.transaction():
-                self._write(schema, active)
+            # If the transaction rolls back, the record must not claim a write that was undone.
+            original = self.__pydantic_private__["_original"]
+            keys = {k: self.__dict__.get(k) for k in (schema.pk, self.__lock_column__) if k is not None}
+            try:
+                with schema.backend.transaction():
+                    self._write(schema, active)
+            except BaseException:
+                self.__dict__.update(keys)
+                self.__pydantic_private__["_original"] = original
+                raise
         return self
 
     def _run_validation(self, active: frozenset[str]) -> None:
