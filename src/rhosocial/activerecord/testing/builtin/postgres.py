@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import weakref
+from typing import Any
 
 from ...backend.errors import DatabaseError, DriverNotInstalledError
 from ..provider import BackendProvider, ProviderUnavailable, register_provider
@@ -30,7 +31,7 @@ class PostgresProvider(BackendProvider):
     def __init__(self) -> None:
         self.url = os.environ.get("RHOSOCIAL_TEST_POSTGRES_URL") or DEFAULT_URL
         self.schema: str | None = None
-        self._admin = None
+        self._admin: Any = None
         self._made: weakref.WeakSet = weakref.WeakSet()
 
     @property

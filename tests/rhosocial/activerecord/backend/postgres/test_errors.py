@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg
 import pytest
 
 from rhosocial.activerecord.backend import (
@@ -29,6 +28,8 @@ from rhosocial.activerecord.backend import (
     TransactionError,
     UniqueViolationError,
 )
+
+psycopg = pytest.importorskip("psycopg")
 
 
 def make_accounts(backend, rows=((1, 100), (2, 100))):

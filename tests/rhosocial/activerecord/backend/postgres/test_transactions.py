@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from rhosocial.activerecord.backend import ColumnDef, DatabaseType, IsolationLevel
+from rhosocial.activerecord.backend import (
+    ColumnDef,
+    DatabaseType,
+    IsolationLevel,
+    UniqueViolationError,
+)
 
 
 @pytest.mark.parametrize("level", list(IsolationLevel))
@@ -51,7 +56,7 @@ def test_savepoints_undo_only_the_inner_block(pg):
     with pg.capture_statements() as statements:
         with pg.transaction():
             pg.execute("INSERT INTO items (n) VALUES (1)")
-            with pytest.raises(Exception):
+            with pytest.raises(UniqueViolationError):
                 with pg.transaction():
                     pg.execute("INSERT INTO items (n) VALUES (2)")
                     pg.execute("INSERT INTO items (n) VALUES (1)")  # unique violation

@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - exercised in a subprocess test
     psycopg = None  # type: ignore[assignment]
     pq = None  # type: ignore[assignment]
 
+_TUPLES_OK = 2 if pq is None else int(pq.ExecStatus.TUPLES_OK)
 INSTALL_HINT = 'pip install "rhosocial-activerecord[postgres]"'
 MIN_SERVER_VERSION = 100000  # identity columns arrived in PostgreSQL 10
 
@@ -220,7 +221,7 @@ class PostgresBackend(StorageBackend):
         if isinstance(value, str) and _DURATION.fullmatch(value.strip()):
             return self.dialect.quote_string(value.strip())
         seconds = _number(name, value)
-        return str(int(round(seconds * 1000)))
+        return str(round(seconds * 1000))
 
     def _connect(self) -> Any:
         params = self._connect_params()
@@ -310,14 +311,18 @@ class PostgresBackend(StorageBackend):
     def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
         cursor = self._cursor
         cursor.execute(sql, params)
-        description = cursor.description
-        if description is None:
+        result = cursor.pgresult
+        if result is None or result.status != _TUPLES_OK:
             return QueryResult(None, (), cursor.rowcount)
         rows = cursor.fetchall()
         last_id = None
         if len(rows) == 1 and sql[:6].upper() == "INSERT":
             last_id = rows[0][0]
-        return QueryResult(rows, [d.name for d in description], cursor.rowcount, last_id)
+        # Names straight from the result: building ``cursor.description`` costs more
+        # than the rest of this method. The session's client_encoding is UTF8.
+        fname = result.fname
+        names = [fname(i).decode() for i in range(result.nfields)]
+        return QueryResult(rows, names, cursor.rowcount, last_id)
 
     def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
         cursor = self._cursor

@@ -10,6 +10,7 @@ from ...dialect import SQLBuilder, SQLDialectBase
 from ...typing import ColumnDef
 from .types import (
     INTEGER_TYPES,
+    PostgresColumnType,
     POSTGRES_FROM_DB,
     POSTGRES_PARAM_ADAPTERS,
     POSTGRES_TO_DB,
@@ -82,3 +83,7 @@ class PostgresSQLBuilder(SQLBuilder):
     def get_placeholder(self, index: int | None = None) -> str:
         """Return ``$index`` (1-based; the last bound parameter's when omitted)."""
         return f"${index if index is not None else len(self.params)}"
+
+
+# types.py cannot import this module (this module imports it), so wire its column type here.
+PostgresColumnType.dialect_class = PostgresDialect
