@@ -143,3 +143,14 @@ def test_missing_driver_raises_with_install_hint():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 'pip install "rhosocial-activerecord[mysql]"' in out.stdout
+
+
+def test_ssl_settings_from_url(mysql_provider):
+    from rhosocial.activerecord.backend import ConfigurationError
+
+    config = ConnectionConfig.from_url(mysql_provider.url)
+    base = f"mysql://{config.user or 'root'}@{config.host}:{config.port or 3306}/{mysql_provider.database}"
+    with MySQLBackend(url=base + "?ssl-mode=DISABLED") as backend:
+        assert backend.fetch_value("SELECT 1") == 1
+    with pytest.raises(ConfigurationError, match="bogus"):
+        MySQLBackend(url=base + "?ssl_bogus=1").connect()

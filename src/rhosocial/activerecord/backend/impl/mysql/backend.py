@@ -188,7 +188,7 @@ class MySQLBackend(StorageBackend):
         ssl = dict(self.config.ssl)
         out: dict[str, Any] = {}
         for key, value in ssl.items():
-            key = key.removeprefix("ssl_")
+            key = re.sub(r"^ssl[-_]?", "", key).replace("-", "_")
             if key in ("ca", "cert", "key", "key_password"):
                 out[f"ssl_{key}"] = value
             elif key in ("verify_cert", "verify_identity", "disabled"):
