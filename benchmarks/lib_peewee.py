@@ -1,0 +1,84 @@
+"""peewee, written the way its documentation shows."""
+from __future__ import annotations
+
+from typing import Any
+
+import peewee as pw
+from common import TABLE, Database
+
+IMPORTS = "peewee"
+
+proxy = pw.DatabaseProxy()
+
+
+class PUser(pw.Model):
+    name = pw.CharField(max_length=100)
+    email = pw.CharField(max_length=255)
+    age = pw.BigIntegerField()
+    created_at = pw.DateTimeField()
+    score = pw.DoubleField()
+    active = pw.BooleanField()
+
+    class Meta:
+        database = proxy
+        table_name = TABLE
+
+
+class Library:
+    name = "peewee"
+    key = "peewee"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.imports = IMPORTS
+
+    def open(self) -> None:
+        db = self.db
+        if db.kind == "sqlite":
+            database: pw.Database = pw.SqliteDatabase(db.path)
+        elif db.kind == "postgres":
+            database = pw.PostgresqlDatabase(db.database, host=db.host, port=db.port, user=db.user,
+                                             password=db.password or None)
+        else:
+            database = pw.MySQLDatabase(db.database, host=db.host, port=db.port, user=db.user,
+                                        password=db.password, charset="utf8mb4")
+        proxy.initialize(database)
+        database.connect()
+        self.database = database
+
+    def close(self) -> None:
+        self.database.close()
+
+    def w1_create(self, rows: list[dict[str, Any]]) -> None:
+        with self.database.atomic():
+            for row in rows:
+                PUser.create(**row)
+
+    def w2_bulk(self, rows: list[dict[str, Any]]) -> None:
+        with self.database.atomic():
+            for batch in pw.chunked(rows, 100):
+                PUser.insert_many(batch).execute()
+
+    def w3_load(self) -> list[Any]:
+        return list(PUser.select())
+
+    def w4_get(self, ids: list[int]) -> list[Any]:
+        return [PUser.get_by_id(pk) for pk in ids]
+
+    def w5_filter(self, ranges: list[tuple[int, int]]) -> int:
+        total = 0
+        for lo, hi in ranges:
+            total += len(list(PUser.select().where(PUser.age.between(lo, hi)).order_by(PUser.id).limit(50)))
+        return total
+
+    def w6_update(self, ids: list[int]) -> None:
+        with self.database.atomic():
+            for pk in ids:
+                user = PUser.get_by_id(pk)
+                user.score = user.score + 1.0
+                user.save()
+
+    def w7_delete(self, ids: list[int]) -> None:
+        with self.database.atomic():
+            for pk in ids:
+                PUser.get_by_id(pk).delete_instance()

@@ -1,0 +1,157 @@
+"""The baseline: the DB-API driver running the same SQL, building plain objects.
+
+Values are converted the way an ORM must: datetimes are written as text and
+read back with ``fromisoformat`` on SQLite, booleans come back as ``bool``
+from SQLite and MariaDB (which store integers); psycopg converts natively.
+PostgreSQL uses psycopg's ``RawCursor`` (``$n`` placeholders, server-side
+binding), as rhosocial's backend does.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from common import COLUMNS, TABLE, Database, connect_raw
+
+IMPORTS = {"sqlite": "sqlite3", "postgres": "psycopg", "mysql": "pymysql"}
+
+
+class User:
+    """A plain row object."""
+
+    __slots__ = ("id", "name", "email", "age", "created_at", "score", "active")
+
+    def __init__(self, id: int, name: str, email: str, age: int, created_at: _dt.datetime,
+                 score: float, active: bool) -> None:
+        self.id = id
+        self.name = name
+        self.email = email
+        self.age = age
+        self.created_at = created_at
+        self.score = score
+        self.active = active
+
+
+def _make_sqlite(row: tuple[Any, ...]) -> User:
+    return User(row[0], row[1], row[2], row[3], _dt.datetime.fromisoformat(row[4]), row[5], bool(row[6]))
+
+
+def _make_postgres(row: tuple[Any, ...]) -> User:
+    return User(*row)
+
+
+def _make_mysql(row: tuple[Any, ...]) -> User:
+    return User(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
+
+
+class Library:
+    name = "raw driver"
+    key = "raw"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.imports = IMPORTS[db.kind]
+        kind = db.kind
+        if kind == "sqlite":
+            ph = ["?"] * 7
+        elif kind == "postgres":
+            ph = [f"${i}" for i in range(1, 8)]
+        else:
+            ph = ["%s"] * 7
+        cols = ", ".join(("id",) + COLUMNS)
+        self.make = {"sqlite": _make_sqlite, "postgres": _make_postgres, "mysql": _make_mysql}[kind]
+        self.insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join(ph[:6])})"
+        if kind == "postgres":
+            self.insert += " RETURNING id"
+        self.select_all = f"SELECT {cols} FROM {TABLE}"
+        self.select_pk = f"SELECT {cols} FROM {TABLE} WHERE id = {ph[0]}"
+        self.select_range = (f"SELECT {cols} FROM {TABLE} WHERE age BETWEEN {ph[0]} AND {ph[1]} "
+                             f"ORDER BY id LIMIT 50")
+        self.update = f"UPDATE {TABLE} SET score = {ph[0]} WHERE id = {ph[1]}"
+        self.delete = f"DELETE FROM {TABLE} WHERE id = {ph[0]}"
+
+    def open(self) -> None:
+        if self.db.kind == "postgres":
+            import psycopg
+
+            self.conn = connect_raw(self.db, cursor_factory=psycopg.RawCursor)
+        else:
+            self.conn = connect_raw(self.db)
+        self.cur = self.conn.cursor()
+
+    def close(self) -> None:
+        self.cur.close()
+        self.conn.close()
+
+    # -- transactions ----------------------------------------------------------
+
+    def _begin(self) -> None:
+        if self.db.kind == "mysql":
+            self.conn.begin()
+        else:
+            self.cur.execute("BEGIN")
+
+    def _commit(self) -> None:
+        if self.db.kind == "mysql":
+            self.conn.commit()
+        else:
+            self.cur.execute("COMMIT")
+
+    def _params(self, row: dict[str, Any]) -> list[Any]:
+        values = [row["name"], row["email"], row["age"], row["created_at"], row["score"], row["active"]]
+        if self.db.kind == "sqlite":
+            values[3] = values[3].isoformat(" ", "microseconds")
+        return values
+
+    # -- workloads -------------------------------------------------------------
+
+    def w1_create(self, rows: list[dict[str, Any]]) -> None:
+        cur = self.cur
+        self._begin()
+        returning = self.db.kind == "postgres"
+        for row in rows:
+            user = User(None, **row)  # type: ignore[arg-type]
+            cur.execute(self.insert, self._params(row))
+            user.id = cur.fetchone()[0] if returning else cur.lastrowid
+        self._commit()
+
+    def w2_bulk(self, rows: list[dict[str, Any]]) -> None:
+        self._begin()
+        self.cur.executemany(self.insert.replace(" RETURNING id", ""), [self._params(r) for r in rows])
+        self._commit()
+
+    def w3_load(self) -> list[Any]:
+        self.cur.execute(self.select_all)
+        make = self.make
+        return [make(r) for r in self.cur.fetchall()]
+
+    def _get(self, pk: int) -> User:
+        cur = self.cur
+        cur.execute(self.select_pk, (pk,))
+        return self.make(cur.fetchone())
+
+    def w4_get(self, ids: list[int]) -> list[Any]:
+        return [self._get(pk) for pk in ids]
+
+    def w5_filter(self, ranges: list[tuple[int, int]]) -> int:
+        cur, make, sql = self.cur, self.make, self.select_range
+        total = 0
+        for lo, hi in ranges:
+            cur.execute(sql, (lo, hi))
+            total += len([make(r) for r in cur.fetchall()])
+        return total
+
+    def w6_update(self, ids: list[int]) -> None:
+        self._begin()
+        for pk in ids:
+            user = self._get(pk)
+            user.score = user.score + 1.0
+            self.cur.execute(self.update, (user.score, user.id))
+        self._commit()
+
+    def w7_delete(self, ids: list[int]) -> None:
+        self._begin()
+        for pk in ids:
+            user = self._get(pk)
+            self.cur.execute(self.delete, (user.id,))
+        self._commit()

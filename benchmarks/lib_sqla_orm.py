@@ -1,0 +1,81 @@
+"""SQLAlchemy ORM (2.x style): a Session, flushed per object where a peer saves one row."""
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+from common import TABLE, Database
+from sqlalchemy import BigInteger, Boolean, DateTime, Double, String, create_engine, insert, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+IMPORTS = "sqlalchemy.orm"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SUser(Base):
+    __tablename__ = TABLE
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(255))
+    age: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[_dt.datetime] = mapped_column(DateTime)
+    score: Mapped[float] = mapped_column(Double)
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class Library:
+    name = "SQLAlchemy ORM"
+    key = "sqla_orm"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.imports = IMPORTS
+
+    def open(self) -> None:
+        self.engine = create_engine(self.db.sqlalchemy_url())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def w1_create(self, rows: list[dict[str, Any]]) -> None:
+        with Session(self.engine) as session, session.begin():
+            for row in rows:
+                session.add(SUser(**row))
+                session.flush()  # one INSERT per object, key read back: what save() does
+
+    def w2_bulk(self, rows: list[dict[str, Any]]) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.execute(insert(SUser), rows)
+
+    def w3_load(self) -> list[Any]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(SUser)).all())
+
+    def w4_get(self, ids: list[int]) -> list[Any]:
+        with Session(self.engine) as session:
+            return [session.get_one(SUser, pk) for pk in ids]
+
+    def w5_filter(self, ranges: list[tuple[int, int]]) -> int:
+        total = 0
+        with Session(self.engine) as session:
+            for lo, hi in ranges:
+                stmt = select(SUser).where(SUser.age.between(lo, hi)).order_by(SUser.id).limit(50)
+                total += len(session.scalars(stmt).all())
+        return total
+
+    def w6_update(self, ids: list[int]) -> None:
+        with Session(self.engine) as session, session.begin():
+            for pk in ids:
+                user = session.get_one(SUser, pk)
+                user.score = user.score + 1.0
+                session.flush()
+
+    def w7_delete(self, ids: list[int]) -> None:
+        with Session(self.engine) as session, session.begin():
+            for pk in ids:
+                session.delete(session.get_one(SUser, pk))
+                session.flush()
