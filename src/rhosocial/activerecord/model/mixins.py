@@ -77,12 +77,21 @@ class SoftDeleteMixin(pydantic.BaseModel):
         return self.deleted_at is not None
 
     def _delete_row(self, schema: Any) -> None:
+        if self.__pydantic_private__.get("_hard_delete"):  # type: ignore[union-attr]
+            super()._delete_row(schema)  # type: ignore[misc]
+            return
         self.deleted_at = utc_now()
         self._update(schema)  # type: ignore[attr-defined]
 
     def hard_delete(self) -> None:
         """Remove the row for good (runs the delete hooks)."""
-        super()._delete_row(type(self)._schema())  # type: ignore[misc, attr-defined]
+        private = self.__pydantic_private__
+        assert private is not None
+        private["_hard_delete"] = True
+        try:
+            self.delete()  # type: ignore[attr-defined]
+        finally:
+            private.pop("_hard_delete", None)
 
     def restore(self) -> Any:
         """Undelete a soft-deleted record."""
