@@ -11,6 +11,7 @@ from rhosocial.activerecord.backend import (
     ColumnDef,
     DatabaseType,
     IsolationLevel,
+    NotSupportedError,
     UniqueViolationError,
 )
 
@@ -79,3 +80,22 @@ def test_unknown_transaction_option(pg):
     with pytest.raises(TypeError, match="mode"):
         pg.begin_transaction(mode="IMMEDIATE")
     assert not pg.in_transaction
+
+
+def test_prepared_statement_survives_a_schema_change_by_another_session(pg, make_pg):
+    """psycopg prepares a statement after 5 runs; its plan goes stale when another session alters the table."""
+    pg.create_table("items", [ColumnDef("n", DatabaseType.INTEGER)])
+    pg.execute("INSERT INTO items (n) VALUES (1)")
+    query = "SELECT * FROM items WHERE n = $1"
+    for _ in range(8):
+        assert pg.execute(query, [1]).columns == ("n",)
+    make_pg().execute("ALTER TABLE items ADD COLUMN extra TEXT")
+    assert pg.execute(query, [1]).columns == ("n", "extra")
+    # Inside a transaction the failure cannot be retried; rolling back recovers.
+    for _ in range(8):
+        pg.execute(query, [1])
+    make_pg().execute("ALTER TABLE items ADD COLUMN more TEXT")
+    with pytest.raises(NotSupportedError):
+        with pg.transaction():
+            pg.execute(query, [1])
+    assert pg.execute(query, [1]).columns == ("n", "extra", "more")

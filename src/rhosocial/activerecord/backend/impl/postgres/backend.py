@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - exercised in a subprocess test
     pq = None  # type: ignore[assignment]
 
 _TUPLES_OK = 2 if pq is None else int(pq.ExecStatus.TUPLES_OK)
+_IDLE = 0 if pq is None else int(pq.TransactionStatus.IDLE)
 INSTALL_HINT = 'pip install "rhosocial-activerecord[postgres]"'
 MIN_SERVER_VERSION = 100000  # identity columns arrived in PostgreSQL 10
 
@@ -310,7 +311,16 @@ class PostgresBackend(StorageBackend):
 
     def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
         cursor = self._cursor
-        cursor.execute(sql, params)
+        try:
+            cursor.execute(sql, params)
+        except psycopg.errors.FeatureNotSupported:
+            # Likely a prepared plan gone stale: another session altered a table it
+            # reads ("cached plan must not change result type"). Outside a transaction
+            # the failed statement left no trace, so drop the plans and retry once.
+            if self._prepare_threshold is None or connection.info.transaction_status != _IDLE:
+                raise
+            connection.execute("DEALLOCATE ALL")
+            cursor.execute(sql, params)
         result = cursor.pgresult
         if result is None or result.status != _TUPLES_OK:
             return QueryResult(None, (), cursor.rowcount)
@@ -396,7 +406,7 @@ class PostgresBackend(StorageBackend):
 
     def _rollback(self) -> None:
         connection = self._connection
-        if connection is not None and connection.info.transaction_status != pq.TransactionStatus.IDLE:
+        if connection is not None and connection.info.transaction_status != _IDLE:
             self._run_internal("ROLLBACK")
 
     # -- catalog -------------------------------------------------------------
