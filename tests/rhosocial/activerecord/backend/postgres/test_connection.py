@@ -5,6 +5,7 @@ failure diagnosis are specific to libpq and the PostgreSQL server.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -21,6 +22,10 @@ from rhosocial.activerecord.backend import (
     create_backend,
 )
 from rhosocial.activerecord.backend.impl.postgres import PostgresBackend
+
+# For the tests that build a backend without a server: construction needs the driver.
+needs_psycopg = pytest.mark.skipif(importlib.util.find_spec("psycopg") is None,
+                                   reason="psycopg is not installed")
 
 
 def with_url(url: str, **parts: str | None) -> str:
@@ -65,6 +70,7 @@ def test_keyword_configuration(server_url):
     assert row == {"u": cfg.user or os.environ.get("USER"), "app": "kw-test", "ssl": False}
 
 
+@needs_psycopg
 def test_ssl_settings_reach_libpq():
     from_url = PostgresBackend(url="postgresql://u@h/db?sslmode=require", ssl_ca="/ca.pem")
     params = from_url._connect_params()
@@ -85,11 +91,13 @@ def test_session_settings(make_pg, pg_provider):
     assert backend._connection.autocommit is True
 
 
+@needs_psycopg
 def test_unknown_setting_is_rejected():
     with pytest.raises(ConfigurationError, match="wal"):
         PostgresBackend(host="127.0.0.1", wal=True)
 
 
+@needs_psycopg
 @pytest.mark.parametrize("value", [-1, "soon", True])
 def test_bad_timeout_is_rejected(value):
     with pytest.raises(ConfigurationError):
