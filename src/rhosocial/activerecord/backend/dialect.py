@@ -6,7 +6,7 @@ a backend's dialect lists only what differs.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Self, Sequence
 
 from .errors import InvalidIdentifierError, NotSupportedError
 from .typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel
@@ -453,7 +453,7 @@ class ColumnType:
         return " ".join(parts)
 
     @classmethod
-    def get_type(cls, db_type: DatabaseType, **params: Any) -> "ColumnType":
+    def get_type(cls, db_type: DatabaseType, **params: Any) -> Self:
         """Create a column type from a generic type, sizing params and constraints.
 
         Raises:

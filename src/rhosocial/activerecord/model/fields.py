@@ -148,8 +148,8 @@ def resolve_column(name: str, info: FieldInfo, primary_key: str) -> ColumnSpec:
         default = to_db(info.default) if to_db else info.default
     references = None
     if options.references:
-        table, _, column = options.references.partition(".")
-        references = (table, column or "id")
+        table, _, target = options.references.partition(".")
+        references = (table, target or "id")
     column = ColumnDef(
         name=name,
         db_type=db_type,

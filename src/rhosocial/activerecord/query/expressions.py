@@ -208,6 +208,7 @@ class And(Expr):
 
     __slots__ = ("items",)
     visit_name = "and"
+    items: tuple[Expr, ...]
 
     def __init__(self, items: Iterable[Expr]) -> None:
         flat: list[Expr] = []
@@ -221,6 +222,7 @@ class Or(Expr):
 
     __slots__ = ("items",)
     visit_name = "or"
+    items: tuple[Expr, ...]
 
     def __init__(self, items: Iterable[Expr]) -> None:
         flat: list[Expr] = []

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 
+from ...backend.base import StorageBackend
 from ...backend.impl.sqlite import SQLiteBackend
 from ..provider import BackendProvider, register_provider
 
@@ -31,7 +32,7 @@ class SQLiteProvider(BackendProvider):
             self._path = os.path.join(self._dir, f"test-{next(self._counter)}.db")
         return SQLiteBackend(database=self._path)
 
-    def reset(self, backend: SQLiteBackend) -> None:
+    def reset(self, backend: StorageBackend) -> None:
         backend.disconnect()
         path, self._path = self._path, None
         for suffix in ("", "-wal", "-shm", "-journal"):

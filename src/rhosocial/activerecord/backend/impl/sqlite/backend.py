@@ -99,7 +99,7 @@ class SQLiteBackend(StorageBackend):
     def _connect(self) -> sqlite3.Connection:
         options = self.config.options
         connection = sqlite3.connect(
-            self.config.database,
+            self.config.database or ":memory:",
             timeout=self._timeout,
             isolation_level=None,
             check_same_thread=_as_bool(options.get("check_same_thread", True)),

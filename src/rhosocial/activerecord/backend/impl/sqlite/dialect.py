@@ -6,7 +6,13 @@ from typing import Any
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import NotSupportedError
 from ...typing import ColumnDef, IsolationLevel
-from .types import SQLITE_FROM_DB, SQLITE_PARAM_ADAPTERS, SQLITE_TO_DB, SQLITE_TYPE_MAPPINGS
+from .types import (
+    SQLITE_FROM_DB,
+    SQLITE_PARAM_ADAPTERS,
+    SQLITE_TO_DB,
+    SQLITE_TYPE_MAPPINGS,
+    SQLiteColumnType,
+)
 
 TRANSACTION_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
 
@@ -69,3 +75,7 @@ class SQLiteSQLBuilder(SQLBuilder):
     def get_placeholder(self, index: Any = None) -> str:
         """Return ``?``: SQLite placeholders are positional."""
         return "?"
+
+
+# The column type renders DEFAULT literals the way this dialect writes them.
+SQLiteColumnType.dialect_class = SQLiteDialect

@@ -12,7 +12,7 @@ import datetime as _dt
 import decimal
 import json
 import uuid
-from typing import Any, Dict
+from typing import Any, Callable, Dict, Self
 
 from ...dialect import ColumnType, TypeMapping
 from ...helpers import format_decimal, format_with_length
@@ -108,7 +108,7 @@ def _json_loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-SQLITE_PARAM_ADAPTERS = {
+SQLITE_PARAM_ADAPTERS: Dict[type, Callable[[Any], Any]] = {
     decimal.Decimal: str,
     _dt.datetime: datetime_to_text,
     _dt.date: _dt.date.isoformat,
@@ -118,7 +118,7 @@ SQLITE_PARAM_ADAPTERS = {
     list: json_dumps,
 }
 
-SQLITE_TO_DB = {
+SQLITE_TO_DB: Dict[DatabaseType, Callable[[Any], Any]] = {
     DatabaseType.DECIMAL: _decimal_to_text,
     DatabaseType.DATETIME: datetime_to_text,
     DatabaseType.TIMESTAMP: timestamp_to_text,
@@ -129,7 +129,7 @@ SQLITE_TO_DB = {
     DatabaseType.ARRAY: json_dumps,
 }
 
-SQLITE_FROM_DB = {
+SQLITE_FROM_DB: Dict[DatabaseType, Callable[[Any], Any]] = {
     DatabaseType.DECIMAL: lambda v: decimal.Decimal(v) if isinstance(v, str) else decimal.Decimal(str(v)),
     DatabaseType.BOOLEAN: bool,
     DatabaseType.DATETIME: _parse(_dt.datetime.fromisoformat),
@@ -159,16 +159,10 @@ class SQLiteColumnType(ColumnType):
     autoincrement_keyword = "AUTOINCREMENT"
 
     @classmethod
-    def get_type(cls, db_type: DatabaseType, **params: Any) -> "SQLiteColumnType":
+    def get_type(cls, db_type: DatabaseType, **params: Any) -> Self:
         """Create a SQLite column type; an auto-increment key must be ``INTEGER``."""
         column = super().get_type(db_type, **params)
         if params.get("autoincrement"):
             column.sql_type = "INTEGER"
             column.constraints["primary_key"] = True
-        return column  # type: ignore[return-value]
-
-    @property
-    def dialect_class(self):  # type: ignore[override]
-        from .dialect import SQLiteDialect
-
-        return SQLiteDialect
+        return column
