@@ -5,6 +5,7 @@ The server comes from ``RHOSOCIAL_TEST_POSTGRES_URL`` (default
 named ``rhosocial_t_<pid>_<random>``, so parallel runs never meet; every
 backend the provider makes has it as its ``search_path``.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,12 @@ class PostgresProvider(BackendProvider):
         try:
             from ...backend.impl.postgres import PostgresBackend
 
-            admin = PostgresBackend(url=self.url, connect_timeout=5, lock_timeout=30,
-                                    application_name="rhosocial-test-admin")
+            admin = PostgresBackend(
+                url=self.url,
+                connect_timeout=5,
+                lock_timeout=30,
+                application_name="rhosocial-test-admin",
+            )
             admin.connect()
         except DriverNotInstalledError as exc:
             raise ProviderUnavailable(f"psycopg is not installed ({exc}); {HOW_TO_ENABLE}") from exc

@@ -5,6 +5,7 @@ and skip when the server is unreachable, or fail under ``CI=true``, as the
 shared ``backend`` fixture does. ``RHOSOCIAL_TEST_BACKENDS`` without
 ``postgres`` skips them.
 """
+
 from __future__ import annotations
 
 import os

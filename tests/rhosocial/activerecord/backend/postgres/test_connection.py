@@ -3,6 +3,7 @@
 PostgreSQL-only: the settings (sslmode, search_path, TimeZone) and the
 failure diagnosis are specific to libpq and the PostgreSQL server.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -24,8 +25,9 @@ from rhosocial.activerecord.backend import (
 from rhosocial.activerecord.backend.impl.postgres import PostgresBackend
 
 # For the tests that build a backend without a server: construction needs the driver.
-needs_psycopg = pytest.mark.skipif(importlib.util.find_spec("psycopg") is None,
-                                   reason="psycopg is not installed")
+needs_psycopg = pytest.mark.skipif(
+    importlib.util.find_spec("psycopg") is None, reason="psycopg is not installed"
+)
 
 
 def with_url(url: str, **parts: str | None) -> str:
@@ -54,19 +56,30 @@ def test_url_configuration(server_url):
 
 
 def test_alias_and_postgresql_scheme(server_url):
-    backend = create_backend("postgresql", url=server_url.replace("postgres://", "postgresql://", 1))
+    backend = create_backend(
+        "postgresql", url=server_url.replace("postgres://", "postgresql://", 1)
+    )
     with backend:
         assert backend.fetch_value("SELECT 1") == 1
 
 
 def test_keyword_configuration(server_url):
     cfg = ConnectionConfig.from_url(server_url)
-    backend = PostgresBackend(host=cfg.host, port=cfg.port, user=cfg.user, password=cfg.password,
-                              database=cfg.database, application_name="kw-test",
-                              ssl_mode="disable", connect_timeout=3)
+    backend = PostgresBackend(
+        host=cfg.host,
+        port=cfg.port,
+        user=cfg.user,
+        password=cfg.password,
+        database=cfg.database,
+        application_name="kw-test",
+        ssl_mode="disable",
+        connect_timeout=3,
+    )
     with backend:
-        row = backend.fetch_one("SELECT current_user AS u, current_setting('application_name') AS app, "
-                                "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl")
+        row = backend.fetch_one(
+            "SELECT current_user AS u, current_setting('application_name') AS app, "
+            "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl"
+        )
     assert row == {"u": cfg.user or os.environ.get("USER"), "app": "kw-test", "ssl": False}
 
 
@@ -75,13 +88,21 @@ def test_ssl_settings_reach_libpq():
     from_url = PostgresBackend(url="postgresql://u@h/db?sslmode=require", ssl_ca="/ca.pem")
     params = from_url._connect_params()
     assert params["sslmode"] == "require" and params["sslrootcert"] == "/ca.pem"
-    from_dict = PostgresBackend(host="h", ssl={"mode": "verify-full", "cert": "/c.pem", "key": "/k"})
+    from_dict = PostgresBackend(
+        host="h", ssl={"mode": "verify-full", "cert": "/c.pem", "key": "/k"}
+    )
     params = from_dict._connect_params()
-    assert (params["sslmode"], params["sslcert"], params["sslkey"]) == ("verify-full", "/c.pem", "/k")
+    assert (params["sslmode"], params["sslcert"], params["sslkey"]) == (
+        "verify-full",
+        "/c.pem",
+        "/k",
+    )
 
 
 def test_session_settings(make_pg, pg_provider):
-    backend = make_pg(lock_timeout=1.5, statement_timeout="2min", search_path=[pg_provider.schema, "public"])
+    backend = make_pg(
+        lock_timeout=1.5, statement_timeout="2min", search_path=[pg_provider.schema, "public"]
+    )
     assert backend.fetch_value("SHOW TimeZone") == "UTC"
     assert backend.fetch_value("SHOW lock_timeout") == "1500ms"
     assert backend.fetch_value("SHOW statement_timeout") == "2min"
@@ -123,8 +144,9 @@ def test_unknown_database_says_so(server_url):
 
 
 def test_unreachable_port_says_unreachable(server_url):
-    backend = create_backend("postgres", url=with_url(server_url, port=str(free_port())),
-                             connect_timeout=2)
+    backend = create_backend(
+        "postgres", url=with_url(server_url, port=str(free_port())), connect_timeout=2
+    )
     with pytest.raises(ConnectionError) as info:
         backend.connect()
     assert "unreachable" in str(info.value)
@@ -157,8 +179,9 @@ def test_missing_driver_names_the_extra():
         "except DriverNotInstalledError as exc:\n"
         "    print(exc)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert 'pip install "rhosocial-activerecord[postgres]"' in out.stdout
 

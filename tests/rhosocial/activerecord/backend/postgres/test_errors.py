@@ -4,6 +4,7 @@ PostgreSQL-only: the concurrency failures (deadlock, lock and statement
 timeouts, serialization failures, a backend terminated by the server) need
 a server with row locks, SSI and pg_terminate_backend.
 """
+
 from __future__ import annotations
 
 import threading
@@ -33,11 +34,14 @@ psycopg = pytest.importorskip("psycopg")
 
 
 def make_accounts(backend, rows=((1, 100), (2, 100))):
-    backend.create_table("accounts", [
-        ColumnDef("id", DatabaseType.INTEGER, primary_key=True),
-        ColumnDef("balance", DatabaseType.INTEGER, nullable=False, check="balance >= 0"),
-    ])
-    backend.execute_many('INSERT INTO accounts (id, balance) VALUES ($1, $2)', rows)
+    backend.create_table(
+        "accounts",
+        [
+            ColumnDef("id", DatabaseType.INTEGER, primary_key=True),
+            ColumnDef("balance", DatabaseType.INTEGER, nullable=False, check="balance >= 0"),
+        ],
+    )
+    backend.execute_many("INSERT INTO accounts (id, balance) VALUES ($1, $2)", rows)
 
 
 def test_deadlock_between_two_threads(pg, make_pg):
@@ -56,8 +60,10 @@ def test_deadlock_between_two_threads(pg, make_pg):
         except BaseException as exc:  # noqa: BLE001 - recorded for the assertions
             outcome[name] = exc
 
-    threads = [threading.Thread(target=transfer, args=("one", first, 1, 2)),
-               threading.Thread(target=transfer, args=("two", second, 2, 1))]
+    threads = [
+        threading.Thread(target=transfer, args=("one", first, 1, 2)),
+        threading.Thread(target=transfer, args=("two", second, 2, 1)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -85,7 +91,9 @@ def test_for_update_waits_then_lock_timeout(pg, make_pg):
     assert info.value.code == "55P03"
     # Other rows are free, and SKIP LOCKED passes over the locked one.
     assert waiter.execute("SELECT id FROM accounts WHERE id = 2 FOR UPDATE").rows == [(2,)]
-    assert waiter.execute("SELECT id FROM accounts ORDER BY id FOR UPDATE SKIP LOCKED").rows == [(2,)]
+    assert waiter.execute("SELECT id FROM accounts ORDER BY id FOR UPDATE SKIP LOCKED").rows == [
+        (2,)
+    ]
     holder.rollback_transaction()
     assert waiter.execute("SELECT id FROM accounts WHERE id = 1 FOR UPDATE").rows == [(1,)]
 
@@ -182,30 +190,48 @@ def test_transaction_block_after_lost_connection(pg, make_pg):
     with pytest.raises(ConnectionLostError):
         with victim.transaction():
             victim.execute("INSERT INTO accounts (id, balance) VALUES (1, 10)")
-            pg.execute("SELECT pg_terminate_backend($1)", [victim.fetch_value("SELECT pg_backend_pid()")])
+            pg.execute(
+                "SELECT pg_terminate_backend($1)", [victim.fetch_value("SELECT pg_backend_pid()")]
+            )
             time.sleep(0.2)
             victim.execute("SELECT 1")
     assert pg.fetch_value("SELECT count(*) FROM accounts") == 0
     assert victim.fetch_value("SELECT 1") == 1
 
 
-@pytest.mark.parametrize("statement, params, error, code", [
-    ("INSERT INTO accounts (id, balance) VALUES ($1, $2)", [1, 5], UniqueViolationError, "23505"),
-    ("INSERT INTO accounts (id, balance) VALUES ($1, $2)", [3, None], NotNullViolationError, "23502"),
-    ("UPDATE accounts SET balance = $1 WHERE id = 1", [-1], CheckViolationError, "23514"),
-    ("INSERT INTO transfers (account_id) VALUES ($1)", [99], ForeignKeyViolationError, "23503"),
-    ("SELECT * FROM no_such_table", None, ProgrammingError, "42P01"),
-    ("SELEC 1", None, ProgrammingError, "42601"),
-    ("SELECT no_such_column FROM accounts", None, ProgrammingError, "42703"),
-    ("SELECT 1 / 0", None, DataError, "22012"),
-    ("SELECT $1::integer", ["abc"], DataError, "22P02"),
-    ("UPDATE accounts SET balance = $1", [2**40], DataError, "22003"),
-])
+@pytest.mark.parametrize(
+    "statement, params, error, code",
+    [
+        (
+            "INSERT INTO accounts (id, balance) VALUES ($1, $2)",
+            [1, 5],
+            UniqueViolationError,
+            "23505",
+        ),
+        (
+            "INSERT INTO accounts (id, balance) VALUES ($1, $2)",
+            [3, None],
+            NotNullViolationError,
+            "23502",
+        ),
+        ("UPDATE accounts SET balance = $1 WHERE id = 1", [-1], CheckViolationError, "23514"),
+        ("INSERT INTO transfers (account_id) VALUES ($1)", [99], ForeignKeyViolationError, "23503"),
+        ("SELECT * FROM no_such_table", None, ProgrammingError, "42P01"),
+        ("SELEC 1", None, ProgrammingError, "42601"),
+        ("SELECT no_such_column FROM accounts", None, ProgrammingError, "42703"),
+        ("SELECT 1 / 0", None, DataError, "22012"),
+        ("SELECT $1::integer", ["abc"], DataError, "22P02"),
+        ("UPDATE accounts SET balance = $1", [2**40], DataError, "22003"),
+    ],
+)
 def test_errors_by_sqlstate(pg, statement, params, error, code):
     make_accounts(pg)
-    pg.create_table("transfers", [
-        ColumnDef("account_id", DatabaseType.INTEGER, references=("accounts", "id")),
-    ])
+    pg.create_table(
+        "transfers",
+        [
+            ColumnDef("account_id", DatabaseType.INTEGER, references=("accounts", "id")),
+        ],
+    )
     with pytest.raises(error) as info:
         pg.execute(statement, params)
     assert info.value.code == code

@@ -3,6 +3,7 @@
 PostgreSQL-only: reads ``transaction_isolation`` and ``transaction_read_only``
 from the server, and checks visibility between two sessions.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -83,7 +84,7 @@ def test_unknown_transaction_option(pg):
 
 
 def test_prepared_statement_survives_a_schema_change_by_another_session(pg, make_pg):
-    """psycopg prepares a statement after 5 runs; its plan goes stale when another session alters the table."""
+    """A statement prepared after 5 runs goes stale when another session alters its table."""
     pg.create_table("items", [ColumnDef("n", DatabaseType.INTEGER)])
     pg.execute("INSERT INTO items (n) VALUES (1)")
     query = "SELECT * FROM items WHERE n = $1"

@@ -3,6 +3,7 @@
 PostgreSQL-only: native UUID, NUMERIC, TIMESTAMPTZ, JSONB and arrays; the
 shared round-trip tests cover what every backend must do.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,19 +23,25 @@ T = DatabaseType
 def store(backend, db_type, value, **column):
     """Write ``value`` into a fresh column of ``db_type`` and read it back with its column type."""
     backend.drop_table("vals", if_exists=True)
-    backend.create_table("vals", [ColumnDef("id", T.INTEGER, primary_key=True),
-                                  ColumnDef("v", db_type, **column)])
+    backend.create_table(
+        "vals", [ColumnDef("id", T.INTEGER, primary_key=True), ColumnDef("v", db_type, **column)]
+    )
     convert = backend.dialect.to_db(db_type)
     bound = value if convert is None or value is None else convert(value)
-    backend.execute_raw('INSERT INTO vals (id, v) VALUES (1, $1)', [bound])
+    backend.execute_raw("INSERT INTO vals (id, v) VALUES (1, $1)", [bound])
     return backend.execute("SELECT v FROM vals", column_types={"v": db_type}).scalar()
 
 
-@pytest.mark.parametrize("value", [
-    dt.datetime(2024, 3, 10, 12, 30, 45, 123456, tzinfo=UTC),
-    dt.datetime(2024, 3, 10, 5, 30, tzinfo=dt.timezone(dt.timedelta(hours=-7))),
-    dt.datetime(1969, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=45))),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        dt.datetime(2024, 3, 10, 12, 30, 45, 123456, tzinfo=UTC),
+        dt.datetime(2024, 3, 10, 5, 30, tzinfo=dt.timezone(dt.timedelta(hours=-7))),
+        dt.datetime(
+            1969, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=45))
+        ),
+    ],
+)
 def test_aware_timestamp_keeps_the_instant_and_comes_back_in_utc(pg, value):
     got = store(pg, T.TIMESTAMP, value)
     assert got == value and got.utcoffset() == dt.timedelta(0)
@@ -52,11 +59,14 @@ def test_datetime_is_wall_clock_and_naive(pg):
     assert got == value and got.tzinfo is None
 
 
-@pytest.mark.parametrize("value, column", [
-    (Decimal("12345678901234567890.123456789"), {"precision": 38, "scale": 9}),
-    (Decimal("-0.000000001"), {"precision": 38, "scale": 9}),
-    (Decimal("12345678901234567890.123456789"), {}),
-])
+@pytest.mark.parametrize(
+    "value, column",
+    [
+        (Decimal("12345678901234567890.123456789"), {"precision": 38, "scale": 9}),
+        (Decimal("-0.000000001"), {"precision": 38, "scale": 9}),
+        (Decimal("12345678901234567890.123456789"), {}),
+    ],
+)
 def test_decimal_is_exact(pg, value, column):
     got = store(pg, T.DECIMAL, value, **column)
     assert got == value and isinstance(got, Decimal) and str(got) == str(value)
@@ -69,12 +79,15 @@ def test_uuid_is_native(pg):
     assert pg.fetch_value("SELECT id FROM vals WHERE v = $1", [value]) == 1
 
 
-@pytest.mark.parametrize("value", [
-    {"name": "Zoë", "emoji": "😀𝄞", "n": 2**53, "f": 0.1, "nested": {"l": [1, None, True]}},
-    [1, "two", {"three": 3}],
-    "just a string",
-    42,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": "Zoë", "emoji": "😀𝄞", "n": 2**53, "f": 0.1, "nested": {"l": [1, None, True]}},
+        [1, "two", {"three": 3}],
+        "just a string",
+        42,
+    ],
+)
 def test_jsonb(pg, value):
     assert store(pg, T.JSON, value) == value
     assert pg.fetch_value("SELECT pg_typeof(v)::text FROM vals") == "jsonb"
@@ -90,7 +103,9 @@ def test_jsonb_operators_with_question_marks(pg):
     assert pg.fetch_value(fragment, ["tags", 1]) is True
 
 
-@pytest.mark.parametrize("value", ["", "ascii", "Grüße, 日本語", "😀𝄞🀄 astral", "quote ' \" \\ %s $1 ?"])
+@pytest.mark.parametrize(
+    "value", ["", "ascii", "Grüße, 日本語", "😀𝄞🀄 astral", "quote ' \" \\ %s $1 ?"]
+)
 def test_unicode_text(pg, value):
     assert store(pg, T.TEXT, value) == value
 
@@ -129,14 +144,17 @@ def test_date_and_time(pg):
     assert store(pg, T.TIME, dt.time(23, 59, 59, 999999)) == dt.time(23, 59, 59, 999999)
 
 
-@pytest.mark.parametrize("item_type, value, native", [
-    (T.INTEGER, [1, -2, None, 2**31 - 1], "integer[]"),
-    (None, ["a", "b,c", "{}", "", None, "😀"], "text[]"),
-    (T.UUID, [uuid.UUID(int=1), uuid.UUID(int=2)], "uuid[]"),
-    (T.DECIMAL, [Decimal("1.50"), Decimal("-2.25")], "numeric[]"),
-    (T.TIMESTAMP, [dt.datetime(2024, 1, 1, tzinfo=UTC)], "timestamp with time zone[]"),
-    (T.INTEGER, [], "integer[]"),
-])
+@pytest.mark.parametrize(
+    "item_type, value, native",
+    [
+        (T.INTEGER, [1, -2, None, 2**31 - 1], "integer[]"),
+        (None, ["a", "b,c", "{}", "", None, "😀"], "text[]"),
+        (T.UUID, [uuid.UUID(int=1), uuid.UUID(int=2)], "uuid[]"),
+        (T.DECIMAL, [Decimal("1.50"), Decimal("-2.25")], "numeric[]"),
+        (T.TIMESTAMP, [dt.datetime(2024, 1, 1, tzinfo=UTC)], "timestamp with time zone[]"),
+        (T.INTEGER, [], "integer[]"),
+    ],
+)
 def test_arrays(pg, item_type, value, native):
     column = {"item_type": item_type} if item_type else {}
     assert store(pg, T.ARRAY, value, **column) == value
@@ -163,15 +181,23 @@ def test_nul_in_text_is_a_data_error(pg):
 
 def test_literal_percent_and_question_mark_in_raw_sql(pg):
     assert pg.execute("SELECT '100%' AS pct, 'a?' AS q, 'x' LIKE '%' AS m").first() == {
-        "pct": "100%", "q": "a?", "m": True}
+        "pct": "100%",
+        "q": "a?",
+        "m": True,
+    }
     assert pg.fetch_value("SELECT '50%' || $1", ["?"]) == "50%?"
 
 
 def test_identifiers_with_percent_question_mark_and_quotes(pg):
     table, column = 'odd%name?"t', "c%s?$1"
     q = pg.dialect.quote_identifier
-    pg.create_table(table, [ColumnDef("id", T.INTEGER, primary_key=True, autoincrement=True),
-                            ColumnDef(column, T.TEXT, default="50%")])
+    pg.create_table(
+        table,
+        [
+            ColumnDef("id", T.INTEGER, primary_key=True, autoincrement=True),
+            ColumnDef(column, T.TEXT, default="50%"),
+        ],
+    )
     assert pg.table_exists(table)
     result = pg.execute(pg.dialect.insert_sql(table, [column], returning=["id"]), ["v?%"])
     assert result.last_insert_id == 1
@@ -184,8 +210,13 @@ def test_identifiers_with_percent_question_mark_and_quotes(pg):
 
 
 def test_last_insert_id(pg):
-    pg.create_table("things", [ColumnDef("id", T.BIGINT, primary_key=True, autoincrement=True),
-                               ColumnDef("name", T.TEXT)])
+    pg.create_table(
+        "things",
+        [
+            ColumnDef("id", T.BIGINT, primary_key=True, autoincrement=True),
+            ColumnDef("name", T.TEXT),
+        ],
+    )
     plain = pg.execute("INSERT INTO things (name) VALUES ($1)", ["a"])
     assert plain.last_insert_id is None and plain.affected_rows == 1
     returning = pg.execute("INSERT INTO things (name) VALUES ($1) RETURNING id", ["b"])
@@ -222,7 +253,9 @@ def test_get_columns_agrees_with_sqlite(pg, tmp_path):
     pg.create_table("same", SAME_COLUMNS)
     with SQLiteBackend(database=str(tmp_path / "same.db")) as lite:
         lite.create_table("same", SAME_COLUMNS)
-        expected = [(c.name, c.nullable, c.primary_key, c.db_type) for c in lite.get_columns("same")]
+        expected = [
+            (c.name, c.nullable, c.primary_key, c.db_type) for c in lite.get_columns("same")
+        ]
     got = [(c.name, c.nullable, c.primary_key, c.db_type) for c in pg.get_columns("same")]
     assert got == expected
     assert [c.name for c in SAME_COLUMNS] == [g[0] for g in got]
@@ -253,10 +286,19 @@ def test_get_columns_and_table_exists_are_scoped_to_the_schema(pg):
 
 
 def test_composite_primary_key_and_views(pg):
-    pg.create_table("pairs", [ColumnDef("a", T.INTEGER, primary_key=True),
-                              ColumnDef("b", T.TEXT, primary_key=True), ColumnDef("c", T.TEXT)])
+    pg.create_table(
+        "pairs",
+        [
+            ColumnDef("a", T.INTEGER, primary_key=True),
+            ColumnDef("b", T.TEXT, primary_key=True),
+            ColumnDef("c", T.TEXT),
+        ],
+    )
     assert [(c.name, c.primary_key, c.nullable) for c in pg.get_columns("pairs")] == [
-        ("a", True, False), ("b", True, False), ("c", False, True)]
+        ("a", True, False),
+        ("b", True, False),
+        ("c", False, True),
+    ]
     pg.execute("CREATE VIEW pair_view AS SELECT a, c FROM pairs")
     assert pg.table_exists("pair_view")
     assert [c.name for c in pg.get_columns("pair_view")] == ["a", "c"]

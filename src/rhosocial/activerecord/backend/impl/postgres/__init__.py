@@ -8,6 +8,7 @@ This module provides:
 It imports without psycopg; creating a backend then raises
 ``DriverNotInstalledError``.
 """
+
 from .backend import PostgresBackend
 from .dialect import PostgresDialect, PostgresSQLBuilder
 from .types import POSTGRES_TYPE_MAPPINGS, Array, PostgresColumnType, PostgresTypes

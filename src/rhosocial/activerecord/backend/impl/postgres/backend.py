@@ -1,4 +1,5 @@
 """The PostgreSQL backend on psycopg 3."""
+
 from __future__ import annotations
 
 import re
@@ -85,19 +86,47 @@ _SQLSTATE_CLASSES: dict[str, type[DatabaseError]] = {
 }
 
 # Settings passed to libpq as they are (from keywords or URL query parameters).
-_LIBPQ_OPTIONS = frozenset({
-    "options", "hostaddr", "passfile", "service", "target_session_attrs", "load_balance_hosts",
-    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-    "tcp_user_timeout", "gssencmode", "channel_binding", "krbsrvname", "require_auth",
-})
+_LIBPQ_OPTIONS = frozenset(
+    {
+        "options",
+        "hostaddr",
+        "passfile",
+        "service",
+        "target_session_attrs",
+        "load_balance_hosts",
+        "keepalives",
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+        "gssencmode",
+        "channel_binding",
+        "krbsrvname",
+        "require_auth",
+    }
+)
 # Settings this backend reads itself.
-_OWN_OPTIONS = frozenset({
-    "connect_timeout", "application_name", "lock_timeout", "statement_timeout",
-    "idle_in_transaction_session_timeout", "search_path", "prepare_threshold",
-})
+_OWN_OPTIONS = frozenset(
+    {
+        "connect_timeout",
+        "application_name",
+        "lock_timeout",
+        "statement_timeout",
+        "idle_in_transaction_session_timeout",
+        "search_path",
+        "prepare_threshold",
+    }
+)
 # Short spellings of ssl settings (``ssl_ca=``, ``ssl={"mode": ...}``) -> libpq keys.
-_SSL_ALIASES = {"ca": "sslrootcert", "rootcert": "sslrootcert", "cert": "sslcert",
-                "key": "sslkey", "mode": "sslmode", "crl": "sslcrl", "password": "sslpassword"}
+_SSL_ALIASES = {
+    "ca": "sslrootcert",
+    "rootcert": "sslrootcert",
+    "cert": "sslcert",
+    "key": "sslkey",
+    "mode": "sslmode",
+    "crl": "sslcrl",
+    "password": "sslpassword",
+}
 _DURATION = re.compile(r"\d+(\.\d+)?\s*(us|ms|s|min|h|d)")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 
@@ -115,7 +144,8 @@ _COLUMNS_SQL = (
     "AND i.indisprimary AND a.attnum = ANY (i.indkey)), t.typname, t.typcategory "
     "FROM pg_catalog.pg_attribute a "
     "JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid "
-    "JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END "
+    "JOIN pg_catalog.pg_type t "
+    "ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END "
     "LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
     f"WHERE a.attrelid = ({_TABLE_OID_SQL}) AND a.attnum > 0 AND NOT a.attisdropped "
     "ORDER BY a.attnum"
@@ -164,7 +194,8 @@ class PostgresBackend(StorageBackend):
         if unknown:
             known = ", ".join(sorted(_OWN_OPTIONS | _LIBPQ_OPTIONS))
             raise ConfigurationError(
-                f"Unknown PostgreSQL settings: {', '.join(sorted(unknown))}. Known settings: {known}"
+                f"Unknown PostgreSQL settings: {', '.join(sorted(unknown))}. "
+                f"Known settings: {known}"
             )
         self._connect_timeout = _number("connect_timeout", options.get("connect_timeout", 10))
         threshold = options.get("prepare_threshold", 5)
@@ -173,7 +204,9 @@ class PostgresBackend(StorageBackend):
         try:
             self._prepare_threshold = None if threshold is None else int(threshold)
         except (TypeError, ValueError):
-            raise ConfigurationError(f"prepare_threshold must be an integer or None, got {threshold!r}") from None
+            raise ConfigurationError(
+                f"prepare_threshold must be an integer or None, got {threshold!r}"
+            ) from None
         self._session_sql = self._build_session_sql()
         self._cursor: Any = None
 
@@ -190,9 +223,15 @@ class PostgresBackend(StorageBackend):
     def _connect_params(self) -> dict[str, Any]:
         """Return the libpq connection parameters."""
         cfg = self.config
+        timeout = self._connect_timeout
         params: dict[str, Any] = {
-            "host": cfg.host, "port": cfg.port, "dbname": cfg.database, "user": cfg.user,
-            "password": cfg.password, "connect_timeout": max(1, round(self._connect_timeout)) if self._connect_timeout else 0,
+            "host": cfg.host,
+            "port": cfg.port,
+            "dbname": cfg.database,
+            "user": cfg.user,
+            "password": cfg.password,
+            # libpq takes whole seconds; 0 would mean "wait forever".
+            "connect_timeout": max(1, round(timeout)) if timeout else 0,
             "application_name": cfg.options.get("application_name", "rhosocial-activerecord"),
             "client_encoding": "UTF8",
         }
@@ -228,8 +267,10 @@ class PostgresBackend(StorageBackend):
         params = self._connect_params()
         try:
             return psycopg.Connection.connect(
-                autocommit=True, prepare_threshold=self._prepare_threshold,
-                cursor_factory=psycopg.RawCursor, **params,
+                autocommit=True,
+                prepare_threshold=self._prepare_threshold,
+                cursor_factory=psycopg.RawCursor,
+                **params,
             )
         except psycopg.Error as exc:
             raise self._connect_failure(exc, params) from exc
@@ -243,8 +284,10 @@ class PostgresBackend(StorageBackend):
         user = params.get("user", "(default user)")
         host = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
         if code.startswith("28"):
-            reason = (f"authentication failed for user {user!r} (wrong user name or password, "
-                      "or pg_hba.conf refuses this login)")
+            reason = (
+                f"authentication failed for user {user!r} (wrong user name or password, "
+                "or pg_hba.conf refuses this login)"
+            )
         elif code == "3D000":
             reason = f"database {params.get('dbname')!r} does not exist"
         elif code == "42501":
@@ -256,22 +299,29 @@ class PostgresBackend(StorageBackend):
         elif isinstance(exc, psycopg.errors.ConnectionTimeout):
             reason = f"the server at {host} did not answer within {self._connect_timeout:g}s"
         else:
-            reason = f"the server at {host} is unreachable (not running, wrong host or port, or blocked)"
+            reason = (
+                f"the server at {host} is unreachable (not running, wrong host or port, or blocked)"
+            )
         detail = " ".join(str(exc).split())
-        return ConnectionError(f"Cannot connect to PostgreSQL {where!r}: {reason}. Driver said: {detail}",
-                               original=exc, code=code)
+        return ConnectionError(
+            f"Cannot connect to PostgreSQL {where!r}: {reason}. Driver said: {detail}",
+            original=exc,
+            code=code,
+        )
 
     def _on_connect(self, connection: Any) -> None:
         if connection.info.server_version < MIN_SERVER_VERSION:
             raise NotSupportedError(
-                f"PostgreSQL 10 or later is required; the server is version {connection.info.server_version}"
+                "PostgreSQL 10 or later is required; "
+                f"the server is version {connection.info.server_version}"
             )
         try:
             connection.execute(self._session_sql)
         except psycopg.Error as exc:
             raise ConfigurationError(
                 f"Cannot apply PostgreSQL session settings ({self._session_sql}): {exc}",
-                original=exc, code=getattr(exc, "sqlstate", None),
+                original=exc,
+                code=getattr(exc, "sqlstate", None),
             ) from exc
         self._cursor = connection.cursor()
 
@@ -361,7 +411,11 @@ class PostgresBackend(StorageBackend):
                 return ConnectionLostError
             if connection is None:
                 return ConnectionError
-            return OperationalError if isinstance(error, psycopg.OperationalError) else ProgrammingError
+            return (
+                OperationalError
+                if isinstance(error, psycopg.OperationalError)
+                else ProgrammingError
+            )
         if isinstance(error, psycopg.DataError):
             return DataError
         if isinstance(error, psycopg.IntegrityError):
@@ -384,8 +438,10 @@ class PostgresBackend(StorageBackend):
 
     # -- transactions --------------------------------------------------------
 
-    def _begin(self, isolation_level: IsolationLevel | None, read_only: bool, **options: Any) -> None:
-        """Open ``BEGIN [ISOLATION LEVEL ...] [READ ONLY]``; timeouts may be set for this transaction.
+    def _begin(
+        self, isolation_level: IsolationLevel | None, read_only: bool, **options: Any
+    ) -> None:
+        """Open ``BEGIN [ISOLATION LEVEL ...] [READ ONLY]``, optionally with its own timeouts.
 
         Options ``lock_timeout`` and ``statement_timeout`` (seconds or a unit
         string) apply with ``SET LOCAL`` until the transaction ends.
@@ -420,10 +476,16 @@ class PostgresBackend(StorageBackend):
             _COLUMNS_SQL, (table_name,)
         ).rows:
             db_type = DatabaseType.ARRAY if category == "A" else POSTGRES_NATIVE_TYPES.get(typname)
-            columns.append(ColumnInfo(
-                name=name, type=type_text, nullable=bool(nullable) and not pk,
-                default=normalize_default(default), primary_key=bool(pk), db_type=db_type,
-            ))
+            columns.append(
+                ColumnInfo(
+                    name=name,
+                    type=type_text,
+                    nullable=bool(nullable) and not pk,
+                    default=normalize_default(default),
+                    primary_key=bool(pk),
+                    db_type=db_type,
+                )
+            )
         return columns
 
 
@@ -450,10 +512,13 @@ def _diagnose_connect_failure(exc: BaseException, params: dict[str, Any]) -> str
         if maintenance == dbname:
             continue
         try:
-            with psycopg.Connection.connect(autocommit=True, **{**params, "dbname": maintenance}) as probe:
+            with psycopg.Connection.connect(
+                autocommit=True, **{**params, "dbname": maintenance}
+            ) as probe:
                 row = probe.execute(
                     "SELECT pg_catalog.has_database_privilege(oid, 'CONNECT') AND datallowconn "
-                    "FROM pg_catalog.pg_database WHERE datname = %s", [dbname],
+                    "FROM pg_catalog.pg_database WHERE datname = %s",
+                    [dbname],
                 ).fetchone()
         except psycopg.Error:
             continue
@@ -486,4 +551,3 @@ def _number(name: str, value: Any) -> float:
             f"{name} must be a number of seconds or a string like '250ms', got {value!r}"
         )
     return float(value)
-

@@ -1,4 +1,5 @@
 """The PostgreSQL dialect: what differs from the ANSI defaults."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -10,11 +11,11 @@ from ...dialect import SQLBuilder, SQLDialectBase
 from ...typing import ColumnDef
 from .types import (
     INTEGER_TYPES,
-    PostgresColumnType,
     POSTGRES_FROM_DB,
     POSTGRES_PARAM_ADAPTERS,
     POSTGRES_TO_DB,
     POSTGRES_TYPE_MAPPINGS,
+    PostgresColumnType,
     json_dumps,
 )
 
