@@ -72,7 +72,11 @@ class SQLCompiler:
         b = self.dialect.create_builder()
         if query._limit is not None or query._offset or query._distinct or query._group:
             b.append("SELECT COUNT(*) FROM (")
-            self.write_select(query._replace(_order=(), _lock=None), b)
+            inner = query._replace(_order=(), _lock=None)
+            if query._group and not query._select:
+                # Count groups: a grouped SELECT may only name the grouped columns.
+                inner = inner._replace(_select=query._group)
+            self.write_select(inner, b)
             b.append(") " + self.q("counted"))
         else:
             b.append("SELECT COUNT(*) FROM " + self.q(query.model.table_name()))
