@@ -7,6 +7,11 @@ from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence, TypeVa
 import pydantic
 from pydantic import ConfigDict, PrivateAttr
 
+try:  # pydantic's generic private-attribute setup, replaced per class below
+    from pydantic._internal._model_construction import init_private_attributes as _pydantic_private_init
+except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own handling
+    _pydantic_private_init = None
+
 from ..backend.base import StorageBackend
 from ..config import backend_from_settings, get_default_backend
 from ..errors import ModelDefinitionError, RecordInvalid, RecordNotFound, StaleObjectError
@@ -36,6 +41,7 @@ class ActiveRecordMeta(_ModelMetaclass):  # type: ignore[misc, valid-type]
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         if "__abstract__" not in namespace:
             type.__setattr__(cls, "__abstract__", False)
+        _install_private_init(cls)
         return cls
 
     @property
@@ -46,6 +52,40 @@ class ActiveRecordMeta(_ModelMetaclass):  # type: ignore[misc, valid-type]
             found = ColumnNamespace(cls)
             type.__setattr__(cls, "__columns__", found)
         return found
+
+
+_IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+
+
+def _install_private_init(cls: type) -> None:
+    """Fill ``__pydantic_private__`` from a precomputed dict on every construction.
+
+    Pydantic's own ``model_post_init`` resolves each private attribute's
+    default anew for every instance, a fifth of the cost of building a record.
+    When every private default is a plain immutable value (no factory) and no
+    class defines its own ``model_post_init``, a copy of the defaults is the
+    same result. Anything else keeps pydantic's handling.
+    """
+    current = cls.__dict__.get("model_post_init")
+    if current is None or _pydantic_private_init is None:
+        return
+    if current is not _pydantic_private_init and not getattr(
+        getattr(current, "__wrapped__", None), "__rhosocial_private_init__", False
+    ):
+        return
+    defaults: dict[str, Any] = {}
+    for attr_name, attr in (cls.__private_attributes__ or {}).items():  # type: ignore[attr-defined]
+        if attr.default_factory is not None or not isinstance(attr.default, _IMMUTABLE_DEFAULTS):
+            return
+        defaults[attr_name] = attr.default
+
+    def model_post_init(self: Any, context: Any, /) -> None:
+        if getattr(self, "__pydantic_private__", None) is None:
+            object.__setattr__(self, "__pydantic_private__", defaults.copy())
+
+    model_post_init.__rhosocial_private_init__ = True  # type: ignore[attr-defined]
+    model_post_init.__qualname__ = f"{cls.__qualname__}.model_post_init"
+    type.__setattr__(cls, "model_post_init", model_post_init)
 
 
 def _needs_default_pk(bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Profile one library's workload with cProfile and print the top functions.
+
+    .venv/bin/python benchmarks/profile_workload.py W1 [--db sqlite] [--lib rhosocial] [--rows 10000] [--top 25]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import importlib
+import pstats
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+import common  # noqa: E402
+from run import LIBRARIES, WORKLOADS  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("workload")
+    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--lib", default="rhosocial")
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="tottime")
+    args = parser.parse_args(argv)
+    workload = next(w for w in WORKLOADS if w.key == args.workload.upper())
+    inputs = common.make_inputs(args.rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.db == "sqlite":
+            db = replace(common.Database("sqlite"), path=f"{tmp}/profile.db")
+        else:
+            db = common.server_databases()[args.db]
+        admin = common.Admin(db)
+        lib = importlib.import_module(LIBRARIES[args.lib]).Library(db)
+        lib.open()
+        try:
+            admin.reset(inputs.rows if workload.seeded else None)
+            workload.run(lib, common.make_inputs(min(args.rows, 300), seed=7))  # warm caches
+            admin.reset(inputs.rows if workload.seeded else None)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            workload.run(lib, inputs)
+            profiler.disable()
+        finally:
+            lib.close()
+            admin.close()
+    pstats.Stats(profiler).strip_dirs().sort_stats(args.sort).print_stats(args.top)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
