@@ -5,6 +5,7 @@ from .backend import create_backend, register_backend
 from .config import configure, get_default_backend
 from .errors import (
     ActiveRecordError,
+    DeleteRestrictedError,
     ModelDefinitionError,
     MultipleRecordsFound,
     RecordInvalid,
@@ -24,8 +25,10 @@ from .model import (
     scope,
 )
 from .query import Query, exists, func, raw
+from .relation import belongs_to, has_many, has_one, many_to_many
 
 __all__ = [
+    "DeleteRestrictedError", "belongs_to", "has_many", "has_one", "many_to_many",
     "ActiveRecord", "ActiveRecordError", "ColumnOptions", "Field", "ModelDefinitionError",
     "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
     "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "configure", "create_backend", "exists", "func",

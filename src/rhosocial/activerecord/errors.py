@@ -48,3 +48,12 @@ class StrictLoadingError(ActiveRecordError):
 
 class ModelDefinitionError(ActiveRecordError, TypeError):
     """A model class is declared in a way the ORM cannot map."""
+
+
+class DeleteRestrictedError(ActiveRecordError):
+    """A ``dependent='restrict'`` association still has records, so the owner was not deleted."""
+
+    def __init__(self, message: str, record: Any = None, association: str | None = None) -> None:
+        super().__init__(message)
+        self.record = record
+        self.association = association

@@ -17,6 +17,9 @@ from ..config import backend_from_settings, get_default_backend
 from ..errors import ModelDefinitionError, RecordInvalid, RecordNotFound, StaleObjectError
 from ..query import expressions as ex
 from ..query.query import Query
+from ..relation import dependent as _relation_dependent
+from ..relation import loading as _relation_loading
+from ..relation.descriptor import RelationDescriptor
 from .events import EVENTS, CallbackRegistry
 from .fields import ColumnSpec, resolve_column
 from .schema import ModelSchema
@@ -163,7 +166,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     the key column (default ``id``, an auto-increment integer added for you).
     """
 
-    model_config = ConfigDict(validate_assignment=True, extra="forbid", revalidate_instances="never")
+    model_config = ConfigDict(validate_assignment=True, extra="forbid", revalidate_instances="never",
+                              ignored_types=(RelationDescriptor,))
 
     __abstract__: ClassVar[bool] = True
     __tablename__: ClassVar[str]
@@ -475,11 +479,13 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             self._delete(schema, active)
 
     def _has_dependents(self) -> bool:
-        return False
+        return _relation_dependent.has_dependents(type(self))
 
     def _delete(self, schema: ModelSchema, active: frozenset[str]) -> None:
         if "before_delete" in active:
             self._fire("before_delete")
+        if self._has_dependents():
+            _relation_dependent.delete_dependents(self)
         self._delete_row(schema)
         if "after_delete" in active:
             self._fire("after_delete")
@@ -639,6 +645,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     @classmethod
     def _after_load(cls, records: list[Any], query: Query[Any]) -> None:
         """Post-process loaded records (eager loading, strict mode); a hook for relations."""
+        _relation_loading.after_load(cls, records, query)
 
     @classmethod
     def _convert_value(cls, column: str, value: Any) -> Any:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
 
+from ..backend.typing import DatabaseType
 from ..errors import MultipleRecordsFound, RecordNotFound, UnsafeQueryError
 from . import expressions as ex
 
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="ActiveRecord")
 
 _JOIN_KINDS = {"inner": "INNER", "left": "LEFT"}
+_INTEGER_TYPES = frozenset((DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT))
 
 
 class Query(Generic[M]):
@@ -154,6 +156,31 @@ class Query(Generic[M]):
         skip = frozenset(names) if names else frozenset(self.model._default_scopes())
         return self._replace(_skip_scopes=self._skip_scopes | skip)
 
+    # -- associations (implemented in ``relation/``) ---------------------------------
+
+    def includes(self, *paths: str) -> "Query[M]":
+        """Eager-load associations: ``includes("posts", "posts.comments")``.
+
+        Each level costs one batched ``WHERE key IN (...)`` query, whatever the row count.
+        """
+        from ..relation.loading import check_paths
+
+        check_paths(self.model, paths)
+        return self._replace(_includes=self._includes + tuple(p for p in paths if p not in self._includes))
+
+    def joins(self, *paths: str) -> "Query[M]":
+        """INNER JOIN associations by name (``joins("posts")``) to filter or sort by their columns.
+
+        Joining a to-many association makes the query DISTINCT, so each row comes back once.
+        """
+        from ..relation.joins import join_associations
+
+        return join_associations(self, paths)
+
+    def strict_loading(self) -> "Query[M]":
+        """Make a lazy association load on the loaded records raise ``StrictLoadingError``."""
+        return self._replace(_strict=True)
+
     def _column(self, spec: Any) -> ex.Expr:
         if isinstance(spec, ex.Expr):
             return spec
@@ -263,6 +290,8 @@ class Query(Generic[M]):
         if value is None or function in ("COUNT", "AVG"):
             return value
         if isinstance(expr, ex.Column) and expr.db_type is not None:
+            if function == "SUM" and expr.db_type in _INTEGER_TYPES:
+                return int(value)  # some databases sum integers as NUMERIC
             return self.model._convert_value(expr.name, value)
         return value
 

@@ -1,0 +1,95 @@
+"""``user.posts``: a loaded list and a chainable query in one object."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+from .state import is_loaded, relations
+
+if TYPE_CHECKING:
+    from ..query.query import Query
+
+
+class CollectionProxy:
+    """The records of a to-many association of one owner record.
+
+    Reading it as a list (iteration, ``len``, indexing, ``in``, ``all()``)
+    loads the records once and caches them on the owner. Query methods
+    (``where``, ``order_by``, ``count``, ``exists``, named scopes ...) start a
+    fresh query scoped to the owner and never touch the cache. ``add``,
+    ``remove`` and ``create`` write through to the database.
+    """
+
+    __slots__ = ("owner", "association")
+
+    def __init__(self, owner: Any, association: Any) -> None:
+        self.owner = owner
+        self.association = association
+
+    # -- the loaded list ----------------------------------------------------------
+
+    def all(self) -> list[Any]:
+        """Return the associated records, loading them on first use."""
+        return list(self.association.load(self.owner))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.association.load(self.owner))
+
+    def __len__(self) -> int:
+        return len(self.association.load(self.owner))
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.association.load(self.owner)[index]
+
+    def __contains__(self, item: Any) -> bool:
+        return item in self.association.load(self.owner)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the records are cached on the owner."""
+        return is_loaded(self.owner, self.association.name)
+
+    def reload(self) -> list[Any]:
+        """Forget the cached records and load them again."""
+        self.reset()
+        return self.all()
+
+    def reset(self) -> None:
+        """Forget the cached records."""
+        relations(self.owner).pop(self.association.name, None)
+
+    # -- queries --------------------------------------------------------------------
+
+    def query(self) -> "Query[Any]":
+        """Return a new query over the associated records."""
+        return self.association.query_for(self.owner)
+
+    def count(self) -> int:
+        """Count the associated rows with one ``SELECT COUNT(*)`` (the cache is not used)."""
+        return self.query().count()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.query(), name)
+
+    # -- writing --------------------------------------------------------------------
+
+    def build(self, **attributes: Any) -> Any:
+        """Return a new, unsaved record that belongs to the owner."""
+        return self.association.build(self.owner, attributes)
+
+    def create(self, **attributes: Any) -> Any:
+        """Create a record that belongs to the owner."""
+        return self.association.create(self.owner, attributes)
+
+    def add(self, *records: Any) -> None:
+        """Attach saved or new records to the owner (one transaction for several)."""
+        self.association.add(self.owner, records)
+
+    def remove(self, *records: Any) -> None:
+        """Detach records: NULL their key (has_many) or delete the link rows (through, many-to-many)."""
+        self.association.remove(self.owner, records)
+
+    def __repr__(self) -> str:
+        state = f"{len(relations(self.owner)[self.association.name])} loaded" if self.loaded else "not loaded"
+        return f"<CollectionProxy {self.association} of {type(self.owner).__name__} ({state})>"

@@ -1,0 +1,64 @@
+"""Eager loading: ``query().includes("posts", "posts.comments")`` and strict loading.
+
+Each level of a path costs one batched query per :data:`~.state.IN_BATCH_SIZE`
+owner keys (``WHERE fk IN (...)``), however many rows the level has; a
+polymorphic ``belongs_to`` costs one per distinct type.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .associations import BelongsTo, association
+from .state import mark_strict
+
+if TYPE_CHECKING:
+    from ..query.query import Query
+
+Tree = dict[str, "Tree"]
+
+
+def parse_paths(paths: Sequence[str]) -> Tree:
+    """Turn ``("posts", "posts.comments", "author")`` into a nested dict."""
+    tree: Tree = {}
+    for path in paths:
+        if not isinstance(path, str) or not path:
+            raise TypeError(f"includes() takes association names such as 'posts.comments', got {path!r}")
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+    return tree
+
+
+def check_paths(model: type, paths: Sequence[str]) -> None:
+    """Raise ``ValueError`` now for a path that names an unknown association."""
+    _check_tree(model, parse_paths(paths))
+
+
+def _check_tree(model: type, tree: Tree) -> None:
+    for name, subtree in tree.items():
+        found = association(model, name)
+        if subtree and not (isinstance(found, BelongsTo) and found.polymorphic):
+            _check_tree(found.target, subtree)
+
+
+def after_load(model: type, records: list[Any], query: "Query[Any]") -> None:
+    """Mark strict records and load the query's ``includes`` for ``records``."""
+    strict = bool(query._strict)
+    if strict:
+        mark_strict(records)
+    if query._includes and records:
+        preload(model, records, parse_paths(query._includes), strict)
+
+
+def preload(model: type, records: Sequence[Any], tree: Tree, strict: bool = False) -> None:
+    """Load every association in ``tree`` for ``records``, one batched query per level."""
+    for name, subtree in tree.items():
+        loaded = association(model, name).preload(records)
+        if strict:
+            mark_strict(loaded)
+        if subtree and loaded:
+            by_model: dict[type, list[Any]] = {}
+            for record in loaded:
+                by_model.setdefault(type(record), []).append(record)
+            for child_model, children in by_model.items():
+                preload(child_model, children, subtree, strict)

@@ -1,0 +1,64 @@
+"""Per-record association state: the ``_relations`` cache and the strict-loading flag."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Sequence, TypeVar
+
+from ..errors import StrictLoadingError
+from .registry import describe
+
+#: The key under which a record's ``_relations`` dict keeps its strict-loading flag.
+STRICT = "__strict__"
+
+#: How many keys one ``IN (...)`` list carries; more keys take more statements.
+IN_BATCH_SIZE = 500
+
+T = TypeVar("T")
+
+
+def relations(record: Any) -> dict[str, Any]:
+    """Return the record's association cache, creating it on first use."""
+    private = record.__pydantic_private__
+    found = private.get("_relations")
+    if found is None:
+        found = private["_relations"] = {}
+    return found
+
+
+def is_loaded(record: Any, name: str) -> bool:
+    """Return whether association ``name`` is cached on ``record``."""
+    found = record.__pydantic_private__.get("_relations")
+    return found is not None and name in found
+
+
+def mark_strict(records: Iterable[Any]) -> None:
+    """Make lazy loads on ``records`` raise :class:`StrictLoadingError`."""
+    for record in records:
+        relations(record)[STRICT] = True
+
+
+def is_strict(record: Any) -> bool:
+    """Return whether ``record`` forbids lazy loading (its own flag, else its model's)."""
+    found = record.__pydantic_private__.get("_relations")
+    flag = found.get(STRICT) if found else None
+    return bool(type(record).__strict_loading__) if flag is None else bool(flag)
+
+
+def check_lazy_load(record: Any, name: str) -> None:
+    """Raise if loading association ``name`` of ``record`` now would be a forbidden lazy load."""
+    if is_strict(record):
+        raise StrictLoadingError(
+            f"{describe(record)}: association {name!r} is not loaded and strict loading is on; "
+            f"load it up front with query().includes({name!r})"
+        )
+
+
+def chunks(values: Sequence[T], size: int = 0) -> Iterator[Sequence[T]]:
+    """Yield ``values`` in slices of at most ``size`` (default :data:`IN_BATCH_SIZE`)."""
+    size = size or IN_BATCH_SIZE
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def unique(values: Iterable[T]) -> list[T]:
+    """Return ``values`` without repeats (``None`` dropped), keeping first-seen order."""
+    return list(dict.fromkeys(v for v in values if v is not None))
