@@ -304,7 +304,10 @@ class StorageBackend(ABC):
     def execute_many(self, query: str, params_seq: Iterable[Sequence[Any]]) -> QueryResult:
         """Run one statement once per parameter set; return the total affected rows."""
         adapt = self.dialect.adapt_params
-        seq = [adapt(p) for p in params_seq]
+        return self.execute_many_raw(query, [adapt(p) for p in params_seq])
+
+    def execute_many_raw(self, query: str, seq: Sequence[Sequence[Any]]) -> QueryResult:
+        """Run one statement per parameter set, already in driver form (see :meth:`execute_raw`)."""
         if self._connection is None:
             self.connect()
         start = time.perf_counter()

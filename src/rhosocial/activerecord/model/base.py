@@ -607,7 +607,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         sql, build = schema.insert(columns)
         # the insert statement may carry RETURNING; a batch needs the plain form
         plain = schema.dialect.insert_sql(schema.table, columns)
-        return schema.backend.execute_many(plain, [build(r.__dict__) for r in rows]).affected_rows
+        return schema.backend.execute_many_raw(plain, [build(r.__dict__) for r in rows]).affected_rows
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:
