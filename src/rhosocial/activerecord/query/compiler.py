@@ -72,7 +72,7 @@ class SQLCompiler:
         b = self.dialect.create_builder()
         if query._limit is not None or query._offset or query._distinct or query._group:
             b.append("SELECT COUNT(*) FROM (")
-            inner = query._replace(_order=(), _lock=None)
+            inner = self._subquery_rows(query)
             if query._group and not query._select:
                 # Count groups: a grouped SELECT may only name the grouped columns.
                 inner = inner._replace(_select=query._group)
@@ -89,9 +89,9 @@ class SQLCompiler:
         b = self.dialect.create_builder()
         agg = ex.Func(function, (expr,))
         if query._limit is not None or query._offset or query._distinct:
-            inner = query._replace(_select=(expr.label("v") if not isinstance(expr, ex.Label) else expr,),
-                                   _order=(), _lock=None)
-            b.append(f"SELECT {function.upper()}({self.q('sub')}.{self.q('v')}) FROM (")
+            label = expr if isinstance(expr, ex.Label) else expr.label("v")
+            inner = self._subquery_rows(query)._replace(_select=(label,))
+            b.append(f"SELECT {function.upper()}({self.q('sub')}.{self.q(label.name)}) FROM (")
             self.write_select(inner, b)
             b.append(") " + self.q("sub"))
             return b.build()
@@ -132,6 +132,15 @@ class SQLCompiler:
         b.append("DELETE FROM " + self.q(query.model.table_name()))
         self.write_where(query, b)
         return b.build()
+
+    @staticmethod
+    def _subquery_rows(query: "Query[Any]") -> "Query[Any]":
+        """Return ``query`` as the rows a COUNT or aggregate wraps.
+
+        Row locks go; the order stays only when LIMIT/OFFSET make it decide which rows are in.
+        """
+        paged = query._limit is not None or bool(query._offset)
+        return query._replace(_order=query._order if paged else (), _lock=None)
 
     @staticmethod
     def _no_joins(query: "Query[Any]", what: str) -> None:
