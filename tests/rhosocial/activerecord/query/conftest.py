@@ -8,7 +8,7 @@ from rhosocial.activerecord import configure
 from .models import PEOPLE, Item, Post, User
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def tables(backend):
     """Make the test's backend the default and create the query models' tables."""
     configure(backend)

@@ -7,6 +7,8 @@ from rhosocial.activerecord import Query, exists, func, raw
 
 from .models import Post, User
 
+pytestmark = pytest.mark.usefixtures("tables")
+
 
 def names(query):
     return sorted(u.name for u in query.all())

@@ -10,6 +10,8 @@ from rhosocial.activerecord.backend.errors import NotSupportedError
 
 from .models import Item, Post, User
 
+pytestmark = pytest.mark.usefixtures("tables")
+
 
 def test_all_returns_typed_clean_records(people):
     users = User.query().order_by("name").all()
