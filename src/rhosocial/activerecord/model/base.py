@@ -473,8 +473,15 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         schema = cls._schema()
         active = CallbackRegistry.active(cls)
         if "after_delete" in active or self._has_dependents():
-            with schema.backend.transaction():
-                self._delete(schema, active)
+            # A rolled-back delete must not leave a soft delete's marks on the record.
+            values, original = dict(self.__dict__), self.__pydantic_private__["_original"]
+            try:
+                with schema.backend.transaction():
+                    self._delete(schema, active)
+            except BaseException:
+                self.__dict__.update(values)
+                self.__pydantic_private__["_original"] = original
+                raise
         else:
             self._delete(schema, active)
 
