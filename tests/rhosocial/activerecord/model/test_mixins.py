@@ -248,3 +248,29 @@ def test_mixins_combine(count_rows):
     assert Document.count() == 0 and count_rows("documents") == 1
     restored = Document.only_deleted().one()
     assert restored.id == doc.id and restored.lock_version == 2
+
+
+def test_batches_over_uuid_keys_skip_soft_deleted_rows(backend):
+    Document.insert_many([Document(name=f"d{i}") for i in range(11)])
+    Document.query().where(name=["d1", "d2"]).delete_all()
+    with backend.capture_statements() as statements:
+        batches = list(Document.query().in_batches(3))
+    assert [len(b) for b in batches] == [3, 3, 3]
+    assert sorted(d.name for b in batches for d in b) == sorted(f"d{i}" for i in range(11) if i not in (1, 2))
+    assert all("LIMIT" in s.upper() for s in statements)
+    assert Document.with_deleted().count() == 11
+
+
+def test_soft_delete_rolled_back_by_an_after_hook_leaves_the_record_undeleted(bind):
+    class Fragile(SoftDeleteMixin, ActiveRecord):
+        text: str = Field(max_length=50)
+
+        def after_delete(self):
+            raise RuntimeError("no")
+
+    bind(Fragile)
+    f = Fragile.create(text="x")
+    with pytest.raises(RuntimeError):
+        f.delete()
+    assert Fragile.count() == 1
+    assert not f.is_deleted and not f.is_dirty  # memory agrees with the database
