@@ -7,6 +7,7 @@ Declare them in the class body; string class names resolve on first use::
         author = belongs_to("User", foreign_key="user_id")
         comments = has_many("Comment", dependent="destroy")
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -21,10 +22,16 @@ if TYPE_CHECKING:
     from ..model.base import ActiveRecord
 
 
-
-def belongs_to(class_name: "str | type[ActiveRecord] | None" = None, *, foreign_key: str | None = None,
-               primary_key: str | None = None, inverse_of: str | None = None, polymorphic: bool = False,
-               foreign_type: str | None = None, scope: Scope | None = None) -> Any:
+def belongs_to(
+    class_name: str | type[ActiveRecord] | None = None,
+    *,
+    foreign_key: str | None = None,
+    primary_key: str | None = None,
+    inverse_of: str | None = None,
+    polymorphic: bool = False,
+    foreign_type: str | None = None,
+    scope: Scope | None = None,
+) -> Any:
     """Declare that this model's row holds another's key: ``author = belongs_to("User")``.
 
     Args:
@@ -35,25 +42,57 @@ def belongs_to(class_name: "str | type[ActiveRecord] | None" = None, *, foreign_
         polymorphic: the target model is named per row in ``<name>_type`` (or ``foreign_type``).
         scope: ``lambda query: query.where(...)`` narrowing what is loaded.
     """
-    return BelongsTo(class_name, foreign_key=foreign_key, primary_key=primary_key, inverse_of=inverse_of,
-                     polymorphic=polymorphic, foreign_type=foreign_type, scope=scope)
+    return BelongsTo(
+        class_name,
+        foreign_key=foreign_key,
+        primary_key=primary_key,
+        inverse_of=inverse_of,
+        polymorphic=polymorphic,
+        foreign_type=foreign_type,
+        scope=scope,
+    )
 
 
-def has_one(class_name: "str | type[ActiveRecord] | None" = None, *, foreign_key: str | None = None,
-            primary_key: str | None = None, inverse_of: str | None = None, as_: str | None = None,
-            dependent: str | None = None, order_by: Any = None, scope: Scope | None = None) -> Any:
+def has_one(
+    class_name: str | type[ActiveRecord] | None = None,
+    *,
+    foreign_key: str | None = None,
+    primary_key: str | None = None,
+    inverse_of: str | None = None,
+    as_: str | None = None,
+    dependent: str | None = None,
+    order_by: Any = None,
+    scope: Scope | None = None,
+) -> Any:
     """Declare that one row of another model holds this model's key: ``profile = has_one("Profile")``.
 
     Keywords as for :func:`has_many`.
     """
-    return HasOne(class_name, foreign_key=foreign_key, primary_key=primary_key, inverse_of=inverse_of,
-                  as_=as_, dependent=dependent, order_by=order_by, scope=scope)
+    return HasOne(
+        class_name,
+        foreign_key=foreign_key,
+        primary_key=primary_key,
+        inverse_of=inverse_of,
+        as_=as_,
+        dependent=dependent,
+        order_by=order_by,
+        scope=scope,
+    )
 
 
-def has_many(class_name: "str | type[ActiveRecord] | None" = None, *, foreign_key: str | None = None,
-             primary_key: str | None = None, inverse_of: str | None = None, as_: str | None = None,
-             dependent: str | None = None, order_by: Any = None, through: str | None = None,
-             source: str | None = None, scope: Scope | None = None) -> Any:
+def has_many(
+    class_name: str | type[ActiveRecord] | None = None,
+    *,
+    foreign_key: str | None = None,
+    primary_key: str | None = None,
+    inverse_of: str | None = None,
+    as_: str | None = None,
+    dependent: str | None = None,
+    order_by: Any = None,
+    through: str | None = None,
+    source: str | None = None,
+    scope: Scope | None = None,
+) -> Any:
     """Declare that rows of another model hold this model's key: ``posts = has_many("Post")``.
 
     Args:
@@ -74,16 +113,34 @@ def has_many(class_name: "str | type[ActiveRecord] | None" = None, *, foreign_ke
     """
     if through is not None:
         if foreign_key or primary_key or inverse_of or as_ or dependent:
-            raise TypeError("has_many(through=...) takes only class_name, source, order_by and scope; "
-                            "put keys and dependent= on the association it goes through")
-        return HasManyThrough(class_name, through=through, source=source, order_by=order_by, scope=scope)
-    return HasMany(class_name, foreign_key=foreign_key, primary_key=primary_key, inverse_of=inverse_of,
-                   as_=as_, dependent=dependent, order_by=order_by, scope=scope)
+            raise TypeError(
+                "has_many(through=...) takes only class_name, source, order_by and scope; "
+                "put keys and dependent= on the association it goes through"
+            )
+        return HasManyThrough(
+            class_name, through=through, source=source, order_by=order_by, scope=scope
+        )
+    return HasMany(
+        class_name,
+        foreign_key=foreign_key,
+        primary_key=primary_key,
+        inverse_of=inverse_of,
+        as_=as_,
+        dependent=dependent,
+        order_by=order_by,
+        scope=scope,
+    )
 
 
-def many_to_many(class_name: "str | type[ActiveRecord] | None" = None, *, join_table: str | None = None,
-                 foreign_key: str | None = None, target_key: str | None = None, order_by: Any = None,
-                 scope: Scope | None = None) -> Any:
+def many_to_many(
+    class_name: str | type[ActiveRecord] | None = None,
+    *,
+    join_table: str | None = None,
+    foreign_key: str | None = None,
+    target_key: str | None = None,
+    order_by: Any = None,
+    scope: Scope | None = None,
+) -> Any:
     """Declare a link through a plain join table: ``tags = many_to_many("Tag")``.
 
     Args:
@@ -94,12 +151,30 @@ def many_to_many(class_name: "str | type[ActiveRecord] | None" = None, *, join_t
     Deleting an owner deletes its join rows. ``Model.tags.create_join_table()``
     creates the table with both foreign keys.
     """
-    return ManyToMany(class_name, join_table=join_table, foreign_key=foreign_key, target_key=target_key,
-                      order_by=order_by, scope=scope)
+    return ManyToMany(
+        class_name,
+        join_table=join_table,
+        foreign_key=foreign_key,
+        target_key=target_key,
+        order_by=order_by,
+        scope=scope,
+    )
 
 
 __all__ = [
-    "Association", "BelongsTo", "CollectionProxy", "HasMany", "HasManyThrough", "HasOne", "IN_BATCH_SIZE",
-    "ManyToMany", "RelationDescriptor", "association", "associations", "belongs_to", "has_many", "has_one",
+    "IN_BATCH_SIZE",
+    "Association",
+    "BelongsTo",
+    "CollectionProxy",
+    "HasMany",
+    "HasManyThrough",
+    "HasOne",
+    "ManyToMany",
+    "RelationDescriptor",
+    "association",
+    "associations",
+    "belongs_to",
+    "has_many",
+    "has_one",
     "many_to_many",
 ]

@@ -4,9 +4,11 @@ A declaration is a descriptor on the model class. Everything that needs the
 other model (its class, keys, inverse) is worked out on first use, so models
 may name each other before they exist.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import DeleteRestrictedError, ModelDefinitionError
 from ..query import expressions as ex
@@ -22,7 +24,7 @@ DEPENDENT_ACTIONS = ("destroy", "delete_all", "nullify", "restrict")
 Scope = Callable[["Query[Any]"], "Query[Any]"]
 
 
-def associations(model: type) -> dict[str, "Association"]:
+def associations(model: type) -> dict[str, Association]:
     """Return the associations declared on ``model`` and its ancestors, by name."""
     found = model.__dict__.get("__associations__")
     if found is None:
@@ -35,7 +37,7 @@ def associations(model: type) -> dict[str, "Association"]:
     return found
 
 
-def association(model: type, name: str) -> "Association":
+def association(model: type, name: str) -> Association:
     """Return association ``name`` of ``model``.
 
     Raises:
@@ -55,9 +57,14 @@ class Association(RelationDescriptor):
     to_many: ClassVar[bool] = False
     dependent: str | None = None
 
-    def __init__(self, class_name: "str | type[ActiveRecord] | None" = None, *,
-                 foreign_key: str | None = None, inverse_of: str | None = None,
-                 scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        class_name: str | type[ActiveRecord] | None = None,
+        *,
+        foreign_key: str | None = None,
+        inverse_of: str | None = None,
+        scope: Scope | None = None,
+    ) -> None:
         super().__init__()
         self.class_name = class_name
         self._foreign_key = foreign_key
@@ -67,7 +74,7 @@ class Association(RelationDescriptor):
         self._target: type[ActiveRecord] | None = None
 
     def __set_name__(self, owner: type, name: str) -> None:
-        self.owner = owner  # type: ignore[assignment]
+        self.owner = owner
         self.name = name
         if "__associations__" in owner.__dict__:
             type.__delattr__(owner, "__associations__")
@@ -95,14 +102,14 @@ class Association(RelationDescriptor):
     # -- resolution ---------------------------------------------------------------
 
     @property
-    def model(self) -> "type[ActiveRecord]":
+    def model(self) -> type[ActiveRecord]:
         """Return the model that declares this association."""
         if self.owner is None:
             raise ModelDefinitionError("An association must be declared in a model class body")
         return self.owner
 
     @property
-    def target(self) -> "type[ActiveRecord]":
+    def target(self) -> type[ActiveRecord]:
         """Return the associated model class."""
         if self._target is None:
             self._target = resolve_model(self.class_name or self._default_class_name(), self.model)
@@ -111,7 +118,7 @@ class Association(RelationDescriptor):
     def _default_class_name(self) -> str:
         return camelize(singularize(self.name) if self.to_many else self.name)
 
-    def _check_column(self, model: type, column: str, what: str) -> str:
+    def _check_column(self, model: Any, column: str, what: str) -> str:
         if column not in model.model_fields:
             raise ModelDefinitionError(
                 f"{self}: {what} {column!r} is not a field of {model.__name__}; "
@@ -119,7 +126,7 @@ class Association(RelationDescriptor):
             )
         return column
 
-    def _scoped(self, query: "Query[Any]") -> "Query[Any]":
+    def _scoped(self, query: Query[Any]) -> Query[Any]:
         return self.scope(query) if self.scope is not None else query
 
     # -- the interface the loaders use ----------------------------------------------
@@ -146,13 +153,22 @@ class Association(RelationDescriptor):
 class BelongsTo(Association):
     """The owner row holds the key: ``Post.author_id -> User.id``."""
 
-    def __init__(self, class_name: "str | type[ActiveRecord] | None" = None, *,
-                 foreign_key: str | None = None, primary_key: str | None = None,
-                 inverse_of: str | None = None, polymorphic: bool = False,
-                 foreign_type: str | None = None, scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        class_name: str | type[ActiveRecord] | None = None,
+        *,
+        foreign_key: str | None = None,
+        primary_key: str | None = None,
+        inverse_of: str | None = None,
+        polymorphic: bool = False,
+        foreign_type: str | None = None,
+        scope: Scope | None = None,
+    ) -> None:
         super().__init__(class_name, foreign_key=foreign_key, inverse_of=inverse_of, scope=scope)
         if polymorphic and class_name is not None:
-            raise ModelDefinitionError("A polymorphic belongs_to names no class: the type column does")
+            raise ModelDefinitionError(
+                "A polymorphic belongs_to names no class: the type column does"
+            )
         self.polymorphic = polymorphic
         self._primary_key = primary_key
         self._foreign_type = foreign_type
@@ -167,13 +183,15 @@ class BelongsTo(Association):
     @property
     def foreign_type(self) -> str:
         """Return the polymorphic type column (default ``<name>_type``)."""
-        return self._check_column(self.model, self._foreign_type or f"{self.name}_type", "type column")
+        return self._check_column(
+            self.model, self._foreign_type or f"{self.name}_type", "type column"
+        )
 
     def target_key(self, target: type) -> str:
         """Return the target column the foreign key points at (its primary key by default)."""
         return self._primary_key or target.primary_key()  # type: ignore[attr-defined]
 
-    def target_for(self, record: Any) -> "type[ActiveRecord] | None":
+    def target_for(self, record: Any) -> type[ActiveRecord] | None:
         """Return the model ``record`` points at (read from the type column if polymorphic)."""
         if not self.polymorphic:
             return self.target
@@ -186,19 +204,21 @@ class BelongsTo(Association):
         return model
 
     @property
-    def target(self) -> "type[ActiveRecord]":
+    def target(self) -> type[ActiveRecord]:
         if self.polymorphic:
-            raise ModelDefinitionError(f"{self} is polymorphic: its model depends on each record's type column")
+            raise ModelDefinitionError(
+                f"{self} is polymorphic: its model depends on each record's type column"
+            )
         return super().target
 
-    def inverses(self, target: type) -> list["HasOwned"]:
+    def inverses(self, target: type) -> list[HasOwned]:
         """Return the has_one/has_many associations of ``target`` that this one mirrors."""
         found = self._inverses.get(target)
         if found is None:
             found = self._inverses[target] = self._find_inverses(target)
         return found
 
-    def _find_inverses(self, target: type) -> list["HasOwned"]:
+    def _find_inverses(self, target: type) -> list[HasOwned]:
         found = []
         for other in associations(target).values():
             if isinstance(other, HasOwned):
@@ -240,7 +260,12 @@ class BelongsTo(Association):
             relations(record)[self.name] = None
             return None
         check_lazy_load(record, self.name)
-        rows = self._scoped(target.query()).where(target.c[self.target_key(target)] == key).limit(1).all()
+        rows = (
+            self._scoped(target.query())
+            .where(target.c[self.target_key(target)] == key)
+            .limit(1)
+            .all()
+        )
         value = rows[0] if rows else None
         relations(record)[self.name] = value
         if value is not None:
@@ -259,7 +284,9 @@ class BelongsTo(Association):
             raise TypeError(f"{self} takes a {target.__name__} record, got {value!r}")
         key = value.__dict__.get(self.target_key(target))
         if key is None:
-            raise ValueError(f"Save the {target.__name__} before assigning it to {self}: it has no key yet")
+            raise ValueError(
+                f"Save the {target.__name__} before assigning it to {self}: it has no key yet"
+            )
         setattr(record, self.foreign_key, key)
         if self.polymorphic:
             setattr(record, self.foreign_type, polymorphic_name(target))
@@ -302,17 +329,29 @@ class BelongsTo(Association):
 class HasOwned(Association):
     """Shared part of has_one and has_many: the target row holds the owner's key."""
 
-    def __init__(self, class_name: "str | type[ActiveRecord] | None" = None, *,
-                 foreign_key: str | None = None, primary_key: str | None = None,
-                 inverse_of: str | None = None, as_: str | None = None,
-                 dependent: str | None = None, order_by: Any = None, scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        class_name: str | type[ActiveRecord] | None = None,
+        *,
+        foreign_key: str | None = None,
+        primary_key: str | None = None,
+        inverse_of: str | None = None,
+        as_: str | None = None,
+        dependent: str | None = None,
+        order_by: Any = None,
+        scope: Scope | None = None,
+    ) -> None:
         super().__init__(class_name, foreign_key=foreign_key, inverse_of=inverse_of, scope=scope)
         if dependent is not None and dependent not in DEPENDENT_ACTIONS:
-            raise ModelDefinitionError(f"dependent must be one of {', '.join(DEPENDENT_ACTIONS)}, got {dependent!r}")
+            raise ModelDefinitionError(
+                f"dependent must be one of {', '.join(DEPENDENT_ACTIONS)}, got {dependent!r}"
+            )
         self.dependent = dependent
         self._primary_key = primary_key
         self.as_ = as_
-        self.order = order_by if isinstance(order_by, (tuple, list)) else ((order_by,) if order_by else ())
+        self.order = (
+            order_by if isinstance(order_by, (tuple, list)) else ((order_by,) if order_by else ())
+        )
         self._resolved_fk: str | None = None
         self._inverse_names: list[str] | None = None
 
@@ -337,11 +376,16 @@ class HasOwned(Association):
         if self._inverse_of:
             inverse = association(target, self._inverse_of)
             if not isinstance(inverse, BelongsTo):
-                raise ModelDefinitionError(f"{self}: inverse_of={self._inverse_of!r} is not a belongs_to")
+                raise ModelDefinitionError(
+                    f"{self}: inverse_of={self._inverse_of!r} is not a belongs_to"
+                )
             return inverse.foreign_key
         default = f"{underscore(self.model.__name__)}_id"
-        candidates = [a for a in associations(target).values()
-                      if isinstance(a, BelongsTo) and not a.polymorphic and a._target_is(self.model)]
+        candidates = [
+            a
+            for a in associations(target).values()
+            if isinstance(a, BelongsTo) and not a.polymorphic and a._target_is(self.model)
+        ]
         keys = unique(a.foreign_key for a in candidates)
         if default in target.model_fields or default in keys:
             return default
@@ -373,9 +417,14 @@ class HasOwned(Association):
         if self.as_:
             return [self.as_] if self.as_ in associations(target) else []
         fk = self.foreign_key
-        return [a.name for a in associations(target).values()
-                if isinstance(a, BelongsTo) and not a.polymorphic and a._foreign_key_name() == fk
-                and a._target_is(self.model)]
+        return [
+            a.name
+            for a in associations(target).values()
+            if isinstance(a, BelongsTo)
+            and not a.polymorphic
+            and a._foreign_key_name() == fk
+            and a._target_is(self.model)
+        ]
 
     def conditions(self, table: str | None = None) -> list[ex.Expr]:
         """Return the target-side conditions other than the key (the polymorphic type)."""
@@ -385,17 +434,19 @@ class HasOwned(Association):
         column = ex.Column(table or target.table_name(), self.foreign_type or "")
         return [column == polymorphic_name(self.model)]
 
-    def query_for(self, record: Any) -> "Query[Any]":
+    def query_for(self, record: Any) -> Query[Any]:
         """Return the query of the target records that belong to ``record``."""
         target = self.target
         key = record.__dict__.get(self.owner_key)
         query = target.query().where(target.c[self.foreign_key] == key, *self.conditions())
         return self._scoped(query)
 
-    def _ordered(self, query: "Query[Any]") -> "Query[Any]":
+    def _ordered(self, query: Query[Any]) -> Query[Any]:
         if query._order:
             return query
-        return query.order_by(*self.order) if self.order else query.order_by(self.target.primary_key())
+        return (
+            query.order_by(*self.order) if self.order else query.order_by(self.target.primary_key())
+        )
 
     def _set_inverse(self, owner: Any, children: Sequence[Any]) -> None:
         names = self.inverse_names()
@@ -429,7 +480,9 @@ class HasOwned(Association):
             children = groups.get(record.__dict__.get(owner_key), [])
             if not self.collection:
                 children = children[:1]
-            relations(record)[self.name] = list(children) if self.collection else (children[0] if children else None)
+            relations(record)[self.name] = (
+                list(children) if self.collection else (children[0] if children else None)
+            )
             self._set_inverse(record, children)
             loaded.extend(children)
         return unique(loaded)
@@ -439,7 +492,8 @@ class HasOwned(Association):
             raise DeleteRestrictedError(
                 f"Cannot delete {describe(record)}: its {self.name} still exist "
                 f"({self} has dependent='restrict'); delete or reassign them first",
-                record, self.name,
+                record,
+                self.name,
             )
 
     def delete_dependents(self, record: Any) -> None:
@@ -453,7 +507,7 @@ class HasOwned(Association):
         elif action == "delete_all":
             query.delete_all()
         else:
-            values = {self.foreign_key: None}
+            values: dict[str, Any] = {self.foreign_key: None}
             if self.as_:
                 values[self.foreign_type or ""] = None
             query.update_all(**values)
@@ -546,7 +600,9 @@ class HasMany(HasOwned):
             self._detach(child)
         _in_transaction(self.model, [child.save for child in children])
         if is_loaded(record, self.name):
-            relations(record)[self.name] = [c for c in relations(record)[self.name] if c not in children]
+            relations(record)[self.name] = [
+                c for c in relations(record)[self.name] if c not in children
+            ]
 
     def create(self, record: Any, attributes: dict[str, Any]) -> Any:
         """Build a child pointing at ``record`` and save it."""
@@ -570,4 +626,3 @@ def _in_transaction(model: Any, steps: Sequence[Callable[[], Any]]) -> None:
         with model.backend().transaction():
             for step in steps:
                 step()
-

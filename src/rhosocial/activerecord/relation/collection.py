@@ -1,7 +1,9 @@
 """``user.posts``: a loaded list and a chainable query in one object."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from .state import is_loaded, relations
 
@@ -19,7 +21,7 @@ class CollectionProxy:
     ``remove`` and ``create`` write through to the database.
     """
 
-    __slots__ = ("owner", "association")
+    __slots__ = ("association", "owner")
 
     def __init__(self, owner: Any, association: Any) -> None:
         self.owner = owner
@@ -59,7 +61,7 @@ class CollectionProxy:
 
     # -- queries --------------------------------------------------------------------
 
-    def query(self) -> "Query[Any]":
+    def query(self) -> Query[Any]:
         """Return a new query over the associated records."""
         return self.association.query_for(self.owner)
 
@@ -91,5 +93,9 @@ class CollectionProxy:
         self.association.remove(self.owner, records)
 
     def __repr__(self) -> str:
-        state = f"{len(relations(self.owner)[self.association.name])} loaded" if self.loaded else "not loaded"
+        state = (
+            f"{len(relations(self.owner)[self.association.name])} loaded"
+            if self.loaded
+            else "not loaded"
+        )
         return f"<CollectionProxy {self.association} of {type(self.owner).__name__} ({state})>"

@@ -1,4 +1,5 @@
 """What deleting an owner does to its associations (``dependent=`` and join rows)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,18 +9,24 @@ from .linked import ManyToMany
 
 _cache: dict[type, tuple[Association, ...]] = {}
 
+
 def dependents(model: type) -> tuple[Association, ...]:
     """Return the associations of ``model`` that act when one of its records is deleted."""
     found = model.__dict__.get("__dependents__")
     if found is None:
-        found = tuple(a for a in associations(model).values()
-                      if a.dependent is not None or isinstance(a, ManyToMany))
+        found = tuple(
+            a
+            for a in associations(model).values()
+            if a.dependent is not None or isinstance(a, ManyToMany)
+        )
         type.__setattr__(model, "__dependents__", found)
     return found
+
 
 def has_dependents(model: type) -> bool:
     """Return whether deleting a ``model`` record touches other rows first."""
     return bool(dependents(model))
+
 
 def delete_dependents(record: Any) -> None:
     """Check every ``restrict`` first, then destroy, delete or nullify the dependents."""

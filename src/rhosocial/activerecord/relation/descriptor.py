@@ -4,6 +4,7 @@
 ``ignored_types`` so a declaration such as ``posts = has_many("Post")`` stays
 a plain class attribute instead of being rejected as an unannotated field.
 """
+
 from __future__ import annotations
 
 

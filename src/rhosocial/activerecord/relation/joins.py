@@ -8,6 +8,7 @@ such queries by the parent's columns (sorting by a to-one association's
 columns is fine). A table that is already in the query (a self-reference) is
 joined under the association's name as its alias.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ..query.query import Query
 
 
-def join_associations(query: "Query[Any]", paths: tuple[str, ...]) -> "Query[Any]":
+def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
     """Return ``query`` with an INNER JOIN for every association along ``paths``."""
     names = {query.model.table_name()} | {alias or table for _, table, alias, _ in query._joins}
     distinct = query._distinct
@@ -43,7 +44,9 @@ def _alias(table: str, wanted: str, names: set[str]) -> tuple[str, str | None]:
         names.add(table)
         return table, None
     if wanted in names:
-        raise ModelDefinitionError(f"Cannot join {table!r} a second time as {wanted!r}: that name is taken")
+        raise ModelDefinitionError(
+            f"Cannot join {table!r} a second time as {wanted!r}: that name is taken"
+        )
     names.add(wanted)
     return wanted, wanted
 
@@ -53,7 +56,9 @@ def _with_scopes(on: ex.Expr, model: Any, aliased: bool) -> ex.Expr:
     return ex.And([on, *scopes]) if scopes and not aliased else on
 
 
-def _steps(assoc: Any, source: str, names: set[str]) -> tuple[list[tuple[str, str | None, ex.Expr]], str]:
+def _steps(
+    assoc: Any, source: str, names: set[str]
+) -> tuple[list[tuple[str, str | None, ex.Expr]], str]:
     target = assoc.target
     if isinstance(assoc, BelongsTo):
         name, alias = _alias(target.table_name(), assoc.name, names)
@@ -61,14 +66,16 @@ def _steps(assoc: Any, source: str, names: set[str]) -> tuple[list[tuple[str, st
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
     if isinstance(assoc, HasOwned):
         name, alias = _alias(target.table_name(), assoc.name, names)
-        on: ex.Expr = ex.Column(name, assoc.foreign_key) == ex.Column(source, assoc.owner_key)
+        on = ex.Column(name, assoc.foreign_key) == ex.Column(source, assoc.owner_key)
         if assoc.as_:
             on = ex.And([on, *assoc.conditions(name)])
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
     if isinstance(assoc, (HasManyThrough, ManyToMany)):
         link = assoc.link
         if link.table in names or target.table_name() in names:
-            raise ModelDefinitionError(f"joins({assoc.name!r}): {assoc} would join a table twice; use join() with aliases")
+            raise ModelDefinitionError(
+                f"joins({assoc.name!r}): {assoc} would join a table twice; use join() with aliases"
+            )
         names.update((link.table, target.table_name()))
         first = ex.Column(link.table, link.owner_column) == ex.Column(source, assoc.owner_key)
         if link.conditions:
@@ -76,4 +83,3 @@ def _steps(assoc: Any, source: str, names: set[str]) -> tuple[list[tuple[str, st
         second = _with_scopes(link.on, target, False)
         return [(link.table, None, first), (target.table_name(), None, second)], target.table_name()
     raise ModelDefinitionError(f"joins() cannot follow {assoc}")
-

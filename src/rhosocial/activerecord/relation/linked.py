@@ -4,16 +4,25 @@ Both join the target to a link table whose one column holds the owner's key;
 they differ in what the link is (a join model with its own associations, or a
 plain two-column table) and so in how ``add``/``remove`` write it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from ..backend.typing import ColumnDef
 from ..errors import ModelDefinitionError
 from ..query import expressions as ex
 from .associations import (
-    Association, BelongsTo, HasOwned, Scope, _in_transaction, association, associations,
+    Association,
+    BelongsTo,
+    HasOwned,
+    Scope,
+    _in_transaction,
+    association,
+    associations,
 )
 from .registry import describe, polymorphic_name, singularize, underscore
 from .state import check_lazy_load, chunks, is_loaded, relations, unique
@@ -47,10 +56,18 @@ class Linked(Association):
     collection = True
     to_many = True
 
-    def __init__(self, class_name: "str | type[ActiveRecord] | None" = None, *,
-                 order_by: Any = None, scope: Scope | None = None, **keys: Any) -> None:
+    def __init__(
+        self,
+        class_name: str | type[ActiveRecord] | None = None,
+        *,
+        order_by: Any = None,
+        scope: Scope | None = None,
+        **keys: Any,
+    ) -> None:
         super().__init__(class_name, scope=scope, **keys)
-        self.order = order_by if isinstance(order_by, (tuple, list)) else ((order_by,) if order_by else ())
+        self.order = (
+            order_by if isinstance(order_by, (tuple, list)) else ((order_by,) if order_by else ())
+        )
         self._link: Link | None = None
 
     @property
@@ -73,17 +90,24 @@ class Linked(Association):
 
         return CollectionProxy(record, self)
 
-    def query_for(self, record: Any) -> "Query[Any]":
+    def query_for(self, record: Any) -> Query[Any]:
         """Return the query of the target records linked to ``record``."""
         link = self.link
-        query = self.target.query().join(link.table, link.on).where(
-            link.owner_key(self.model) == record.__dict__.get(self.owner_key), *link.conditions)
+        query = (
+            self.target.query()
+            .join(link.table, link.on)
+            .where(
+                link.owner_key(self.model) == record.__dict__.get(self.owner_key), *link.conditions
+            )
+        )
         return self._scoped(query)
 
-    def _ordered(self, query: "Query[Any]") -> "Query[Any]":
+    def _ordered(self, query: Query[Any]) -> Query[Any]:
         if query._order:
             return query
-        return query.order_by(*self.order) if self.order else query.order_by(self.target.primary_key())
+        return (
+            query.order_by(*self.order) if self.order else query.order_by(self.target.primary_key())
+        )
 
     def load(self, record: Any) -> list[Any]:
         """Return the cached records, loading them on first use."""
@@ -107,8 +131,14 @@ class Linked(Association):
         seen: dict[Any, Any] = {}
         keys = unique(r.__dict__.get(self.owner_key) for r in records)
         for batch in chunks(keys):
-            query = target.query().join(link.table, link.on).where(owner_column.in_(batch), *link.conditions)
-            query = self._ordered(self._scoped(query)).select(ex.Star(target.table_name()), owner_column.label(OWNER_KEY))
+            query = (
+                target.query()
+                .join(link.table, link.on)
+                .where(owner_column.in_(batch), *link.conditions)
+            )
+            query = self._ordered(self._scoped(query)).select(
+                ex.Star(target.table_name()), owner_column.label(OWNER_KEY)
+            )
             sql, params = query.to_sql()
             result = backend.execute(sql, params)
             position = list(result.columns).index(OWNER_KEY)
@@ -136,7 +166,9 @@ class Linked(Association):
             if item.is_new_record:
                 raise ValueError(f"Save {describe(item)} before linking it through {self}")
 
-    def _remember(self, record: Any, added: Sequence[Any] = (), removed: Sequence[Any] = ()) -> None:
+    def _remember(
+        self, record: Any, added: Sequence[Any] = (), removed: Sequence[Any] = ()
+    ) -> None:
         if is_loaded(record, self.name):
             current = [r for r in relations(record)[self.name] if r not in removed]
             current.extend(r for r in added if r not in current)
@@ -165,8 +197,15 @@ class Linked(Association):
 class HasManyThrough(Linked):
     """``has_many("Tag", through="taggings")``: targets reached through another association."""
 
-    def __init__(self, class_name: "str | type[ActiveRecord] | None" = None, *, through: str,
-                 source: str | None = None, order_by: Any = None, scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        class_name: str | type[ActiveRecord] | None = None,
+        *,
+        through: str,
+        source: str | None = None,
+        order_by: Any = None,
+        scope: Scope | None = None,
+    ) -> None:
         super().__init__(class_name, order_by=order_by, scope=scope)
         self.through = through
         self.source = source
@@ -176,7 +215,9 @@ class HasManyThrough(Linked):
         """Return the owner's association that reaches the join model."""
         found = association(self.model, self.through)
         if not isinstance(found, HasOwned):
-            raise ModelDefinitionError(f"{self}: through={self.through!r} must name a has_many or has_one")
+            raise ModelDefinitionError(
+                f"{self}: through={self.through!r} must name a has_many or has_one"
+            )
         return found
 
     @property
@@ -193,11 +234,13 @@ class HasManyThrough(Linked):
         )
 
     @property
-    def target(self) -> "type[ActiveRecord]":
+    def target(self) -> type[ActiveRecord]:
         if self._target is None:
             source = self.source_association
             if isinstance(source, BelongsTo) and source.polymorphic:
-                raise ModelDefinitionError(f"{self}: a polymorphic belongs_to cannot be the source of through")
+                raise ModelDefinitionError(
+                    f"{self}: a polymorphic belongs_to cannot be the source of through"
+                )
             self._target = source.target
         return self._target
 
@@ -218,13 +261,16 @@ class HasManyThrough(Linked):
     def add(self, record: Any, items: Sequence[Any]) -> None:
         source = self.source_association
         if not isinstance(source, BelongsTo):
-            raise ValueError(f"{self} is read-only: its source {source} is not a belongs_to")
+            raise TypeError(f"{self} is read-only: its source {source} is not a belongs_to")
         self._check_target(items)
         owner = self.through_association
         key = self._owner_key_value(record)
         rows = []
         for item in items:
-            values = {owner.foreign_key: key, source.foreign_key: item.__dict__[source.target_key(self.target)]}
+            values = {
+                owner.foreign_key: key,
+                source.foreign_key: item.__dict__[source.target_key(self.target)],
+            }
             if owner.as_:
                 values[owner.foreign_type or ""] = polymorphic_name(self.model)
             rows.append(owner.target(**values))
@@ -235,7 +281,7 @@ class HasManyThrough(Linked):
     def remove(self, record: Any, items: Sequence[Any]) -> None:
         source = self.source_association
         if not isinstance(source, BelongsTo):
-            raise ValueError(f"{self} is read-only: its source {source} is not a belongs_to")
+            raise TypeError(f"{self} is read-only: its source {source} is not a belongs_to")
         owner = self.through_association
         join_model = owner.target
         keys = [item.__dict__[source.target_key(self.target)] for item in items]
@@ -249,9 +295,16 @@ class HasManyThrough(Linked):
 class ManyToMany(Linked):
     """``many_to_many("Tag")``: targets linked through a plain two-column join table."""
 
-    def __init__(self, class_name: "str | type[ActiveRecord] | None" = None, *,
-                 join_table: str | None = None, foreign_key: str | None = None,
-                 target_key: str | None = None, order_by: Any = None, scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        class_name: str | type[ActiveRecord] | None = None,
+        *,
+        join_table: str | None = None,
+        foreign_key: str | None = None,
+        target_key: str | None = None,
+        order_by: Any = None,
+        scope: Scope | None = None,
+    ) -> None:
         super().__init__(class_name, order_by=order_by, scope=scope, foreign_key=foreign_key)
         self._join_table = join_table
         self._target_key = target_key
@@ -259,7 +312,9 @@ class ManyToMany(Linked):
     @property
     def join_table(self) -> str:
         """Return the join table (default: both table names, sorted, joined by ``_``)."""
-        return self._join_table or "_".join(sorted((self.model.table_name(), self.target.table_name())))
+        return self._join_table or "_".join(
+            sorted((self.model.table_name(), self.target.table_name()))
+        )
 
     @property
     def foreign_key(self) -> str:
@@ -271,7 +326,9 @@ class ManyToMany(Linked):
         """Return the join-table column holding the target's key (default ``<target>_id``)."""
         key = self._target_key or f"{underscore(self.target.__name__)}_id"
         if key == self.foreign_key:
-            raise ModelDefinitionError(f"{self}: both join columns would be {key!r}; pass foreign_key= and target_key=")
+            raise ModelDefinitionError(
+                f"{self}: both join columns would be {key!r}; pass foreign_key= and target_key="
+            )
         return key
 
     def _make_link(self) -> Link:
@@ -284,11 +341,16 @@ class ManyToMany(Linked):
         columns = []
         for column, model in ((self.foreign_key, self.model), (self.target_key, self.target)):
             spec = model._column_specs()[model.primary_key()]
-            columns.append(ColumnDef(
-                column, spec.db_type, nullable=False, primary_key=True,
-                references=(model.table_name(), model.primary_key()),
-                **spec.column.type_params(),
-            ))
+            columns.append(
+                ColumnDef(
+                    column,
+                    spec.db_type,
+                    nullable=False,
+                    primary_key=True,
+                    references=(model.table_name(), model.primary_key()),
+                    **spec.column.type_params(),
+                )
+            )
         self.model.backend().create_table(self.join_table, columns, if_not_exists=if_not_exists)
 
     def _param(self, model: Any, value: Any) -> Any:
@@ -298,23 +360,37 @@ class ManyToMany(Linked):
     def add(self, record: Any, items: Sequence[Any]) -> None:
         self._check_target(items)
         key = self._param(self.model, self._owner_key_value(record))
-        existing = set(self.query_for(record).where(
-            self.target.c[self.target.primary_key()].in_([i.__dict__[self.target.primary_key()] for i in items])
-        ).pluck(self.target.primary_key())) if items else set()
+        existing = (
+            set(
+                self.query_for(record)
+                .where(
+                    self.target.c[self.target.primary_key()].in_(
+                        [i.__dict__[self.target.primary_key()] for i in items]
+                    )
+                )
+                .pluck(self.target.primary_key())
+            )
+            if items
+            else set()
+        )
         new = unique(i for i in items if i.__dict__[self.target.primary_key()] not in existing)
         if new:
             backend = self.model.backend()
             sql = backend.dialect.insert_sql(self.join_table, [self.foreign_key, self.target_key])
-            rows = [[key, self._param(self.target, i.__dict__[self.target.primary_key()])] for i in new]
-            _in_transaction(self.model, [lambda row=row: backend.execute_raw(sql, row) for row in rows])
+            rows = [
+                [key, self._param(self.target, i.__dict__[self.target.primary_key()])] for i in new
+            ]
+            _in_transaction(self.model, [partial(backend.execute_raw, sql, row) for row in rows])
         self._remember(record, added=items)
 
     def remove(self, record: Any, items: Sequence[Any]) -> None:
         key = self._param(self.model, self._owner_key_value(record))
         backend = self.model.backend()
         sql = backend.dialect.delete_sql(self.join_table, [self.foreign_key, self.target_key])
-        rows = [[key, self._param(self.target, i.__dict__[self.target.primary_key()])] for i in items]
-        _in_transaction(self.model, [lambda row=row: backend.execute_raw(sql, row) for row in rows])
+        rows = [
+            [key, self._param(self.target, i.__dict__[self.target.primary_key()])] for i in items
+        ]
+        _in_transaction(self.model, [partial(backend.execute_raw, sql, row) for row in rows])
         self._remember(record, removed=items)
 
     def delete_dependents(self, record: Any) -> None:

@@ -4,9 +4,11 @@ Each level of a path costs one batched query per :data:`~.state.IN_BATCH_SIZE`
 owner keys (``WHERE fk IN (...)``), however many rows the level has; a
 polymorphic ``belongs_to`` costs one per distinct type.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .associations import BelongsTo, association
 from .state import mark_strict
@@ -22,7 +24,9 @@ def parse_paths(paths: Sequence[str]) -> Tree:
     tree: Tree = {}
     for path in paths:
         if not isinstance(path, str) or not path:
-            raise TypeError(f"includes() takes association names such as 'posts.comments', got {path!r}")
+            raise TypeError(
+                f"includes() takes association names such as 'posts.comments', got {path!r}"
+            )
         node = tree
         for part in path.split("."):
             node = node.setdefault(part, {})
@@ -41,7 +45,7 @@ def _check_tree(model: type, tree: Tree) -> None:
             _check_tree(found.target, subtree)
 
 
-def after_load(model: type, records: list[Any], query: "Query[Any]") -> None:
+def after_load(model: type, records: list[Any], query: Query[Any]) -> None:
     """Mark strict records and load the query's ``includes`` for ``records``."""
     strict = bool(query._strict)
     if strict:

@@ -1,8 +1,10 @@
 """Find model classes by name, lazily, so models may refer to each other in any order."""
+
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelDefinitionError
 
@@ -10,7 +12,7 @@ if TYPE_CHECKING:
     from ..model.base import ActiveRecord
 
 
-def iter_models() -> Iterator[type["ActiveRecord"]]:
+def iter_models() -> Iterator[type[ActiveRecord]]:
     """Yield every concrete model class defined so far, in definition order."""
     from ..model.base import ActiveRecord
 
@@ -22,11 +24,11 @@ def iter_models() -> Iterator[type["ActiveRecord"]]:
             continue
         seen.add(cls)
         if not cls.__dict__.get("__abstract__", False):
-            yield cls  # type: ignore[misc]
+            yield cls
         stack.extend(reversed(cls.__subclasses__()))
 
 
-def resolve_model(name: "str | type[ActiveRecord]", relative_to: type) -> type["ActiveRecord"]:
+def resolve_model(name: str | type[ActiveRecord], relative_to: type) -> type[ActiveRecord]:
     """Return the model class ``name`` refers to, as seen from ``relative_to``.
 
     ``name`` is a class, a class name or ``"module.ClassName"``. Among classes
@@ -40,7 +42,9 @@ def resolve_model(name: "str | type[ActiveRecord]", relative_to: type) -> type["
     if isinstance(name, type):
         return name
     module, _, short = name.rpartition(".")
-    candidates = [m for m in iter_models() if m.__name__ == short and (not module or m.__module__ == module)]
+    candidates = [
+        m for m in iter_models() if m.__name__ == short and (not module or m.__module__ == module)
+    ]
     if not candidates:
         raise ModelDefinitionError(
             f"{relative_to.__name__}: no model class named {name!r} is defined (yet); "
@@ -48,7 +52,11 @@ def resolve_model(name: "str | type[ActiveRecord]", relative_to: type) -> type["
         )
     scope = relative_to.__qualname__.rpartition(".")[0]
     for tier in (
-        [m for m in candidates if m.__module__ == relative_to.__module__ and m.__qualname__.rpartition(".")[0] == scope],
+        [
+            m
+            for m in candidates
+            if m.__module__ == relative_to.__module__ and m.__qualname__.rpartition(".")[0] == scope
+        ],
         [m for m in candidates if m.__module__ == relative_to.__module__],
     ):
         if tier:

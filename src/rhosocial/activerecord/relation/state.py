@@ -1,7 +1,9 @@
 """Per-record association state: the ``_relations`` cache and the strict-loading flag."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Sequence, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from ..errors import StrictLoadingError
 from .registry import describe
@@ -56,7 +58,7 @@ def chunks(values: Sequence[T], size: int = 0) -> Iterator[Sequence[T]]:
     """Yield ``values`` in slices of at most ``size`` (default :data:`IN_BATCH_SIZE`)."""
     size = size or IN_BATCH_SIZE
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def unique(values: Iterable[T]) -> list[T]:

@@ -1,4 +1,5 @@
 """Bind the relation test models to the test's backend and create their tables."""
+
 from __future__ import annotations
 
 import pytest

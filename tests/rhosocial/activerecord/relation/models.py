@@ -1,7 +1,6 @@
 """Models shared by the relation tests; ``TABLES`` lists them in creation order."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from rhosocial.activerecord import ActiveRecord, Field, belongs_to, has_many, has_one, many_to_many
 
@@ -18,14 +17,14 @@ class User(Base):
 
 
 class Profile(Base):
-    user_id: Optional[int] = Field(None, references="users.id")
+    user_id: int | None = Field(None, references="users.id")
     bio: str = ""
     user = belongs_to("User")
 
 
 class Post(Base):
     title: str = Field(max_length=100)
-    user_id: Optional[int] = Field(None, references="users.id")
+    user_id: int | None = Field(None, references="users.id")
     user = belongs_to("User")
     author = belongs_to("User", foreign_key="user_id")  # a second name for the same key
     comments = has_many("Comment", dependent="destroy")
@@ -37,7 +36,7 @@ class Post(Base):
 
 class Comment(Base):
     body: str = Field(max_length=100)
-    post_id: Optional[int] = Field(None, references="posts.id")
+    post_id: int | None = Field(None, references="posts.id")
     post = belongs_to("Post")
 
 
@@ -61,8 +60,8 @@ class Label(Base):
 
 class Note(Base):
     body: str = Field(max_length=100)
-    notable_type: Optional[str] = Field(None, max_length=30)
-    notable_id: Optional[int] = None
+    notable_type: str | None = Field(None, max_length=30)
+    notable_id: int | None = None
     notable = belongs_to(polymorphic=True)
 
 
@@ -73,7 +72,7 @@ class Writer(Base):
 
 class Book(Base):
     title: str = Field(max_length=100)
-    author_id: Optional[int] = Field(None, references="writers.id")
+    author_id: int | None = Field(None, references="writers.id")
     author = belongs_to("Writer")
 
 
@@ -87,7 +86,7 @@ class Account(Base):
 
 class Member(Base):
     name: str = Field(max_length=50)
-    account_id: Optional[int] = None  # no references=: belongs_to works without a FOREIGN KEY
+    account_id: int | None = None  # no references=: belongs_to works without a FOREIGN KEY
     account = belongs_to("Account")
 
 
@@ -99,17 +98,32 @@ class Group(Base):
 class Person(Base):
     __tablename__ = "people"
     name: str = Field(max_length=50)
-    group_id: Optional[int] = Field(None, references="groups.id")
+    group_id: int | None = Field(None, references="groups.id")
     group = belongs_to("Group")
 
 
 class Category(Base):
     __tablename__ = "categories"
     name: str = Field(max_length=50)
-    parent_id: Optional[int] = Field(None, references="categories.id")
+    parent_id: int | None = Field(None, references="categories.id")
     parent = belongs_to("Category")
     children = has_many("Category", foreign_key="parent_id", inverse_of="parent")
 
 
-TABLES = [User, Profile, Post, Comment, Tag, Tagging, Label, Note, Writer, Book, Account, Member, Group, Person,
-          Category]
+TABLES = [
+    User,
+    Profile,
+    Post,
+    Comment,
+    Tag,
+    Tagging,
+    Label,
+    Note,
+    Writer,
+    Book,
+    Account,
+    Member,
+    Group,
+    Person,
+    Category,
+]

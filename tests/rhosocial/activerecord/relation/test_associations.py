@@ -1,7 +1,6 @@
 """belongs_to, has_one and has_many: reading, caching, writing, key inference."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import pytest
 
@@ -86,7 +85,9 @@ def test_has_many_reads_as_a_list_and_caches(ann, statements):
     user = User.find(ann.id)
     sql, titles = statements(lambda: [p.title for p in user.posts])
     assert titles == ["first", "second"] and len(sql) == 1
-    sql, _ = statements(lambda: (len(user.posts), user.posts[0], list(user.posts), user.posts.all()))
+    sql, _ = statements(
+        lambda: (len(user.posts), user.posts[0], list(user.posts), user.posts.all())
+    )
     assert sql == []
     assert user.posts.loaded
 
@@ -100,11 +101,16 @@ def test_has_many_sets_the_inverse_on_lazy_load(ann, statements):
 
 def test_has_many_is_a_chainable_query(ann, statements):
     Post.create(title="elsewhere", user_id=User.create(name="bob").id)
-    assert [p.title for p in ann.posts.where(Post.c.title.like("s%")).order_by("-title").all()] == ["second"]
+    assert [p.title for p in ann.posts.where(Post.c.title.like("s%")).order_by("-title").all()] == [
+        "second"
+    ]
     assert ann.posts.count() == 2
     assert ann.posts.exists()
     assert ann.posts.order_by("-id").first().title == "second"
-    assert ann.posts.pluck("title") == ["first", "second"] or sorted(ann.posts.pluck("title")) == ["first", "second"]
+    assert ann.posts.pluck("title") == ["first", "second"] or sorted(ann.posts.pluck("title")) == [
+        "first",
+        "second",
+    ]
     sql, count = statements(lambda: ann.posts.count())
     assert count == 2 and len(sql) == 1 and "COUNT" in sql[0].upper()
 
@@ -196,13 +202,15 @@ def test_ambiguous_foreign_key_is_reported():
         cases = has_many("Case")
 
     class Case(ActiveRecord):
-        plaintiff_id: Optional[int] = None
-        defendant_id: Optional[int] = None
+        plaintiff_id: int | None = None
+        defendant_id: int | None = None
         plaintiff = belongs_to("Judge")
         defendant = belongs_to("Judge")
 
-    with pytest.raises(ModelDefinitionError, match="defendant_id, plaintiff_id|plaintiff_id, defendant_id"):
-        Judge.cases.foreign_key
+    with pytest.raises(
+        ModelDefinitionError, match="defendant_id, plaintiff_id|plaintiff_id, defendant_id"
+    ):
+        _ = Judge.cases.foreign_key
 
 
 def test_missing_foreign_key_column_is_reported():
@@ -210,7 +218,7 @@ def test_missing_foreign_key_column_is_reported():
         owner = belongs_to("Writer")
 
     with pytest.raises(ModelDefinitionError, match="owner_id"):
-        Shelf.owner.foreign_key
+        _ = Shelf.owner.foreign_key
 
 
 def test_unknown_class_name_is_reported():
@@ -218,7 +226,7 @@ def test_unknown_class_name_is_reported():
         friend = belongs_to("NoSuchModel")
 
     with pytest.raises(ModelDefinitionError, match="NoSuchModel"):
-        Lonely.friend.target
+        _ = Lonely.friend.target
 
 
 def test_models_may_refer_to_classes_defined_later():
@@ -226,7 +234,7 @@ def test_models_may_refer_to_classes_defined_later():
         lates = has_many("Late")
 
     class Late(ActiveRecord):
-        early_id: Optional[int] = Field(None)
+        early_id: int | None = Field(None)
         early = belongs_to("Early")
 
     assert Early.lates.target is Late and Late.early.target is Early

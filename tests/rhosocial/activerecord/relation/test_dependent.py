@@ -1,4 +1,5 @@
 """dependent= on delete: destroy, delete_all, nullify, restrict; all inside the delete's transaction."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,6 +32,7 @@ def test_destroy_cascades_through_each_childs_delete(ann):
         ann.delete()
     finally:
         from rhosocial.activerecord.model.events import CallbackRegistry
+
         CallbackRegistry.remove(Comment, "after_delete", record)
     assert sorted(deleted) == ["a1", "b1"]  # hooks ran: destroy goes through delete()
     assert (User.count(), Post.count(), Comment.count(), Profile.count()) == (0, 0, 0, 0)
@@ -48,8 +50,15 @@ def test_failing_child_hook_rolls_everything_back(ann):
             ann.delete()
     finally:
         from rhosocial.activerecord.model.events import CallbackRegistry
+
         CallbackRegistry.remove(Comment, "before_delete", refuse)
-    assert (User.count(), Post.count(), Comment.count(), Profile.count(), Tagging.count()) == (1, 2, 2, 1, 2)
+    assert (User.count(), Post.count(), Comment.count(), Profile.count(), Tagging.count()) == (
+        1,
+        2,
+        2,
+        1,
+        2,
+    )
 
 
 def test_nullify_sets_keys_to_null():

@@ -1,4 +1,5 @@
 """includes(), strict loading and joins(): statement counts are asserted, not just results."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,19 +27,41 @@ def seed(users: int) -> None:
 
 def walk(users: list[User]) -> list[tuple]:
     """Touch every loaded association, as a template would."""
-    return [(u.name, [(p.title, p.user.name, p.author.name, [c.body for c in p.comments], [c.post.title for c in p.comments])
-                      for p in u.posts]) for u in users]
+    return [
+        (
+            u.name,
+            [
+                (
+                    p.title,
+                    p.user.name,
+                    p.author.name,
+                    [c.body for c in p.comments],
+                    [c.post.title for c in p.comments],
+                )
+                for p in u.posts
+            ],
+        )
+        for u in users
+    ]
 
 
 @pytest.mark.parametrize("users", [3, 12])
 def test_includes_costs_one_statement_per_level(users, statements):
     seed(users)
-    sql, loaded = statements(lambda: User.query().order_by("name").includes("posts", "posts.comments").all())
+    sql, loaded = statements(
+        lambda: User.query().order_by("name").includes("posts", "posts.comments").all()
+    )
     assert len(sql) == 3  # users, posts, comments: independent of the row count
     assert "IN (" in sql[1] and "IN (" in sql[2]
     sql, tree = statements(lambda: walk(loaded))
     assert sql == []  # inverse sides (post.user, post.author, comment.post) were set too
-    assert tree[0] == ("u00", [("u00-1", "u00", "u00", ["c1", "c2"], ["u00-1", "u00-1"]), ("u00-2", "u00", "u00", [], [])])
+    assert tree[0] == (
+        "u00",
+        [
+            ("u00-1", "u00", "u00", ["c1", "c2"], ["u00-1", "u00-1"]),
+            ("u00-2", "u00", "u00", [], []),
+        ],
+    )
     assert tree[-1] == ("zz-no-posts", [])
     assert len(tree) == users + 1
 
@@ -63,7 +86,9 @@ def test_includes_through_and_many_to_many(statements):
     seed(4)
     sql, posts = statements(lambda: Post.query().includes("tags", "labels").order_by("id").all())
     assert len(sql) == 3
-    sql, tags = statements(lambda: [([t.name for t in p.tags], [x.name for x in p.labels]) for p in posts])
+    sql, tags = statements(
+        lambda: [([t.name for t in p.tags], [x.name for x in p.labels]) for p in posts]
+    )
     assert sql == []
     assert tags[0] == (["red", "blue"], ["l"]) and tags[1] == ([], [])
     # the same tag row shared by many posts is one object
@@ -109,7 +134,7 @@ def test_strict_loading_query_raises_on_lazy_loads():
     with pytest.raises(StrictLoadingError, match="includes\\('posts'\\)"):
         list(users[0].posts)
     with pytest.raises(StrictLoadingError):
-        users[0].profile
+        _ = users[0].profile
     # explicit queries are not lazy loads
     assert users[0].posts.count() == 2
 
@@ -160,8 +185,10 @@ def test_joins_to_one_orders_by_the_association():
 def test_joins_nested_through_and_many_to_many():
     seed(3)
     assert User.query().joins("posts.comments").where(Comment.c.body == "c2").count() == 3
-    assert [p.title for p in Post.query().joins("tags").where(Tag.c.name == "red").order_by("title").all()] == \
-        ["u00-1", "u01-1", "u02-1"]
+    assert [
+        p.title
+        for p in Post.query().joins("tags").where(Tag.c.name == "red").order_by("title").all()
+    ] == ["u00-1", "u01-1", "u02-1"]
     assert Post.query().joins("labels").where(Label.c.name == "l").count() == 3
 
 
@@ -177,6 +204,8 @@ def test_joins_self_reference_uses_an_alias():
 
 def test_joins_and_includes_combine(statements):
     seed(2)
-    sql, users = statements(lambda: User.query().joins("posts").includes("posts").where(Post.c.title == "u01-2").all())
+    sql, users = statements(
+        lambda: User.query().joins("posts").includes("posts").where(Post.c.title == "u01-2").all()
+    )
     assert len(sql) == 2
     assert [u.name for u in users] == ["u01"] and len(users[0].posts) == 2

@@ -1,4 +1,5 @@
 """has_many through a join model, many-to-many through a join table, polymorphic belongs_to."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,7 +47,12 @@ def test_many_to_many_add_remove(post, backend, statements):
     a, b = Label.create(name="a"), Label.create(name="b")
     post.labels.add(a, b)
     post.labels.add(a)  # already linked: no second row
-    assert backend.fetch_value('SELECT COUNT(*) FROM ' + backend.dialect.quote_identifier("labels_posts")) == 2
+    assert (
+        backend.fetch_value(
+            "SELECT COUNT(*) FROM " + backend.dialect.quote_identifier("labels_posts")
+        )
+        == 2
+    )
     fresh = Post.find(post.id)
     sql, names = statements(lambda: [x.name for x in fresh.labels])
     assert names == ["a", "b"] and len(sql) == 1
@@ -62,10 +68,20 @@ def test_many_to_many_create_and_join_rows_go_with_the_owner(post, backend):
     created = post.labels.create(name="c")
     assert [x.name for x in post.labels] == ["c"]
     Label.find(created.id).delete()  # its join rows go first, so the foreign key holds
-    assert backend.fetch_value('SELECT COUNT(*) FROM ' + backend.dialect.quote_identifier("labels_posts")) == 0
+    assert (
+        backend.fetch_value(
+            "SELECT COUNT(*) FROM " + backend.dialect.quote_identifier("labels_posts")
+        )
+        == 0
+    )
     post.labels.add(Label.create(name="d"))
     post.delete()
-    assert backend.fetch_value('SELECT COUNT(*) FROM ' + backend.dialect.quote_identifier("labels_posts")) == 0
+    assert (
+        backend.fetch_value(
+            "SELECT COUNT(*) FROM " + backend.dialect.quote_identifier("labels_posts")
+        )
+        == 0
+    )
     assert Label.count() == 1
 
 
