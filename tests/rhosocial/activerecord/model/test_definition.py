@@ -6,7 +6,11 @@ import uuid
 import pytest
 
 from rhosocial.activerecord import (
-    ActiveRecord, ModelDefinitionError, RecordNotFound, UUIDPrimaryKeyMixin, configure,
+    ActiveRecord,
+    ModelDefinitionError,
+    RecordNotFound,
+    UUIDPrimaryKeyMixin,
+    configure,
 )
 from rhosocial.activerecord.backend import DatabaseType
 from rhosocial.activerecord.backend.errors import ConfigurationError
@@ -54,7 +58,7 @@ def test_default_auto_increment_id(bind, backend):
 
     bind(Widget)
     assert Widget.primary_key() == "id"
-    assert list(Widget.model_fields)[0] == "id"
+    assert next(iter(Widget.model_fields)) == "id"
     first, second = Widget.create(name="a"), Widget.create(name="b")
     assert isinstance(first.id, int) and isinstance(second.id, int)
     assert second.id > first.id

@@ -20,7 +20,6 @@ def make_hooked_model(log: list):
 
         def validate_record(self):
             log.append("validate_record")
-            return None
 
         def after_validate(self):
             log.append("after_validate")

@@ -16,14 +16,14 @@ from rhosocial.activerecord.backend.errors import DatabaseError, UniqueViolation
 class Product(ActiveRecord):
     name: str = Field(max_length=80)
     sku: str = Field(max_length=20, unique=True)
-    description: Optional[str] = None
+    description: Optional[str] = None  # noqa: UP045 - both spellings are under test
     note: str | None = None
     stock: int = 0
     active: bool = True
     category: str = Field(default="misc", max_length=30, index=True)
     price: Decimal = Field(default=Decimal("0.00"), max_digits=8, decimal_places=2)
     code: Annotated[str, ColumnOptions(unique=True)] = "none"
-    released: Optional[dt.date] = None
+    released: Optional[dt.date] = None  # noqa: UP045
 
 
 @pytest.fixture(autouse=True)

@@ -7,11 +7,18 @@ import uuid
 import pytest
 
 from rhosocial.activerecord import (
-    ActiveRecord, Field, OptimisticLockMixin, RecordNotFound, SoftDeleteMixin, StaleObjectError,
-    TimestampMixin, UUIDPrimaryKeyMixin, UnsafeQueryError,
+    ActiveRecord,
+    Field,
+    OptimisticLockMixin,
+    RecordNotFound,
+    SoftDeleteMixin,
+    StaleObjectError,
+    TimestampMixin,
+    UnsafeQueryError,
+    UUIDPrimaryKeyMixin,
 )
 
-LONG_AGO = dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc)
+LONG_AGO = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
 
 
 class Entry(TimestampMixin, ActiveRecord):

@@ -1,8 +1,6 @@
 """Saving, finding, updating, deleting and refreshing records; dirty tracking."""
 from __future__ import annotations
 
-from typing import Optional
-
 import pytest
 
 from rhosocial.activerecord import ActiveRecord, Field, RecordNotFound
@@ -10,8 +8,8 @@ from rhosocial.activerecord import ActiveRecord, Field, RecordNotFound
 
 class Member(ActiveRecord):
     name: str = Field(max_length=50)
-    email: Optional[str] = Field(None, max_length=100)
-    age: Optional[int] = None
+    email: str | None = Field(None, max_length=100)
+    age: int | None = None
     tags: list = Field(default_factory=list)
 
 

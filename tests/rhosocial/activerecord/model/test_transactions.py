@@ -42,12 +42,11 @@ def test_commit_keeps_the_writes(backend, backend_factory):
 
 def test_exception_rolls_back_every_write():
     keep = Wallet.create(owner="keep", amount=1)
-    with pytest.raises(Boom):
-        with Wallet.transaction():
-            Wallet.create(owner="new")
-            keep.update(amount=2)
-            Wallet.query().where(owner="keep").update_all(amount=3)
-            raise Boom
+    with pytest.raises(Boom), Wallet.transaction():
+        Wallet.create(owner="new")
+        keep.update(amount=2)
+        Wallet.query().where(owner="keep").update_all(amount=3)
+        raise Boom
     assert names() == ["keep"]
     assert Wallet.find(keep.id).amount == 1
 
@@ -57,10 +56,9 @@ def test_nested_inner_failure_undoes_only_the_inner_block(backend):
         pytest.skip("nested transactions need savepoints")
     with Wallet.transaction():
         Wallet.create(owner="outer before")
-        with pytest.raises(Boom):
-            with Wallet.transaction():
-                Wallet.create(owner="inner")
-                raise Boom
+        with pytest.raises(Boom), Wallet.transaction():
+            Wallet.create(owner="inner")
+            raise Boom
         Wallet.create(owner="outer after")
     assert names() == ["outer after", "outer before"]
 
@@ -78,11 +76,10 @@ def test_nested_success_commits_with_the_outer_block(backend):
 def test_outer_failure_undoes_committed_inner_blocks(backend):
     if not backend.capabilities.supports_savepoints:
         pytest.skip("nested transactions need savepoints")
-    with pytest.raises(Boom):
+    with pytest.raises(Boom), Wallet.transaction():
         with Wallet.transaction():
-            with Wallet.transaction():
-                Wallet.create(owner="inner")
-            raise Boom
+            Wallet.create(owner="inner")
+        raise Boom
     assert names() == []
 
 
@@ -95,10 +92,9 @@ def test_saves_with_after_hooks_nest_inside_a_user_transaction(bind):
             pass
 
     bind(Audited)
-    with pytest.raises(Boom):
-        with Audited.transaction():
-            Audited.create(owner="x")  # its own transaction becomes a savepoint
-            raise Boom
+    with pytest.raises(Boom), Audited.transaction():
+        Audited.create(owner="x")  # its own transaction becomes a savepoint
+        raise Boom
     assert Audited.count() == 0
 
 

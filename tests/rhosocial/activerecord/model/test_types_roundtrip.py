@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
-from typing import Literal, Optional
+from typing import Literal
 
 import pydantic
 import pytest
@@ -50,14 +50,14 @@ class Sample(ActiveRecord):
     ratio: float
     big: int
     kind: Literal["a", "bb"] = "a"
-    maybe_day: Optional[dt.date] = None
-    maybe_data: Optional[dict] = None
+    maybe_day: dt.date | None = None
+    maybe_data: dict | None = None
 
 
 def values(**overrides):
-    base = dict(
+    base = dict(  # noqa: C408 - reads as the model's fields
         moment=dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=IST),
-        aware=dt.datetime(2024, 6, 30, 23, 59, 59, tzinfo=dt.timezone.utc),
+        aware=dt.datetime(2024, 6, 30, 23, 59, 59, tzinfo=dt.UTC),
         naive=dt.datetime(1999, 12, 31, 23, 59, 59, 500000),
         day=dt.date(2024, 2, 29),
         clock=dt.time(23, 59, 58, 250000),
@@ -100,17 +100,17 @@ def test_aware_datetimes_keep_their_instant_and_stay_aware():
         value = getattr(loaded, name)
         assert value.tzinfo is not None and value.utcoffset() is not None
         assert value == getattr(s, name)
-    assert loaded.moment.astimezone(dt.timezone.utc) == dt.datetime(2024, 1, 1, 21, 34, 5, 123456,
-                                                                    tzinfo=dt.timezone.utc)
+    assert loaded.moment.astimezone(dt.UTC) == dt.datetime(2024, 1, 1, 21, 34, 5, 123456,
+                                                                    tzinfo=dt.UTC)
     assert loaded.naive.tzinfo is None
 
 
 def test_false_empty_and_zero_values_round_trip():
-    s = Sample.create(**values(flag=False, blob=b"", data={}, items=[], amount=Decimal("0"), ratio=0.0,
+    s = Sample.create(**values(flag=False, blob=b"", data={}, items=[], amount=Decimal(0), ratio=0.0,
                                big=0, clock=dt.time(0, 0), color=Color.RED, priority=Priority.LOW))
     loaded = Sample.find(s.id)
     assert (loaded.flag, loaded.blob, loaded.data, loaded.items) == (False, b"", {}, [])
-    assert (loaded.amount, loaded.ratio, loaded.big, loaded.clock) == (Decimal("0"), 0.0, 0, dt.time(0, 0))
+    assert (loaded.amount, loaded.ratio, loaded.big, loaded.clock) == (Decimal(0), 0.0, 0, dt.time(0, 0))
     assert (loaded.color, loaded.priority) == (Color.RED, Priority.LOW)
 
 
@@ -127,7 +127,7 @@ def test_optional_values_round_trip_as_none_and_as_values():
 def test_updates_of_each_type_round_trip():
     s = Sample.create(**values())
     s.update(
-        moment=dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc), day=dt.date(1970, 1, 1),
+        moment=dt.datetime(2030, 5, 6, 7, 8, 9, tzinfo=dt.UTC), day=dt.date(1970, 1, 1),
         amount=Decimal("0.000001"), key=uuid.UUID(int=1), data={"x": "y"}, items=[None],
         flag=False, blob=b"\x00", color=Color.RED, priority=Priority.LOW,
         size=Dimensions(width=1, height=2, unit="m"), clock=dt.time(12, 0, 0, 1),
@@ -141,7 +141,7 @@ def test_queries_compare_typed_values_like_the_column_stores_them():
     s = Sample.create(**values())
     Sample.create(**values(key=uuid.uuid4(), color=Color.RED, priority=Priority.LOW, day=dt.date(2020, 1, 1),
                            amount=Decimal("1.5"), flag=False,
-                           moment=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)))
+                           moment=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)))
     assert Sample.find_by(key=s.key).id == s.id
     assert Sample.find_by(color=Color.DARK_GREEN).id == s.id
     assert Sample.find_by(priority=Priority.HIGH).id == s.id
@@ -149,7 +149,7 @@ def test_queries_compare_typed_values_like_the_column_stores_them():
     assert Sample.find_by(amount=Decimal("-123456789012.123456")).id == s.id
     assert Sample.find_by(flag=True).id == s.id
     assert Sample.query().where(Sample.c.moment == s.moment).one().id == s.id
-    assert Sample.query().where(Sample.c.moment > dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc)).count() == 1
+    assert Sample.query().where(Sample.c.moment > dt.datetime(2021, 1, 1, tzinfo=dt.UTC)).count() == 1
     assert Sample.query().where(Sample.c.key.in_([s.key, uuid.UUID(int=7)])).count() == 1
 
 

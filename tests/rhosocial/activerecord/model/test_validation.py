@@ -1,8 +1,6 @@
 """Validation: bad values are refused before anything is written."""
 from __future__ import annotations
 
-from typing import Optional
-
 import pydantic
 import pytest
 
@@ -13,7 +11,7 @@ class Account(ActiveRecord):
     name: str = Field(max_length=20)
     email: str = Field(max_length=100)
     age: int = Field(0, ge=0)
-    nickname: Optional[str] = None
+    nickname: str | None = None
 
     @pydantic.field_validator("email")
     @classmethod
@@ -64,9 +62,8 @@ def test_values_are_coerced_like_pydantic_does():
 
 def test_validate_record_errors_raise_record_invalid_and_write_nothing(count_rows, backend):
     a = Account(name="same", email="a@x", nickname="same")
-    with backend.capture_statements() as statements:
-        with pytest.raises(RecordInvalid) as info:
-            a.save()
+    with backend.capture_statements() as statements, pytest.raises(RecordInvalid) as info:
+        a.save()
     assert statements == []
     assert info.value.errors == {"nickname": ["must differ from name"]}
     assert info.value.record is a
@@ -100,9 +97,8 @@ def test_save_without_validation_skips_validate_record():
 
 def test_update_with_one_invalid_value_changes_nothing(backend):
     a = Account.create(name="a", email="a@x", age=1)
-    with backend.capture_statements() as statements:
-        with pytest.raises(pydantic.ValidationError):
-            a.update(name="renamed", age="not a number")
+    with backend.capture_statements() as statements, pytest.raises(pydantic.ValidationError):
+        a.update(name="renamed", age="not a number")
     assert statements == []
     assert (a.name, a.age) == ("a", 1)
     assert not a.is_dirty

@@ -1,33 +1,31 @@
 """Models shared by the query-builder tests."""
 from __future__ import annotations
 
-from typing import Optional
-
 from rhosocial.activerecord import ActiveRecord, Field, scope
 
 
 class User(ActiveRecord):
     name: str = Field(max_length=50)
-    email: Optional[str] = Field(None, max_length=100)
-    age: Optional[int] = None
-    city: Optional[str] = Field(None, max_length=30)
+    email: str | None = Field(None, max_length=100)
+    age: int | None = None
+    city: str | None = Field(None, max_length=30)
     active: bool = True
 
     @scope
-    def adults(query):  # noqa: N805 - a scope takes the query
+    def adults(query):
         return query.where(query.model.c.age >= 18)
 
     @scope
-    def in_city(query, city):  # noqa: N805
+    def in_city(query, city):
         return query.where(city=city)
 
     @scope
-    def oldest_first(query):  # noqa: N805
+    def oldest_first(query):
         return query.order_by("-age")
 
 
 class Post(ActiveRecord):
-    user_id: Optional[int] = None
+    user_id: int | None = None
     title: str = Field(max_length=100)
     score: int = 0
 

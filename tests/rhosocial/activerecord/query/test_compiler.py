@@ -35,7 +35,7 @@ def sample_query():
             .select("name", func.count(Post.c.id).label("n"))
             .left_join(Post, Post.c.user_id == User.c.id)
             .where(User.c.age.between(18, 65), city=["Paris", "Rome"])
-            .where((User.c.name.like("a%")) | ~(User.c.email == None))  # noqa: E711
+            .where((User.c.name.like("a%")) | ~(User.c.email == None))
             .where("age <> ?", 40)
             .where(User.c.id.in_(posts))
             .group_by("name").having(func.count(Post.c.id) >= 1)

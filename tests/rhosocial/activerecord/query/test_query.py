@@ -116,7 +116,7 @@ def test_and_or_not(people):
 
 def test_conditions_refuse_python_boolean_operators():
     with pytest.raises(TypeError, match="&"):
-        (User.c.age > 1) and (User.c.age < 5)  # noqa: B015
+        (User.c.age > 1) and (User.c.age < 5)  # noqa: B018
 
 
 def test_in_not_in_like_between_null(people):
@@ -130,7 +130,7 @@ def test_in_not_in_like_between_null(people):
     assert names(User.query().where(c.age.between(17, 30))) == ["ann", "bob", "eve"]
     assert names(User.query().where(c.age.is_null())) == ["cid"]
     assert names(User.query().where(c.age.is_not_null())) == ["ann", "bob", "dee", "eve"]
-    assert names(User.query().where(c.age == None)) == ["cid"]  # noqa: E711 - builds IS NULL
+    assert names(User.query().where(c.age == None)) == ["cid"]
 
 
 def test_column_arithmetic_and_functions(people):
@@ -147,7 +147,7 @@ def test_hostile_values_are_data(people, backend):
         assert [u.name for u in User.query().where(name=value)] == [value]
         assert [u.name for u in User.query().where("name = ?", value)] == [value]
         assert [u.name for u in User.query().where(User.c.name == value)] == [value]
-        sql, params = User.query().where(name=value).to_sql()
+        _, params = User.query().where(name=value).to_sql()
         assert value in params
     assert User.table_exists() and User.count() == 5 + len(hostile)
     assert backend.table_exists("users")
@@ -252,7 +252,7 @@ def test_subquery_parameters_are_numbered_with_the_outer_query(people):
     query = (User.query().where(User.c.age > 1)
              .where(User.c.id.in_(Post.query().select("user_id").where(Post.c.score > 4)))
              .where(User.c.city == "Paris"))
-    sql, params = query.to_sql()
+    _, params = query.to_sql()
     assert params == [1, 4, "Paris"]
     assert names(query) == ["ann"]
 
