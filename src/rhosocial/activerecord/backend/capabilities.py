@@ -26,6 +26,7 @@ class Capabilities:
     supports_for_update: bool = False
     supports_skip_locked: bool = False
     supports_foreign_keys: bool = True
+    supports_foreign_key_actions: bool = True  # ON DELETE CASCADE / SET NULL
     supports_check_constraints: bool = True
     supports_json: bool = True
     supports_arrays: bool = False

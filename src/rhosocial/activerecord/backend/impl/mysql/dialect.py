@@ -58,6 +58,7 @@ class MySQLDialect(SQLDialectBase):
     to_db_converters = MYSQL_TO_DB
     from_db_converters = MYSQL_FROM_DB
     autoincrement_sql = "AUTO_INCREMENT"
+    string_backslash_escapes = True  # unless sql_mode has NO_BACKSLASH_ESCAPES
 
     def __init__(self, is_mariadb: bool = False, server_version: tuple[int, ...] = (),
                  collation: str | None = None) -> None:

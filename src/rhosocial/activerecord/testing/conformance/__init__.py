@@ -1,0 +1,27 @@
+"""The backend conformance kit: test classes any backend package runs against itself.
+
+Collect every suite by importing them into a test module of your package::
+
+    from rhosocial.activerecord.testing.conformance import *  # noqa: F401,F403
+
+and load the fixtures in the top-level ``conftest.py``::
+
+    pytest_plugins = ["rhosocial.activerecord.testing.plugin"]
+
+A test of a feature whose capability flag is false is skipped with the flag's
+name as the reason; a feature whose flag is true must pass.
+"""
+from .connection import TestConnection
+from .dialect import TestDialectOnBackend
+from .errors import TestErrors
+from .execute import TestExecute
+from .identifiers import TestHostileInput
+from .roundtrip import TestTypeRoundTrips
+from .schema import TestSchema
+from .statement_log import TestStatementLogging
+from .transactions import TestTransactions
+
+__all__ = [
+    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestHostileInput",
+    "TestSchema", "TestStatementLogging", "TestTransactions", "TestTypeRoundTrips",
+]
