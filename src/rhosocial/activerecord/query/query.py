@@ -1,6 +1,7 @@
 """``Query``: an immutable, chainable description of a SELECT over one model."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
 
 from ..backend.typing import DatabaseType
@@ -287,8 +288,14 @@ class Query(Generic[M]):
         expr = self._column(column)
         sql, params = self._compiler().aggregate(self, function, expr)
         value = self._run(sql, params).scalar()
-        if value is None or function in ("COUNT", "AVG"):
+        if value is None or function == "COUNT":
             return value
+        if function == "AVG":
+            # Databases answer in float or NUMERIC; a DECIMAL column averages to
+            # Decimal, anything else to float, the same on every backend.
+            if isinstance(expr, ex.Column) and expr.db_type is DatabaseType.DECIMAL:
+                return value if isinstance(value, Decimal) else Decimal(str(value))
+            return float(value)
         if isinstance(expr, ex.Column) and expr.db_type is not None:
             if function == "SUM" and expr.db_type in _INTEGER_TYPES:
                 return int(value)  # some databases sum integers as NUMERIC

@@ -61,7 +61,8 @@ def test_aggregates(people):
     assert User.query().sum("age") == 30 + 17 + 45 + 18
     assert User.query().min("age") == 17
     assert User.query().max("age") == 45
-    assert Decimal(str(User.query().avg("age"))) == Decimal("27.5")
+    average = User.query().avg("age")
+    assert type(average) is float and average == 27.5  # float on every backend for a non-DECIMAL column
     assert User.query().where(city="Paris").sum(User.c.age) == 30  # NULLs are skipped
     assert User.query().where(city="Oslo").sum("age") is None
     assert User.query().where(city="Oslo").max("age") is None
