@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import peewee as pw
-from common import TABLE, Database
+from common import POSTS_TABLE, TABLE, Database
 
 IMPORTS = "peewee"
 
@@ -22,6 +22,15 @@ class PUser(pw.Model):
     class Meta:
         database = proxy
         table_name = TABLE
+
+
+class PPost(pw.Model):
+    user = pw.ForeignKeyField(PUser, backref="posts", column_name="user_id")
+    title = pw.CharField(max_length=100)
+
+    class Meta:
+        database = proxy
+        table_name = POSTS_TABLE
 
 
 class Library:
@@ -82,3 +91,6 @@ class Library:
         with self.database.atomic():
             for pk in ids:
                 PUser.get_by_id(pk).delete_instance()
+
+    def w8_eager(self) -> list[Any]:
+        return list(pw.prefetch(PUser.select(), PPost.select().order_by(PPost.id)))

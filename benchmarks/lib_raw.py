@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from common import COLUMNS, TABLE, Database, connect_raw
+from common import COLUMNS, POSTS_TABLE, TABLE, Database, connect_raw
 
 IMPORTS = {"sqlite": "sqlite3", "postgres": "psycopg", "mysql": "pymysql"}
 
@@ -19,7 +19,7 @@ IMPORTS = {"sqlite": "sqlite3", "postgres": "psycopg", "mysql": "pymysql"}
 class User:
     """A plain row object."""
 
-    __slots__ = ("id", "name", "email", "age", "created_at", "score", "active")
+    __slots__ = ("id", "name", "email", "age", "created_at", "score", "active", "posts")
 
     def __init__(self, id: int, name: str, email: str, age: int, created_at: _dt.datetime,
                  score: float, active: bool) -> None:
@@ -30,6 +30,17 @@ class User:
         self.created_at = created_at
         self.score = score
         self.active = active
+
+
+class Post:
+    """A plain post row."""
+
+    __slots__ = ("id", "user_id", "title")
+
+    def __init__(self, id: int, user_id: int, title: str) -> None:
+        self.id = id
+        self.user_id = user_id
+        self.title = title
 
 
 def _make_sqlite(row: tuple[Any, ...]) -> User:
@@ -69,6 +80,7 @@ class Library:
                              f"ORDER BY id LIMIT 50")
         self.update = f"UPDATE {TABLE} SET score = {ph[0]} WHERE id = {ph[1]}"
         self.delete = f"DELETE FROM {TABLE} WHERE id = {ph[0]}"
+        self.ph = ph[0] if kind != "postgres" else None
 
     def open(self) -> None:
         if self.db.kind == "postgres":
@@ -155,3 +167,19 @@ class Library:
             user = self._get(pk)
             self.cur.execute(self.delete, (user.id,))
         self._commit()
+
+    def w8_eager(self) -> list[Any]:
+        """Users, then their posts with one IN query, grouped onto each user (rhosocial's SQL)."""
+        users = self.w3_load()
+        by_id: dict[int, list[Post]] = {}
+        for user in users:
+            by_id[user.id] = user.posts = []  # type: ignore[attr-defined]
+        ids = list(by_id)
+        if self.ph is None:
+            marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+        else:
+            marks = ", ".join([self.ph] * len(ids))
+        self.cur.execute(f"SELECT id, user_id, title FROM {POSTS_TABLE} WHERE user_id IN ({marks}) ORDER BY id", ids)
+        for row in self.cur.fetchall():
+            by_id[row[1]].append(Post(*row))
+        return users

@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from common import TABLE, Database
+from common import POSTS_TABLE, TABLE, Database
 
-from rhosocial.activerecord import ActiveRecord, Field
+from rhosocial.activerecord import ActiveRecord, Field, has_many
 from rhosocial.activerecord.backend.registry import create_backend
 from rhosocial.activerecord.backend.typing import DatabaseType
 
@@ -22,6 +22,27 @@ class BenchUser(ActiveRecord):
     created_at: _dt.datetime = Field(db_type=DatabaseType.DATETIME)  # naive, like the peers
     score: float
     active: bool
+
+
+class BenchAuthor(ActiveRecord):
+    """The W8 owner: the same table as ``BenchUser``, with its posts."""
+
+    __tablename__ = TABLE
+
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=255)
+    age: int
+    created_at: _dt.datetime = Field(db_type=DatabaseType.DATETIME)
+    score: float
+    active: bool
+    posts = has_many("BenchPost", foreign_key="user_id")
+
+
+class BenchPost(ActiveRecord):
+    __tablename__ = POSTS_TABLE
+
+    user_id: int
+    title: str = Field(max_length=100)
 
 
 class Library:
@@ -40,6 +61,8 @@ class Library:
             backend = create_backend(db.kind, host=db.host, port=db.port, user=db.user,
                                      password=db.password, database=db.database)
         self.backend = BenchUser.configure(backend)
+        BenchAuthor.configure(backend)
+        BenchPost.configure(backend)
 
     def close(self) -> None:
         self.backend.disconnect()
@@ -77,3 +100,6 @@ class Library:
         with BenchUser.transaction():
             for pk in ids:
                 BenchUser.find(pk).delete()
+
+    def w8_eager(self) -> list[Any]:
+        return BenchAuthor.query().includes("posts").all()

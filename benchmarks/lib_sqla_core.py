@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common import TABLE, Database
+from common import POSTS_TABLE, TABLE, Database
 from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, Double, MetaData, String, Table, create_engine, delete, insert,
     select, update,
@@ -12,7 +12,7 @@ from sqlalchemy import (
 IMPORTS = "sqlalchemy"
 
 metadata = MetaData()
-users = Table(
+users = users_table = Table(
     TABLE, metadata,
     Column("id", BigInteger, primary_key=True),
     Column("name", String(100), nullable=False),
@@ -21,6 +21,12 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("score", Double, nullable=False),
     Column("active", Boolean, nullable=False),
+)
+posts = Table(
+    POSTS_TABLE, metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("title", String(100), nullable=False),
 )
 
 
@@ -74,3 +80,13 @@ class Library:
             for pk in ids:
                 row = conn.execute(select(users).where(users.c.id == pk)).one()
                 conn.execute(delete(users).where(users.c.id == row.id))
+
+    def w8_eager(self) -> list[Any]:
+        """Core has no eager loading: two queries, posts grouped by user in Python."""
+        with self.engine.connect() as conn:
+            users = conn.execute(select(users_table)).all()
+            ids = [u.id for u in users]
+            grouped: dict[int, list[Any]] = {i: [] for i in ids}
+            for post in conn.execute(select(posts).where(posts.c.user_id.in_(ids)).order_by(posts.c.id)):
+                grouped[post.user_id].append(post)
+        return [(u, grouped[u.id]) for u in users]

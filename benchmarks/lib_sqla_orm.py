@@ -4,9 +4,9 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from common import TABLE, Database
-from sqlalchemy import BigInteger, Boolean, DateTime, Double, String, create_engine, insert, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from common import POSTS_TABLE, TABLE, Database
+from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, String, create_engine, insert, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
 IMPORTS = "sqlalchemy.orm"
 
@@ -25,6 +25,15 @@ class SUser(Base):
     created_at: Mapped[_dt.datetime] = mapped_column(DateTime)
     score: Mapped[float] = mapped_column(Double)
     active: Mapped[bool] = mapped_column(Boolean)
+    posts: Mapped[list["SPost"]] = relationship(order_by="SPost.id")
+
+
+class SPost(Base):
+    __tablename__ = POSTS_TABLE
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey(f"{TABLE}.id"))
+    title: Mapped[str] = mapped_column(String(100))
 
 
 class Library:
@@ -79,3 +88,7 @@ class Library:
             for pk in ids:
                 session.delete(session.get_one(SUser, pk))
                 session.flush()
+
+    def w8_eager(self) -> list[Any]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(SUser).options(selectinload(SUser.posts))).all())

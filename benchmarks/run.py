@@ -62,7 +62,7 @@ def bootstrap(libs: list[str], dbs: list[str]) -> None:
 
 
 class Workload:
-    def __init__(self, key: str, title: str, seeded: bool, run: Callable[[Any, Any], Any],
+    def __init__(self, key: str, title: str, seeded: bool | str, run: Callable[[Any, Any], Any],
                  check: Callable[[Any, Any, Any, Any], Any]) -> None:
         self.key, self.title, self.seeded, self.run, self.check = key, title, seeded, run, check
 
@@ -115,7 +115,16 @@ WORKLOADS = [
              lambda r, i, admin, n: _expect("W7 count", _count(admin), len(i.rows) - len(i.delete_ids))),
 ]
 
-W8_TITLE = "W8 eager load 1k users with 10 posts each"
+def _eager(result: Any, inputs: Any, admin: Any, n: Any) -> Any:
+    from common import POSTS_PER_USER
+
+    counts = [len(r[1]) if isinstance(r, tuple) else len(list(r.posts)) for r in result]
+    _expect("W8 posts per user", set(counts), {POSTS_PER_USER})
+    return len(counts), sum(counts)
+
+
+W8 = Workload("W8", "W8 eager load 1k users with 10 posts each", "eager",
+              lambda lib, i: lib.w8_eager(), _eager)
 
 
 def relations_available() -> bool:
@@ -165,8 +174,13 @@ class Bench:
         self.times: dict[tuple[str, str], list[float]] = {}
 
     def run_one(self, lib: Any, workload: Workload, inputs: Any) -> tuple[float, Any]:
+        import common
+
         admin = self.admins[lib.key]
-        admin.reset(inputs.rows if workload.seeded else None)
+        if workload.seeded == "eager":
+            admin.reset(inputs.rows[:common.EAGER_USERS], common.POSTS_PER_USER)
+        else:
+            admin.reset(inputs.rows if workload.seeded else None)
         gc.collect()
         start = time.perf_counter()
         result = workload.run(lib, inputs)
@@ -268,7 +282,7 @@ def table(bench: Bench, names: dict[str, str], w8: str | None) -> str:
             cells.append(f"{t:.3f}" + (f" ({t / base:.2f}x)" if base else ""))
         lines.append(f"| {workload.title} | " + " | ".join(cells) + " |")
     if w8:
-        lines.append(f"| {W8_TITLE} | " + " | ".join("pending" for _ in keys) + " |")
+        lines.append(f"| {W8.title} | " + " | ".join("pending" for _ in keys) + " |")
     return "\n".join(lines)
 
 
@@ -278,7 +292,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", type=int, default=10_000, help="rows for W1-W3 and the table size")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per cell (median reported)")
     parser.add_argument("--libs", default=",".join(LIBRARIES), help="libraries, comma separated")
-    parser.add_argument("--workloads", default="W1,W2,W3,W4,W5,W6,W7", help="workloads, comma separated")
+    parser.add_argument("--workloads", default="W1,W2,W3,W4,W5,W6,W7,W8", help="workloads, comma separated")
     parser.add_argument("--quick", action="store_true",
                         help="SQLite only, rhosocial vs sqlite3: W1 save(), W3 load, W4 lookups")
     parser.add_argument("--no-extras", action="store_true", help="skip import time and peak memory")
@@ -301,8 +315,11 @@ def main(argv: list[str]) -> int:
     wanted = {w.strip().upper() for w in args.workloads.split(",")}
     workloads = [w for w in WORKLOADS if w.key in wanted]
     w8 = None
-    if "W8" in wanted or not args.quick:
-        w8 = None if relations_available() else "pending"
+    if "W8" in wanted:
+        if relations_available():
+            workloads.append(W8)
+        else:
+            w8 = "pending"
     names = {k: importlib.import_module(LIBRARIES[k]).Library.name for k in libs}
 
     print(f"# rhosocial.activerecord benchmarks\n\nmachine: {machine()}  ")
