@@ -99,6 +99,15 @@ class StorageBackend(ABC):
         self._listeners: list[StatementListener] = []
         self._driver_errors: tuple[type[BaseException], ...] = self._driver_error_types()
 
+    @classmethod
+    def scratch_settings(cls) -> dict[str, Any] | None:
+        """Return settings for a throwaway database that needs no server, or ``None``.
+
+        Tools that list backends connect with them to show the capabilities
+        detected at connect; a server backend returns ``None``.
+        """
+        return None
+
     # -- hooks for concrete backends ------------------------------------------
 
     @abstractmethod
@@ -559,6 +568,13 @@ class StorageBackend(ABC):
         ``DatabaseType`` or a ``ColumnDef``-style keyword dict.
         """
         defs = _column_defs(columns)
+        if not self.capabilities.supports_foreign_key_actions:
+            for c in defs:
+                if c.references and c.on_delete:
+                    raise NotSupportedError(
+                        f"{self.name} does not support ON DELETE {c.on_delete.upper()} "
+                        f"(column {c.name!r})"
+                    )
         if not self.capabilities.supports_foreign_keys:
             from dataclasses import replace
             defs = [replace(c, references=None) if c.references else c for c in defs]

@@ -1,7 +1,15 @@
-"""Formatting helpers for type mappings (``TypeMapping.format_func``)."""
+"""Helpers every backend needs: type formatting, option parsing, JSON and type names.
+
+The ``format_*`` functions are ``TypeMapping.format_func`` values; the rest
+were written by each built-in backend for itself before they moved here.
+"""
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Mapping
+
+_TYPE_SIZE = re.compile(r"\s*\(.*\)\s*$")
 
 
 def format_with_length(db_type: str, params: Mapping[str, Any]) -> str:
@@ -44,6 +52,28 @@ def fixed(sql: str):
         return sql
 
     return _fixed
+
+
+def as_bool(value: Any) -> bool:
+    """Read a boolean option that may arrive as text from a URL (``"1"``, ``"true"``, ``"on"``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def json_dumps(value: Any) -> str:
+    """Serialise JSON compactly, keeping non-ASCII text as is."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_loads(value: Any) -> Any:
+    """Parse JSON text (``str`` or ``bytes``); other values pass through."""
+    return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
+
+
+def base_type_name(declared: str | None) -> str:
+    """Return a catalog type name without its size, upper case: ``varchar(40)`` -> ``VARCHAR``."""
+    return _TYPE_SIZE.sub("", declared or "").strip().upper()
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -27,6 +27,7 @@ from ...errors import (
     SerializationError,
     UniqueViolationError,
 )
+from ...helpers import as_bool
 from ...typing import ColumnInfo, QueryResult
 from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
 from .types import native_type
@@ -192,7 +193,7 @@ class MySQLBackend(StorageBackend):
             if key in ("ca", "cert", "key", "key_password"):
                 out[f"ssl_{key}"] = value
             elif key in ("verify_cert", "verify_identity", "disabled"):
-                out[f"ssl_{key}"] = _as_bool(value)
+                out[f"ssl_{key}"] = as_bool(value)
             elif key == "mode":  # ssl-mode=DISABLED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY
                 mode = str(value).upper()
                 out["ssl_disabled"] = mode == "DISABLED"
@@ -428,9 +429,3 @@ def _seconds(options: dict[str, Any], key: str, default: float | None) -> float 
     if seconds < 0:
         raise ConfigurationError(f"{key} must not be negative, got {value!r}")
     return seconds
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

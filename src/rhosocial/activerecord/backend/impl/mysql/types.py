@@ -25,13 +25,12 @@ Choices worth knowing:
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...dialect import ColumnType, TypeMapping
-from ...helpers import format_decimal, format_with_length
+from ...helpers import format_decimal, format_with_length, json_dumps, json_loads
 from ...typing import DatabaseType
 
 UTC = _dt.UTC
@@ -178,16 +177,6 @@ def time_to_db(value: Any) -> Any:
     if isinstance(value, _dt.time) and value.tzinfo is not None:
         return value.replace(tzinfo=None)
     return value
-
-
-def json_dumps(value: Any) -> str:
-    """Serialise JSON compactly, keeping non-ASCII text as is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def json_loads(value: Any) -> Any:
-    """Parse JSON text (``str`` or ``bytes``); other values pass through."""
-    return json.loads(value) if isinstance(value, (str, bytes, bytearray)) else value
 
 
 def uuid_from_db(value: Any) -> Any:

@@ -14,12 +14,11 @@ without time zone: a wall-clock value, returned naive.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Dict, Mapping, Self
 
 from ...dialect import ColumnType, Converter, TypeMapping
-from ...helpers import format_decimal, format_with_length, format_with_precision
+from ...helpers import format_decimal, format_with_length, format_with_precision, json_dumps
 from ...typing import DatabaseType
 
 try:  # The driver is optional: this module must import without it.
@@ -107,11 +106,6 @@ def to_jsonb(value: Any) -> Any:
     if _Jsonb is None or isinstance(value, _Jsonb):
         return value
     return _Jsonb(value, dumps=json_dumps)
-
-
-def json_dumps(value: Any) -> str:
-    """Serialise JSON compactly, keeping non-ASCII text as is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class Array(list):

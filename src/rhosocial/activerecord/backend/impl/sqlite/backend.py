@@ -1,7 +1,6 @@
 """The SQLite backend on the standard library's ``sqlite3``."""
 from __future__ import annotations
 
-import re
 import sqlite3
 from typing import Any, Sequence
 
@@ -23,6 +22,7 @@ from ...errors import (
     ReadOnlyError,
     UniqueViolationError,
 )
+from ...helpers import as_bool, base_type_name
 from ...typing import ColumnInfo, IsolationLevel, QueryResult
 from .dialect import SQLiteDialect
 from .types import SQLITE_NATIVE_TYPES
@@ -51,8 +51,6 @@ _ERROR_CLASSES: dict[str, type[DatabaseError]] = {
     "SQLITE_CORRUPT": OperationalError,
     "SQLITE_ERROR": ProgrammingError,
 }
-
-_SIZE = re.compile(r"\s*\(.*\)\s*$")
 
 
 class SQLiteBackend(StorageBackend):
@@ -92,6 +90,11 @@ class SQLiteBackend(StorageBackend):
         except (TypeError, ValueError):
             raise ConfigurationError(f"timeout must be a number of seconds, got {options.get('timeout')!r}") from None
 
+    @classmethod
+    def scratch_settings(cls) -> dict[str, Any] | None:
+        """Return settings for a private in-memory database."""
+        return {"database": ":memory:"}
+
     def _driver_error_types(self) -> tuple[type[BaseException], ...]:
         # sqlite3 raises a bare OverflowError for an integer outside 64 bits.
         return (sqlite3.Error, OverflowError)
@@ -102,7 +105,7 @@ class SQLiteBackend(StorageBackend):
             self.config.database or ":memory:",
             timeout=self._timeout,
             isolation_level=None,
-            check_same_thread=_as_bool(options.get("check_same_thread", True)),
+            check_same_thread=as_bool(options.get("check_same_thread", True)),
             cached_statements=int(options.get("cached_statements", 256)),
             uri=str(self.config.database).startswith("file:"),
         )
@@ -110,7 +113,7 @@ class SQLiteBackend(StorageBackend):
 
     def _on_connect(self, connection: sqlite3.Connection) -> None:
         options = self.config.options
-        foreign_keys = _as_bool(options.get("foreign_keys", True))
+        foreign_keys = as_bool(options.get("foreign_keys", True))
         try:
             connection.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
             # A mistyped "column" must be an error, not a string literal (SQLite's
@@ -118,7 +121,7 @@ class SQLiteBackend(StorageBackend):
             dqs_dml = getattr(sqlite3, "SQLITE_DBCONFIG_DQS_DML", None)
             if dqs_dml is not None and hasattr(connection, "setconfig"):
                 connection.setconfig(dqs_dml, False)
-            if _as_bool(options.get("wal", False)):
+            if as_bool(options.get("wal", False)):
                 connection.execute("PRAGMA journal_mode = WAL")
             # Touch the schema so a file that is not a database fails now, not later.
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -234,7 +237,7 @@ class SQLiteBackend(StorageBackend):
         )
         columns = []
         for name, declared, notnull, default, pk in result.rows:
-            base = _SIZE.sub("", declared or "").upper()
+            base = base_type_name(declared)
             columns.append(ColumnInfo(
                 name=name,
                 type=declared or "",
@@ -244,9 +247,3 @@ class SQLiteBackend(StorageBackend):
                 db_type=SQLITE_NATIVE_TYPES.get(base),
             ))
         return columns
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)

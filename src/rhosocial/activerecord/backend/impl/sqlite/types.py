@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import json
 import uuid
 from typing import Any, Callable, Dict, Self
 
 from ...dialect import ColumnType, TypeMapping
-from ...helpers import format_decimal, format_with_length
+from ...helpers import format_decimal, format_with_length, json_dumps, json_loads
 from ...typing import DatabaseType
 
 SQLITE_TYPE_MAPPINGS: Dict[DatabaseType, TypeMapping] = {
@@ -93,19 +92,10 @@ def _parse(parser):
     return convert
 
 
-def json_dumps(value: Any) -> str:
-    """Serialise JSON compactly, keeping non-ASCII text as is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 def _decimal_to_text(value: Any) -> str:
     if isinstance(value, float):
         value = decimal.Decimal(repr(value))
     return str(value)
-
-
-def _json_loads(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 SQLITE_PARAM_ADAPTERS: Dict[type, Callable[[Any], Any]] = {
@@ -137,8 +127,8 @@ SQLITE_FROM_DB: Dict[DatabaseType, Callable[[Any], Any]] = {
     DatabaseType.DATE: _parse(_dt.date.fromisoformat),
     DatabaseType.TIME: _parse(_dt.time.fromisoformat),
     DatabaseType.UUID: _parse(uuid.UUID),
-    DatabaseType.JSON: _json_loads,
-    DatabaseType.ARRAY: _json_loads,
+    DatabaseType.JSON: json_loads,
+    DatabaseType.ARRAY: json_loads,
 }
 
 
