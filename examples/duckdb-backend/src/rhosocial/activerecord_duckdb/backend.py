@@ -1,0 +1,194 @@
+"""The DuckDB backend on the ``duckdb`` module, built only on the public backend API."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rhosocial.activerecord.backend import (
+    Capabilities,
+    CheckViolationError,
+    ColumnInfo,
+    ConnectionError,
+    ConstraintViolationError,
+    DatabaseError,
+    DataError,
+    DriverNotInstalledError,
+    ForeignKeyViolationError,
+    IsolationLevel,
+    NotNullViolationError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    QueryResult,
+    QueryTimeoutError,
+    ReadOnlyError,
+    SerializationError,
+    StorageBackend,
+    TransactionError,
+    UniqueViolationError,
+)
+from rhosocial.activerecord.backend.helpers import as_bool, base_type_name
+
+from .dialect import DuckDBDialect
+from .types import DUCKDB_NATIVE_TYPES
+
+try:  # The driver is a dependency, but say clearly what to do when it is missing.
+    import duckdb
+except ImportError:  # pragma: no cover
+    duckdb = None  # type: ignore[assignment]
+
+# DuckDB reports its error type as the exception class; the class name is the code.
+_ERROR_CLASSES: dict[str, type[DatabaseError]] = {
+    "ConstraintException": ConstraintViolationError,
+    "ParserException": ProgrammingError,
+    "SyntaxException": ProgrammingError,
+    "CatalogException": ProgrammingError,
+    "BinderException": ProgrammingError,
+    "InvalidInputException": ProgrammingError,
+    "ConversionException": DataError,
+    "OutOfRangeException": DataError,
+    "TypeMismatchException": DataError,
+    "TransactionException": TransactionError,
+    "InterruptException": QueryTimeoutError,
+    "IOException": OperationalError,
+    "OutOfMemoryException": OperationalError,
+    "ConnectionException": ConnectionError,
+    "NotImplementedException": NotSupportedError,
+    "PermissionException": ReadOnlyError,
+}
+
+# The kind of a constraint or transaction failure is only in the message's fixed opening.
+_MESSAGE_CLASSES: dict[str, tuple[tuple[str, type[DatabaseError]], ...]] = {
+    "ConstraintException": (
+        ("Constraint Error: Duplicate key", UniqueViolationError),
+        ("Constraint Error: PRIMARY KEY or UNIQUE constraint", UniqueViolationError),
+        ("Constraint Error: NOT NULL constraint failed", NotNullViolationError),
+        ("Constraint Error: CHECK constraint failed", CheckViolationError),
+        ("Constraint Error: Violates foreign key constraint", ForeignKeyViolationError),
+    ),
+    "TransactionException": (
+        ("TransactionContext Error: Conflict on", SerializationError),
+        ("TransactionContext Error: Cannot write to database", ReadOnlyError),
+    ),
+}
+
+_DML = ("INSERT", "UPDATE", "DELETE")
+
+
+class DuckDBBackend(StorageBackend):
+    """DuckDB: a file database, or a private ``:memory:`` one.
+
+    Settings (keywords or ``options``):
+        database: file path or ``":memory:"`` (the default).
+        read_only: open the file read-only.
+
+    Connections to one file within a process share DuckDB's database
+    instance, so a second backend on the same file sees committed rows.
+    """
+
+    name = "duckdb"
+    driver_name = "duckdb"
+    dialect_class = DuckDBDialect
+
+    def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
+        super().__init__(connection_config, **kwargs)
+        if not self.config.database:
+            self.config.database = ":memory:"
+
+    @classmethod
+    def scratch_settings(cls) -> dict[str, Any] | None:
+        """Return settings for a private in-memory database."""
+        return {"database": ":memory:"}
+
+    def _driver_error_types(self) -> tuple[type[BaseException], ...]:
+        return (duckdb.Error,) if duckdb is not None else ()
+
+    def _connect(self) -> Any:
+        if duckdb is None:
+            raise DriverNotInstalledError("The duckdb backend needs the duckdb module: pip install duckdb")
+        read_only = as_bool(self.config.options.get("read_only", False))
+        return duckdb.connect(self.config.database, read_only=read_only)
+
+    def _on_connect(self, connection: Any) -> None:
+        connection.execute("SET TimeZone = 'UTC'")
+
+    def _close(self, connection: Any) -> None:
+        connection.close()
+
+    def _detect_capabilities(self, connection: Any) -> Capabilities:
+        version = connection.execute("PRAGMA version").fetchone()[0].lstrip("v")
+        memory = self.config.database == ":memory:"
+        return Capabilities(
+            supports_savepoints=False,
+            # Snapshot isolation: at least as strong as these three, but not SERIALIZABLE.
+            isolation_levels=frozenset({IsolationLevel.READ_UNCOMMITTED,
+                                        IsolationLevel.READ_COMMITTED,
+                                        IsolationLevel.REPEATABLE_READ}),
+            supports_read_only_transactions=True,
+            supports_returning=True,
+            reports_last_insert_id=False,
+            supports_foreign_key_actions=False,
+            supports_native_uuid=True,
+            supports_timezone_aware_datetime=True,
+            supports_upsert=True,
+            supports_multiple_connections=not memory,
+            server_version=tuple(int(p) for p in version.split(".") if p.isdigit()),
+        )
+
+    def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
+        cursor = connection.execute(sql, params) if params is not None else connection.execute(sql)
+        description = cursor.description
+        if description is None:
+            return QueryResult(None, (), max(cursor.rowcount, 0))
+        rows = cursor.fetchall()
+        columns = [d[0] for d in description]
+        # INSERT/UPDATE/DELETE without RETURNING answer one "Count" row; DDL "Count" or "Success".
+        if columns in (["Count"], ["Success"]) and (cursor.rowcount >= 0 or not rows):
+            if sql.lstrip()[:6].upper() in _DML or not rows:
+                return QueryResult(None, (), max(cursor.rowcount, 0))
+        return QueryResult(rows, columns, max(cursor.rowcount, 0))
+
+    def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
+        total = 0
+        for params in seq:
+            total += max(connection.execute(sql, params).rowcount, 0)
+        return total
+
+    def _error_code(self, error: BaseException) -> Any:
+        return type(error).__name__
+
+    def _classify_error(self, error: BaseException) -> type[DatabaseError]:
+        code = type(error).__name__
+        message = str(error)
+        for prefix, cls in _MESSAGE_CLASSES.get(code, ()):
+            if message.startswith(prefix):
+                return cls
+        return _ERROR_CLASSES.get(code, DatabaseError)
+
+    def _rollback(self) -> None:
+        try:
+            self._connection.rollback()
+        except duckdb.TransactionException:
+            pass  # nothing to roll back: a failed COMMIT already ended the transaction
+
+    def _table_exists(self, table_name: str) -> bool:
+        result = self.execute_raw(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = ?", (table_name,))
+        return bool(result.rows)
+
+    def _get_columns(self, table_name: str) -> list[ColumnInfo]:
+        keys = self.execute_raw(
+            "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = "
+            "current_schema() AND table_name = ? AND constraint_type = 'PRIMARY KEY'", (table_name,))
+        primary = {name for row in keys.rows for name in row[0]}
+        result = self.execute_raw(
+            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+            (table_name,))
+        return [
+            ColumnInfo(name=name, type=declared, nullable=nullable == "YES" and name not in primary,
+                       default=default, primary_key=name in primary,
+                       db_type=DUCKDB_NATIVE_TYPES.get(base_type_name(declared)))
+            for name, declared, nullable, default in result.rows
+        ]
