@@ -2,8 +2,10 @@
 """Project tasks that need nothing but Python 3.11+.
 
     python3 dev.py demo        run the demo on SQLite
-    python3 dev.py test [...]  install what the tests need into .venv and run the whole suite
-                               (extra arguments go to pytest)
+    python3 dev.py test [...]  install what the tests need into .venv and run the whole suite,
+                               then the example DuckDB backend's suite (the conformance kit on
+                               a third-party backend); extra arguments go to the main pytest run
+                               only, and skip the second suite
 
 Both create ``.venv`` on first use and reinstall when ``pyproject.toml`` changes.
 """
@@ -42,6 +44,29 @@ def ensure_venv(extras: str) -> None:
     stamp.write_text(digest)
 
 
+def ensure_example(path: Path) -> None:
+    """Install the example backend package at ``path`` into .venv unless already current."""
+    stamp = VENV / f".installed-{path.name}"
+    digest = hashlib.sha256((path / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"installing {path.relative_to(ROOT)} into {VENV} ...", flush=True)
+    subprocess.run(
+        [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", str(path)],
+        cwd=ROOT, check=True,
+    )
+    stamp.write_text(digest)
+
+
+def test_example_backend() -> int:
+    """Run the DuckDB example's own suite: the conformance kit on a third-party backend."""
+    path = ROOT / "examples" / "duckdb-backend"
+    ensure_example(path)
+    env = {k: v for k, v in os.environ.items() if k != "RHOSOCIAL_TEST_BACKENDS"}
+    print(f"\n== {path.relative_to(ROOT)}: conformance kit on DuckDB ==", flush=True)
+    return subprocess.call([str(PYTHON), "-m", "pytest", "-q"], cwd=path, env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test"):
         print(__doc__)
@@ -52,7 +77,10 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(PYTHON), str(ROOT / "examples" / "demo.py"), *rest], cwd=ROOT)
     ensure_venv("dev,postgres,mysql")
     code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
-    return 0 if code == 5 and rest else code
+    if rest:
+        return 0 if code == 5 else code
+    example = test_example_backend()
+    return code or example
 
 
 if __name__ == "__main__":
