@@ -16,12 +16,13 @@ from .dialect import TestDialectOnBackend
 from .errors import TestErrors
 from .execute import TestExecute
 from .identifiers import TestHostileInput
+from .models import TestModels
 from .roundtrip import TestTypeRoundTrips
 from .schema import TestSchema
 from .statement_log import TestStatementLogging
 from .transactions import TestTransactions
 
 __all__ = [
-    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestHostileInput",
+    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestHostileInput", "TestModels",
     "TestSchema", "TestStatementLogging", "TestTransactions", "TestTypeRoundTrips",
 ]
