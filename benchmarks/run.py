@@ -140,7 +140,7 @@ def relations_available() -> bool:
 def import_time(modules: str, repeat: int = 5) -> float:
     """Median seconds to import ``modules`` in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
-    env = dict(os.environ, PYTHONPATH=str(HERE))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), str(ROOT / "src")]))
     times = []
     for _ in range(repeat):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=HERE)
