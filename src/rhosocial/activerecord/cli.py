@@ -60,7 +60,7 @@ def _show(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, frozenset):
         order = {level: i for i, level in enumerate(IsolationLevel)}
-        initials = ("".join(w[0] for w in level.name.split("_")) for level in sorted(value, key=order.get))
+        initials = ("".join(w[0] for w in level.name.split("_")) for level in sorted(value, key=lambda level: order[level]))
         return ",".join(initials) or "none"
     if isinstance(value, tuple):
         return ".".join(map(str, value)) or "-"
