@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ClassVar, Iterator, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Sequence, TypeVar
 
 import pydantic
 from pydantic import ConfigDict, PrivateAttr
@@ -178,6 +178,10 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     _original: Optional[dict] = PrivateAttr(default=None)
     _relations: Optional[dict] = PrivateAttr(default=None)
+
+    if TYPE_CHECKING:
+        # Always set for records (the loader and __init__ fill it); pydantic types it Optional.
+        __pydantic_private__: dict[str, Any]
 
     # -- class configuration -------------------------------------------------
 
