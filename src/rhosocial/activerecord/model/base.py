@@ -10,7 +10,7 @@ from pydantic import ConfigDict, PrivateAttr
 try:  # pydantic's generic private-attribute setup, replaced per class below
     from pydantic._internal._model_construction import init_private_attributes as _pydantic_private_init
 except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own handling
-    _pydantic_private_init = None
+    _pydantic_private_init = None  # type: ignore[assignment]
 
 from ..backend.base import StorageBackend
 from ..config import backend_from_settings, get_default_backend
@@ -26,7 +26,10 @@ from .schema import ModelSchema
 
 T = TypeVar("T", bound="ActiveRecord")
 
-_ModelMetaclass: type = type(pydantic.BaseModel)
+if TYPE_CHECKING:
+    from pydantic._internal._model_construction import ModelMetaclass as _ModelMetaclass
+else:
+    _ModelMetaclass = type(pydantic.BaseModel)
 
 
 class _IntegerPrimaryKey(pydantic.BaseModel):
@@ -35,7 +38,7 @@ class _IntegerPrimaryKey(pydantic.BaseModel):
     id: Optional[int] = None
 
 
-class ActiveRecordMeta(_ModelMetaclass):  # type: ignore[misc, valid-type]
+class ActiveRecordMeta(_ModelMetaclass):
     """Adds the default ``id`` key and gives classes their ``c`` column namespace."""
 
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
@@ -52,7 +55,7 @@ class ActiveRecordMeta(_ModelMetaclass):  # type: ignore[misc, valid-type]
         """The model's columns as query expressions: ``User.c.age >= 18``."""
         found = cls.__dict__.get("__columns__")
         if found is None:
-            found = ColumnNamespace(cls)
+            found = ColumnNamespace(cls)  # type: ignore[arg-type]  # cls is a model class
             type.__setattr__(cls, "__columns__", found)
         return found
 
@@ -182,6 +185,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     if TYPE_CHECKING:
         # Always set for records (the loader and __init__ fill it); pydantic types it Optional.
         __pydantic_private__: dict[str, Any]
+        # The default key the metaclass adds; declared here so type checkers see it.
+        id: Any
 
     # -- class configuration -------------------------------------------------
 

@@ -106,9 +106,9 @@ class ModelSchema:
         return found
 
     def _make_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
-        position = {}
-        for i, name in enumerate(result_columns):
-            position.setdefault(name, i)
+        position: dict[str, int] = {}
+        for index, name in enumerate(result_columns):
+            position.setdefault(name, index)
         env: dict[str, Any] = {
             "cls": self.model, "new": object.__new__, "setattr": object.__setattr__,
             "fields": set(self.names), "privates": self.private_defaults, "deepcopy": copy.deepcopy,

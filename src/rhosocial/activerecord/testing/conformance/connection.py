@@ -78,7 +78,7 @@ class TestConnection:
         assert backend.features is caps
         assert caps.as_dict()["supports_transactions"] is True
         try:
-            caps.supports_returning = not caps.supports_returning  # type: ignore[misc]
+            caps.supports_returning = not caps.supports_returning
         except dataclasses.FrozenInstanceError:
             pass
         else:  # pragma: no cover - the assertion explains the failure

@@ -25,7 +25,7 @@ def assert_wrapped(error: DatabaseError, sql_text: str, params):
     if params is None:
         assert error.params is None
     else:
-        assert list(error.params) == list(params)
+        assert error.params is not None and list(error.params) == list(params)
     assert error.original is not None
     assert error.__cause__ is error.original
     assert not isinstance(error.original, DatabaseError)  # the driver's own class

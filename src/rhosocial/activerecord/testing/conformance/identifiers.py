@@ -78,12 +78,12 @@ class TestHostileInput:
     @pytest.mark.parametrize("bad", ["", "a\x00b", "\x00", None, 42])
     def test_invalid_identifiers_are_rejected(self, backend, bad):
         with pytest.raises(InvalidIdentifierError) as info:
-            backend.dialect.quote_identifier(bad)  # type: ignore[arg-type]
+            backend.dialect.quote_identifier(bad)
         assert isinstance(info.value, ValueError)
         with pytest.raises(InvalidIdentifierError):
-            backend.create_table(bad, [ColumnDef("v", DatabaseType.INTEGER)])  # type: ignore[arg-type]
+            backend.create_table(bad, [ColumnDef("v", DatabaseType.INTEGER)])
         with pytest.raises(InvalidIdentifierError):
-            backend.create_table("fine", [ColumnDef(bad, DatabaseType.INTEGER)])  # type: ignore[arg-type]
+            backend.create_table("fine", [ColumnDef(bad, DatabaseType.INTEGER)])
         assert not backend.table_exists("fine")
 
     def test_identifier_over_the_backend_limit_is_rejected(self, backend):

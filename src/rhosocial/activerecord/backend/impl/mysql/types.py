@@ -253,7 +253,7 @@ class MySQLColumnType(ColumnType):
                                DatabaseType.INTEGER, DatabaseType.BIGINT):
                 column.sql_type = "BIGINT"
             column.constraints["primary_key"] = True
-        return column  # type: ignore[return-value]
+        return column
 
     def __str__(self) -> str:
         c = self.constraints
