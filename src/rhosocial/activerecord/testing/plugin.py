@@ -56,10 +56,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("provider", names, indirect=True, scope="session")
 
 
-@pytest.fixture(scope="session")
-def provider(request: pytest.FixtureRequest) -> Iterator[BackendProvider]:
-    """A backend provider prepared for this session."""
-    name = request.param
+def prepared_provider(name: str, config: pytest.Config | None = None) -> Iterator[BackendProvider]:
+    """Yield provider ``name`` prepared for a session, and tear it down afterwards.
+
+    Skips when the provider is not chosen for this run (given ``config``) or
+    its database is unreachable; under ``CI=true`` an unreachable server fails
+    instead. Vendor-specific suites build their session fixtures on this.
+    """
+    if config is not None and name not in chosen_providers(config):
+        pytest.skip(f"{name} is not among the backends chosen for this run (RHOSOCIAL_TEST_BACKENDS)")
     try:
         p = get_provider(name)
     except KeyError as exc:
@@ -72,6 +77,12 @@ def provider(request: pytest.FixtureRequest) -> Iterator[BackendProvider]:
         pytest.skip(f"{name} unavailable: {exc}")
     yield p
     p.teardown_session()
+
+
+@pytest.fixture(scope="session")
+def provider(request: pytest.FixtureRequest) -> Iterator[BackendProvider]:
+    """A backend provider prepared for this session."""
+    yield from prepared_provider(request.param)
 
 
 @pytest.fixture

@@ -6,29 +6,15 @@ skip when the server is unreachable, or fail under ``CI=true``, as the shared
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from rhosocial.activerecord.testing import ProviderUnavailable, get_provider, provider_names
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from rhosocial.activerecord.testing.plugin import prepared_provider
 
 
 @pytest.fixture(scope="session")
-def mysql_provider():
+def mysql_provider(request):
     """The MySQL provider, prepared once for these tests."""
-    if "mysql" not in provider_names():
-        pytest.skip("mysql is not in RHOSOCIAL_TEST_BACKENDS")
-    provider = get_provider("mysql")
-    try:
-        provider.setup_session()
-    except ProviderUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"mysql is required under CI but unavailable: {exc}", pytrace=False)
-        pytest.skip(f"mysql unavailable: {exc}")
-    yield provider
-    provider.teardown_session()
+    yield from prepared_provider("mysql", request.config)
 
 
 @pytest.fixture

@@ -8,29 +8,15 @@ shared ``backend`` fixture does. ``RHOSOCIAL_TEST_BACKENDS`` without
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from rhosocial.activerecord.testing import ProviderUnavailable, get_provider, provider_names
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from rhosocial.activerecord.testing.plugin import prepared_provider
 
 
 @pytest.fixture(scope="session")
-def pg_provider():
+def pg_provider(request):
     """The PostgreSQL provider, prepared once for these tests."""
-    if "postgres" not in provider_names():
-        pytest.skip("postgres is not in RHOSOCIAL_TEST_BACKENDS")
-    provider = get_provider("postgres")
-    try:
-        provider.setup_session()
-    except ProviderUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"postgres is required under CI but unavailable: {exc}", pytrace=False)
-        pytest.skip(f"postgres unavailable: {exc}")
-    yield provider
-    provider.teardown_session()
+    yield from prepared_provider("postgres", request.config)
 
 
 @pytest.fixture
