@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import common  # noqa: E402
-from run import LIBRARIES, WORKLOADS  # noqa: E402
+from run import LIBRARIES, W8, WORKLOADS  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="tottime")
     args = parser.parse_args(argv)
-    workload = next(w for w in WORKLOADS if w.key == args.workload.upper())
+    workload = next(w for w in WORKLOADS + [W8] if w.key == args.workload.upper())
     inputs = common.make_inputs(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         if args.db == "sqlite":
@@ -42,9 +42,15 @@ def main(argv: list[str]) -> int:
         lib = importlib.import_module(LIBRARIES[args.lib]).Library(db)
         lib.open()
         try:
-            admin.reset(inputs.rows if workload.seeded else None)
+            def reset() -> None:
+                if workload.seeded == "eager":
+                    admin.reset(inputs.rows[:common.EAGER_USERS], common.POSTS_PER_USER)
+                else:
+                    admin.reset(inputs.rows if workload.seeded else None)
+
+            reset()
             workload.run(lib, common.make_inputs(min(args.rows, 300), seed=7))  # warm caches
-            admin.reset(inputs.rows if workload.seeded else None)
+            reset()
             profiler = cProfile.Profile()
             profiler.enable()
             workload.run(lib, inputs)
