@@ -187,6 +187,19 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         __pydantic_private__: dict[str, Any]
         # The default key the metaclass adds; declared here so type checkers see it.
         id: Any
+    else:
+
+        def __getattr__(self, item: str) -> Any:
+            # Loaded records leave pydantic's fields set and extra unset until first use
+            # (the loader skips a set per record): every field was set, and no extra.
+            if item == "__pydantic_fields_set__":
+                fields = set(type(self).model_fields)
+                object.__setattr__(self, item, fields)
+                return fields
+            if item == "__pydantic_extra__":
+                object.__setattr__(self, item, None)
+                return None
+            return super().__getattr__(item)
 
     # -- class configuration -------------------------------------------------
 
@@ -537,7 +550,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         fresh = cls.query().unscoped().where(**{cls.primary_key(): pk_value}).first()
         if fresh is None:
             raise RecordNotFound(f"{cls.__name__} {pk_value!r} no longer exists", cls, pk_value)
-        self.__dict__.update(fresh.__dict__)
+        # a new dict, not an update in place: the old one may be a snapshot (ModelSchema.snapshot)
+        object.__setattr__(self, "__dict__", fresh.__dict__)
         self.__pydantic_private__["_original"] = fresh.__pydantic_private__["_original"]
         self.__pydantic_private__["_relations"] = None
         return self

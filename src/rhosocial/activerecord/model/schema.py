@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from pydantic_core import PydanticUndefined
+
 from ..backend.base import StorageBackend
 from ..query.compiler import SQLCompiler
 from .fields import ColumnSpec
@@ -55,6 +57,10 @@ class ModelSchema:
         self.delete_by_pk_sql = dialect.delete_sql(self.table, [self.pk])
         self.field_set = frozenset(self.names)
         self.private_defaults = _private_defaults(model)
+        # With assignment validation, pydantic gives a record a new ``__dict__`` on every
+        # assignment, so the dict a record was loaded or saved with can serve as its
+        # database state until then; fields that change in place need their own copy.
+        self.share_snapshot = not self.mutable and bool(model.model_config.get("validate_assignment"))
 
     # -- writing -----------------------------------------------------------------
 
@@ -106,12 +112,18 @@ class ModelSchema:
         return found
 
     def _make_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
+        """Generate the loader for rows with these columns.
+
+        A record gets its ``__dict__`` and private state here; pydantic's fields
+        set (every field) and extra (``None``) are filled in on first use by
+        ``ActiveRecord.__getattr__``, so loading builds no set per record.
+        """
         position: dict[str, int] = {}
         for index, name in enumerate(result_columns):
             position.setdefault(name, index)
         env: dict[str, Any] = {
             "cls": self.model, "new": object.__new__, "setattr": object.__setattr__,
-            "fields": set(self.names), "privates": self.private_defaults, "deepcopy": copy.deepcopy,
+            "deepcopy": copy.deepcopy, "isinstance": isinstance, "str": str,
         }
         entries = []
         for name in self.names:  # model field order, whatever the SELECT order
@@ -122,13 +134,34 @@ class ModelSchema:
             reader = self.readers.get(name)
             if reader is None:
                 entries.append(f"{name!r}: row[{i}]")
+                continue
+            parser = getattr(reader, "__rhosocial_str_parser__", None)
+            if parser is not None:
+                # a reader that parses text and passes anything else through, inlined
+                env[f"r{i}"] = parser
+                entries.append(f"{name!r}: (r{i}(v{i}) if isinstance(v{i} := row[{i}], str) else v{i})")
             else:
                 env[f"r{i}"] = reader
                 entries.append(f"{name!r}: (None if (v{i} := row[{i}]) is None else r{i}(v{i}))")
-        original = "dict(d)"
-        if self.mutable:
+        if self.share_snapshot:
+            original = "d"
+        elif not self.mutable:
+            original = "dict(d)"
+        else:
             env["mutable"] = self.mutable
             original = "{k: (deepcopy(v) if k in mutable else v) for k, v in d.items()}"
+        private = []
+        for j, (name, attr) in enumerate((self.model.__private_attributes__ or {}).items()):
+            if name == "_original":
+                private.append(f"{name!r}: {original}")
+            elif attr.default_factory is None and attr.default is PydanticUndefined:
+                continue  # no default: pydantic leaves it unset too
+            elif attr.default_factory is None and isinstance(attr.default, _IMMUTABLE):
+                env[f"p{j}"] = attr.default
+                private.append(f"{name!r}: p{j}")
+            else:
+                env[f"p{j}"] = _private_default(attr)
+                private.append(f"{name!r}: p{j}(d)")
         source = (
             "def load(rows):\n"
             "    out = []\n"
@@ -137,9 +170,7 @@ class ModelSchema:
             f"        d = {{{', '.join(entries)}}}\n"
             "        obj = new(cls)\n"
             "        setattr(obj, '__dict__', d)\n"
-            "        setattr(obj, '__pydantic_fields_set__', fields.copy())\n"
-            "        setattr(obj, '__pydantic_extra__', None)\n"
-            f"        setattr(obj, '__pydantic_private__', {{**privates, '_original': {original}}})\n"
+            f"        setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})\n"
             "        append(obj)\n"
             "    return out\n"
         )
@@ -147,10 +178,22 @@ class ModelSchema:
         return env["load"]
 
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Copy ``values`` as the record's last known database state."""
+        """Return ``values`` as the record's last known database state (a copy where needed)."""
+        if self.share_snapshot:
+            return values
         if not self.mutable:
             return dict(values)
         return {k: (copy.deepcopy(v) if k in self.mutable else v) for k, v in values.items()}
+
+
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+
+
+def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:
+    """Return ``f(fields)`` giving a fresh private default per record, as pydantic does."""
+    if attr.default_factory_takes_validated_data:
+        return lambda d: attr.get_default(call_default_factory=True, validated_data=dict(d))
+    return lambda d: attr.get_default(call_default_factory=True)
 
 
 def _private_defaults(model: type["ActiveRecord"]) -> dict[str, Any]:

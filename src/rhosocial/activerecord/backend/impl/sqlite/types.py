@@ -89,6 +89,7 @@ def _parse(parser):
     def convert(value: Any) -> Any:
         return parser(value) if isinstance(value, str) else value
 
+    convert.__rhosocial_str_parser__ = parser  # generated row loaders inline the call
     return convert
 
 
