@@ -41,6 +41,7 @@ class Capabilities:
     supports_statement_timeout: bool = False
     supports_multiple_connections: bool = True
     max_identifier_length: int = 0  # 0: no practical limit
+    max_bind_parameters: int = 999  # parameters one statement may carry (eager loading sizes IN lists by it)
     server_version: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, object]:

@@ -14,7 +14,7 @@ from ..errors import DeleteRestrictedError, ModelDefinitionError
 from ..query import expressions as ex
 from .descriptor import RelationDescriptor
 from .registry import camelize, describe, polymorphic_name, resolve_model, singularize, underscore
-from .state import check_lazy_load, chunks, is_loaded, relations, unique
+from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
 
 if TYPE_CHECKING:
     from ..model.base import ActiveRecord
@@ -311,7 +311,7 @@ class BelongsTo(Association):
         found: dict[tuple[type, Any], Any] = {}
         for target, keys in groups.items():
             column = self.target_key(target)
-            for batch in chunks(unique(keys)):
+            for batch in chunks(unique(keys), in_batch_size(target)):
                 for row in self._scoped(target.query()).where(target.c[column].in_(batch)).all():
                     found[(target, row.__dict__[column])] = row
         for record in records:
@@ -471,21 +471,30 @@ class HasOwned(Association):
         owner_key = self.owner_key
         groups: dict[Any, list[Any]] = {}
         keys = unique(r.__dict__.get(owner_key) for r in records)
-        for batch in chunks(keys):
+        for batch in chunks(keys, in_batch_size(target)):
             query = target.query().where(target.c[fk].in_(batch), *self.conditions())
             for child in self._ordered(self._scoped(query)).all():
-                groups.setdefault(child.__dict__[fk], []).append(child)
+                key = child.__dict__[fk]
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [child]
+                else:
+                    group.append(child)
         loaded: list[Any] = []
+        done: set[Any] = set()  # owner keys whose children are in ``loaded`` (records may share a key)
         for record in records:
-            children = groups.get(record.__dict__.get(owner_key), [])
+            key = record.__dict__.get(owner_key)
+            children = groups.get(key, [])
             if not self.collection:
                 children = children[:1]
             relations(record)[self.name] = (
                 list(children) if self.collection else (children[0] if children else None)
             )
             self._set_inverse(record, children)
-            loaded.extend(children)
-        return unique(loaded)
+            if key not in done:
+                done.add(key)
+                loaded.extend(children)
+        return loaded
 
     def check_restrict(self, record: Any) -> None:
         if self.dependent == "restrict" and self.query_for(record).exists():

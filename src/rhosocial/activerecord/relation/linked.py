@@ -25,7 +25,7 @@ from .associations import (
     associations,
 )
 from .registry import describe, polymorphic_name, singularize, underscore
-from .state import check_lazy_load, chunks, is_loaded, relations, unique
+from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
 
 if TYPE_CHECKING:
     from ..model.base import ActiveRecord
@@ -130,7 +130,7 @@ class Linked(Association):
         groups: dict[Any, list[Any]] = {}
         seen: dict[Any, Any] = {}
         keys = unique(r.__dict__.get(self.owner_key) for r in records)
-        for batch in chunks(keys):
+        for batch in chunks(keys, in_batch_size(target)):
             query = (
                 target.query()
                 .join(link.table, link.on)

@@ -11,8 +11,9 @@ from .registry import describe
 #: The key under which a record's ``_relations`` dict keeps its strict-loading flag.
 STRICT = "__strict__"
 
-#: How many keys one ``IN (...)`` list carries; more keys take more statements.
-IN_BATCH_SIZE = 500
+#: The most keys one ``IN (...)`` list carries; more keys take more statements. A
+#: backend that binds fewer parameters lowers it (see :func:`in_batch_size`).
+IN_BATCH_SIZE = 5000
 
 T = TypeVar("T")
 
@@ -52,6 +53,15 @@ def check_lazy_load(record: Any, name: str) -> None:
             f"{describe(record)}: association {name!r} is not loaded and strict loading is on; "
             f"load it up front with query().includes({name!r})"
         )
+
+
+def in_batch_size(model: Any) -> int:
+    """Return how many keys an IN list for ``model`` may carry: half the backend's parameters at most.
+
+    The other half is left for the rest of the statement (scopes, polymorphic types).
+    """
+    limit = model.backend().capabilities.max_bind_parameters
+    return max(1, min(IN_BATCH_SIZE, limit // 2))
 
 
 def chunks(values: Sequence[T], size: int = 0) -> Iterator[Sequence[T]]:

@@ -263,6 +263,7 @@ class MySQLBackend(StorageBackend):
             supports_lock_timeout=True,
             supports_statement_timeout=True,
             max_identifier_length=MAX_IDENTIFIER_LENGTH,
+            max_bind_parameters=65535,  # the server's placeholder limit (PyMySQL binds client-side)
             server_version=version,
         )
 

@@ -354,6 +354,7 @@ class PostgresBackend(StorageBackend):
             supports_statement_timeout=True,
             supports_multiple_connections=True,
             max_identifier_length=PostgresDialect.max_identifier_length,
+            max_bind_parameters=65535,  # the protocol counts parameters in 16 bits
             server_version=(version // 10000, version % 10000),
         )
 

@@ -156,6 +156,8 @@ class SQLiteBackend(StorageBackend):
             supports_nul_in_text=True,
             supports_lock_timeout=True,
             supports_multiple_connections=not memory,
+            max_bind_parameters=connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            if hasattr(connection, "getlimit") else 999,
             server_version=tuple(version),
         )
 
