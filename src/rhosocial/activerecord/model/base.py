@@ -190,15 +190,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     else:
 
         def __getattr__(self, item: str) -> Any:
-            # Loaded records leave pydantic's fields set and extra unset until first use
-            # (the loader skips a set per record): every field was set, and no extra.
+            # Loaded records leave pydantic's fields set unset until first use (the
+            # loader skips building a set per record): every field was set.
             if item == "__pydantic_fields_set__":
-                fields = set(type(self).model_fields)
+                fields = set(type(self).__pydantic_fields__)
                 object.__setattr__(self, item, fields)
                 return fields
-            if item == "__pydantic_extra__":
-                object.__setattr__(self, item, None)
-                return None
             return super().__getattr__(item)
 
     # -- class configuration -------------------------------------------------

@@ -114,8 +114,8 @@ class ModelSchema:
     def _make_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
         """Generate the loader for rows with these columns.
 
-        A record gets its ``__dict__`` and private state here; pydantic's fields
-        set (every field) and extra (``None``) are filled in on first use by
+        A record gets its ``__dict__``, extra and private state here; pydantic's
+        fields set (every field) is filled in on first use by
         ``ActiveRecord.__getattr__``, so loading builds no set per record.
         """
         position: dict[str, int] = {}
@@ -170,6 +170,7 @@ class ModelSchema:
             f"        d = {{{', '.join(entries)}}}\n"
             "        obj = new(cls)\n"
             "        setattr(obj, '__dict__', d)\n"
+            "        setattr(obj, '__pydantic_extra__', None)\n"
             f"        setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})\n"
             "        append(obj)\n"
             "    return out\n"
