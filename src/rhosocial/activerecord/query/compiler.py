@@ -24,6 +24,7 @@ class SQLCompiler:
     def __init__(self, dialect: "SQLDialectBase") -> None:
         self.dialect = dialect
         self.q = dialect.quote_identifier
+        self._visitors: dict[type, Any] = {}  # node class -> bound visit_<name> method
 
     # -- statements ------------------------------------------------------------
 
@@ -160,7 +161,10 @@ class SQLCompiler:
 
     def expr(self, node: ex.Expr, b: SQLBuilder) -> str:
         """Compile an expression node, binding its values into ``b``."""
-        return getattr(self, "visit_" + node.visit_name)(node, b)
+        visit = self._visitors.get(node.__class__)
+        if visit is None:
+            visit = self._visitors[node.__class__] = getattr(self, "visit_" + node.visit_name)
+        return visit(node, b)
 
     def visit_column(self, node: ex.Column, b: SQLBuilder) -> str:
         if node.table:

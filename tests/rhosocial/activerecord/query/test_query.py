@@ -35,6 +35,18 @@ def test_every_builder_call_returns_a_new_query_and_leaves_the_original_alone(pe
     assert len(base.all()) == 5
 
 
+def test_a_derived_query_carries_every_part_of_its_origin():
+    base = (
+        User.query().where(name="ann").select("name").distinct().join(Post, Post.c.user_id == User.c.id)
+        .group_by("name").having(func.count() > 1).order_by("name").limit(2).offset(1)
+        .for_update().unscoped().strict_loading()._replace(_includes=("posts",))
+    )
+    copy = base._replace()
+    for slot in Query.__slots__:
+        assert getattr(copy, slot) is getattr(base, slot), slot
+    assert base._replace(_limit=7)._limit == 7 and base._limit == 2
+
+
 def test_a_query_can_be_branched(people):
     adults = User.query().where(User.c.age >= 18)
     paris = adults.where(city="Paris")
