@@ -29,6 +29,7 @@ from .errors import (
 from .typing import ColumnDef, ColumnInfo, ConnectionConfig, DatabaseType, IsolationLevel, QueryResult
 
 logger = logging.getLogger("rhosocial.activerecord.backend")
+_DEBUG = logging.DEBUG
 
 StatementListener = Callable[[str, Sequence[Any] | None, float], None]
 
@@ -306,7 +307,7 @@ class StorageBackend(ABC):
         if self._listeners:
             for listener in self._listeners:
                 listener(sql, params, duration)
-        if logger.isEnabledFor(logging.DEBUG):
+        if logger.isEnabledFor(_DEBUG):
             logger.debug("%s %r (%.3f ms)", sql, params, duration * 1000)
         return result
 

@@ -167,8 +167,8 @@ class QueryResult:
         last_insert_id: Any = None,
         duration: float = 0.0,
     ) -> None:
-        self.rows = rows if rows is not None else []
-        self.columns = tuple(columns)
+        self.rows = [] if rows is None else rows
+        self.columns = columns if columns.__class__ is tuple else tuple(columns)
         self.affected_rows = affected_rows
         self.last_insert_id = last_insert_id
         self.duration = duration

@@ -599,10 +599,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if cls._default_scopes() or cls.__strict_loading__:
             record = cls.query().where(**{schema.pk: pk}).first()
         else:
-            writer = schema.writers.get(schema.pk)
-            param = writer(pk) if writer is not None and pk is not None else pk
-            result = schema.backend.execute_raw(schema.select_by_pk_sql, [param])
-            record = schema.loader(result.columns)(result.rows)[0] if result.rows else None
+            writer = schema.pk_writer
+            result = schema.backend.execute_raw(
+                schema.select_by_pk_sql, [pk if writer is None or pk is None else writer(pk)]
+            )
+            rows = result.rows
+            record = schema.row_loader(result.columns)(rows[0]) if rows else None
         if record is None:
             raise RecordNotFound(f"{cls.__name__} with {schema.pk}={pk!r} not found", cls, pk)
         return record

@@ -51,9 +51,11 @@ class ModelSchema:
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
         self._loaders: dict[tuple[str, ...], Callable[[Sequence[Sequence[Any]]], list[Any]]] = {}
+        self._row_loaders: dict[tuple[str, ...], Callable[[Sequence[Any]], Any]] = {}
         q = dialect.quote_identifier
         ph = dialect.placeholder
         self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE {q(self.pk)} = {ph(1)}"
+        self.pk_writer = self.writers.get(self.pk)
         self.delete_by_pk_sql = dialect.delete_sql(self.table, [self.pk])
         self.field_set = frozenset(self.names)
         self.private_defaults = _private_defaults(model)
@@ -108,11 +110,19 @@ class ModelSchema:
         """Return a function turning rows with these columns into records."""
         found = self._loaders.get(result_columns)
         if found is None:
-            found = self._loaders[result_columns] = self._make_loader(result_columns)
+            found = self._make_loader(result_columns)
+        return found
+
+    def row_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Any]], Any]:
+        """Return a function turning one row with these columns into a record."""
+        found = self._row_loaders.get(result_columns)
+        if found is None:
+            self._make_loader(result_columns)
+            found = self._row_loaders[result_columns]
         return found
 
     def _make_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
-        """Generate the loader for rows with these columns.
+        """Generate the loaders (many rows, one row) for rows with these columns.
 
         A record gets its ``__dict__``, extra and private state here; pydantic's
         fields set (every field) is filled in on first use by
@@ -174,8 +184,17 @@ class ModelSchema:
             f"        setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})\n"
             "        append(obj)\n"
             "    return out\n"
+            "def load_one(row):\n"
+            f"    d = {{{', '.join(entries)}}}\n"
+            "    obj = new(cls)\n"
+            "    setattr(obj, '__dict__', d)\n"
+            "    setattr(obj, '__pydantic_extra__', None)\n"
+            f"    setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})\n"
+            "    return obj\n"
         )
         exec(compile(source, f"<loader {self.table}>", "exec"), env)  # noqa: S102 - generated from column names via repr
+        self._row_loaders[result_columns] = env["load_one"]
+        self._loaders[result_columns] = env["load"]
         return env["load"]
 
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:

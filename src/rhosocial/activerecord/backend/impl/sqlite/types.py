@@ -69,7 +69,7 @@ SQLITE_NATIVE_TYPES: Dict[str, DatabaseType] = {
 
 def datetime_to_text(value: _dt.datetime) -> str:
     """Write a datetime as fixed-width ISO text; an offset, if any, is kept."""
-    return value.isoformat(sep=" ", timespec="microseconds")
+    return value.isoformat(" ", "microseconds")
 
 
 def timestamp_to_text(value: _dt.datetime) -> str:
