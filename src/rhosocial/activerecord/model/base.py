@@ -26,6 +26,9 @@ from .schema import ModelSchema
 
 T = TypeVar("T", bound="ActiveRecord")
 
+# What save() runs validate_record() and the validation hooks for (see CallbackRegistry.active).
+_VALIDATION_HOOKS = ("before_validate", "validate_record", "after_validate")
+
 if TYPE_CHECKING:
     from pydantic._internal._model_construction import ModelMetaclass as _ModelMetaclass
 else:
@@ -380,7 +383,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         cls = type(self)
         schema = cls._schema()
         active = CallbackRegistry.active(cls)
-        if validate:
+        if validate and not active.isdisjoint(_VALIDATION_HOOKS):
             self._run_validation(active)
         if active.isdisjoint(("after_save", "after_create", "after_update")):
             self._write(schema, active)
@@ -439,9 +442,16 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def _update(self, schema: ModelSchema) -> None:
         values = self.__dict__
         original = self.__pydantic_private__["_original"]
-        changed = tuple(k for k in schema.names if values[k] is not original[k] and values[k] != original[k])
-        if not changed:
+        if values is original:
+            return  # still the loaded or saved dict: nothing assigned since (ModelSchema.snapshot)
+        names = []
+        for k in schema.names:
+            value, old = values[k], original[k]
+            if value is not old and value != old:
+                names.append(k)
+        if not names:
             return
+        changed = tuple(names)
         lock = self.__lock_column__
         if lock is None:
             sql, build = schema.update(changed, (schema.pk,))

@@ -58,7 +58,11 @@ class CallbackRegistry:
 
     @classmethod
     def active(cls, model: type) -> frozenset[str]:
-        """Return the events for which ``model`` has an overridden hook or a callback."""
+        """Return the events for which ``model`` has an overridden hook or a callback.
+
+        An overridden ``validate_record`` is listed too, so a save can skip validation
+        that would find nothing.
+        """
         found = cls._active.get(model)
         if found is None:
             from .base import ActiveRecord
@@ -67,5 +71,7 @@ class CallbackRegistry:
             for event in EVENTS:
                 if getattr(model, event) is not getattr(ActiveRecord, event) or cls.callbacks(model, event):
                     events.add(event)
+            if getattr(model, "validate_record") is not ActiveRecord.validate_record:
+                events.add("validate_record")
             found = cls._active[model] = frozenset(events)
         return found

@@ -111,3 +111,21 @@ def test_update_failing_validate_record_writes_nothing():
     with pytest.raises(RecordInvalid):
         a.update(nickname="a")
     assert Account.find(a.id).nickname is None
+
+
+class NoShouting(pydantic.BaseModel):
+    """A mixin that brings its own record rule."""
+
+    def validate_record(self):
+        return {"title": ["no shouting"]} if self.title.isupper() else None
+
+
+class Notice(NoShouting, ActiveRecord):
+    title: str = Field(max_length=20)
+
+
+def test_validate_record_from_a_mixin_runs_at_save(bind):
+    bind(Notice)
+    with pytest.raises(RecordInvalid):
+        Notice(title="LOUD").save()
+    assert Notice(title="calm").save().id is not None
