@@ -496,31 +496,32 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             RecordNotFound: the record was never saved.
             StaleObjectError: optimistic locking found the row changed.
         """
-        if self.is_new_record:
-            raise RecordNotFound(f"Cannot delete an unsaved {type(self).__name__}", type(self))
         cls = type(self)
+        if self.__pydantic_private__["_original"] is None:
+            raise RecordNotFound(f"Cannot delete an unsaved {cls.__name__}", cls)
         schema = cls._schema()
         active = CallbackRegistry.active(cls)
-        if "after_delete" in active or self._has_dependents():
+        dependents = _relation_dependent.has_dependents(cls)
+        if "after_delete" in active or dependents:
             # A rolled-back delete must not leave a soft delete's marks on the record.
             values, original = dict(self.__dict__), self.__pydantic_private__["_original"]
             try:
                 with schema.backend.transaction():
-                    self._delete(schema, active)
+                    self._delete(schema, active, dependents)
             except BaseException:
                 self.__dict__.update(values)
                 self.__pydantic_private__["_original"] = original
                 raise
         else:
-            self._delete(schema, active)
+            self._delete(schema, active, False)
 
     def _has_dependents(self) -> bool:
         return _relation_dependent.has_dependents(type(self))
 
-    def _delete(self, schema: ModelSchema, active: frozenset[str]) -> None:
+    def _delete(self, schema: ModelSchema, active: frozenset[str], dependents: bool) -> None:
         if "before_delete" in active:
             self._fire("before_delete")
-        if self._has_dependents():
+        if dependents:
             _relation_dependent.delete_dependents(self)
         self._delete_row(schema)
         if "after_delete" in active:
@@ -541,7 +542,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     def _pk_param(self, schema: ModelSchema) -> Any:
         value = self.__pydantic_private__["_original"][schema.pk]
-        writer = schema.writers.get(schema.pk)
+        writer = schema.pk_writer
         return writer(value) if writer is not None and value is not None else value
 
     def refresh(self: T) -> T:
