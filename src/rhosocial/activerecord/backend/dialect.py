@@ -353,6 +353,19 @@ class SQLDialectBase:
             sql += " RETURNING " + ", ".join(q(c) for c in returning)
         return sql
 
+    def insert_rows_sql(self, table: str, columns: Sequence[str], count: int) -> str:
+        """Return an INSERT of ``count`` rows in one statement: ``VALUES (...), (...)``.
+
+        Parameters go row by row; ``columns`` must not be empty.
+        """
+        q = self.quote_identifier
+        width = len(columns)
+        ph = self.placeholder
+        rows = ", ".join(
+            "(" + ", ".join(ph(r * width + i) for i in range(1, width + 1)) + ")" for r in range(count)
+        )
+        return f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES {rows}"
+
     def insert_default_values_sql(self, table: str) -> str:
         """Return an INSERT of a row made only of defaults."""
         return f"INSERT INTO {self.quote_identifier(table)} DEFAULT VALUES"

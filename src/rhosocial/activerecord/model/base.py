@@ -634,20 +634,19 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @classmethod
     def insert_many(cls, records: Sequence[Any]) -> int:
-        """Insert many records (or dicts of fields) with one prepared statement.
+        """Insert many records (or dicts of fields) with multi-row INSERTs.
 
         Values are validated; hooks do not run and keys are not read back.
-        Returns the number of rows inserted.
+        Up to 500 rows go in one statement; more statements run in one
+        transaction. Returns the number of rows inserted.
         """
         if not records:
             return 0
         schema = cls._schema()
         rows = [r if isinstance(r, ActiveRecord) else cls(**r) for r in records]
         columns = schema.names_without_pk if all(r.__dict__.get(schema.pk) is None for r in rows) else schema.names
-        sql, build = schema.insert(columns)
-        # the insert statement may carry RETURNING; a batch needs the plain form
-        plain = schema.dialect.insert_sql(schema.table, columns)
-        return schema.backend.execute_many_raw(plain, [build(r.__dict__) for r in rows]).affected_rows
+        _, build = schema.insert(columns)
+        return schema.insert_rows(columns, [build(r.__dict__) for r in rows])
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:

@@ -49,6 +49,7 @@ class ModelSchema:
         caps = backend.capabilities
         self.use_returning = caps.supports_returning and not getattr(caps, "reports_last_insert_id", True)
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
+        self._insert_rows: dict[tuple[tuple[str, ...], int], str] = {}
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
         self._loaders: dict[tuple[str, ...], Callable[[Sequence[Sequence[Any]]], list[Any]]] = {}
         self._row_loaders: dict[tuple[str, ...], Callable[[Sequence[Any]], Any]] = {}
@@ -74,6 +75,34 @@ class ModelSchema:
             sql = self.dialect.insert_sql(self.table, columns, returning)
             found = self._inserts[columns] = (sql, self._param_builder(columns))
         return found
+
+    def insert_rows(self, columns: tuple[str, ...], rows: list[list[Any]]) -> int:
+        """Insert rows of converted values with multi-row INSERTs; return the row count.
+
+        Each statement carries up to :data:`ROWS_PER_INSERT` rows and never more
+        parameters than the backend binds. Several statements run in one
+        transaction (the caller's, if one is open).
+        """
+        backend = self.backend
+        if not columns:  # only defaults: one row per statement
+            return backend.execute_many_raw(self.dialect.insert_sql(self.table, columns), rows).affected_rows
+        per = max(1, min(ROWS_PER_INSERT, backend.capabilities.max_bind_parameters // len(columns)))
+        if len(rows) <= per:
+            return self._insert_chunk(columns, rows)
+        if backend.in_transaction:
+            return sum(self._insert_chunk(columns, rows[i:i + per]) for i in range(0, len(rows), per))
+        with backend.transaction():
+            return sum(self._insert_chunk(columns, rows[i:i + per]) for i in range(0, len(rows), per))
+
+    def _insert_chunk(self, columns: tuple[str, ...], rows: list[list[Any]]) -> int:
+        key = (columns, len(rows))
+        sql = self._insert_rows.get(key)
+        if sql is None:
+            sql = self.dialect.insert_rows_sql(self.table, columns, len(rows))
+            if len(self._insert_rows) < 64:
+                self._insert_rows[key] = sql
+        params = [value for row in rows for value in row]
+        return self.backend.execute_raw(sql, params).affected_rows
 
     def update(self, columns: tuple[str, ...], where: tuple[str, ...]) -> tuple[str, Callable[..., list[Any]]]:
         """Return ``UPDATE ... SET columns WHERE where`` and its parameter builder."""
@@ -207,6 +236,9 @@ class ModelSchema:
 
 
 _IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+
+#: The most rows one INSERT of ``insert_many`` carries.
+ROWS_PER_INSERT = 500
 
 
 def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:

@@ -259,6 +259,9 @@ def test_dml_templates_number_placeholders_in_order():
     assert d.update_sql("t", ["a", "b"], ["id", "v"]) == \
         'UPDATE "t" SET "a" = $1, "b" = $2 WHERE "id" = $3 AND "v" = $4'
     assert d.delete_sql("t", ["id"]) == 'DELETE FROM "t" WHERE "id" = $1'
+    assert d.insert_rows_sql("t", ["a", "b"], 3) == \
+        'INSERT INTO "t" ("a", "b") VALUES ($1, $2), ($3, $4), ($5, $6)'
+    assert Qmark().insert_rows_sql("t", ["a"], 2) == 'INSERT INTO "t" ("a") VALUES (?), (?)'
 
 
 def test_limit_offset_and_locking():

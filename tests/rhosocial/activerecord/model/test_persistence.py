@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rhosocial.activerecord import ActiveRecord, Field, RecordNotFound
+from rhosocial.activerecord.backend import DatabaseError
 
 
 class Member(ActiveRecord):
@@ -172,3 +173,24 @@ def test_saved_values_are_stored_not_just_kept_in_memory(backend):
 def test_insert_many():
     assert Member.insert_many([Member(name="a"), {"name": "b", "age": 2}]) == 2
     assert sorted(Member.query().pluck("name")) == ["a", "b"]
+
+
+def test_insert_many_splits_rows_over_statements_in_one_transaction(backend, monkeypatch):
+    from rhosocial.activerecord.model import schema
+
+    monkeypatch.setattr(schema, "ROWS_PER_INSERT", 3)
+    with backend.capture_statements() as statements:
+        assert Member.insert_many([{"name": f"m{i}", "age": i} for i in range(7)]) == 7
+    inserts = [s for s in statements if s.startswith("INSERT")]
+    assert len(inserts) == 3 and len(statements) > 3  # 3 + 3 + 1 rows, inside BEGIN ... COMMIT
+    assert sorted(Member.query().pluck("age")) == list(range(7))
+
+
+def test_insert_many_writes_all_rows_or_none(backend, monkeypatch):
+    from rhosocial.activerecord.model import schema
+
+    monkeypatch.setattr(schema, "ROWS_PER_INSERT", 2)
+    rows = [Member(name=f"m{i}") for i in range(5)] + [Member.model_construct(name=None, tags=[])]
+    with pytest.raises(DatabaseError):  # NOT NULL, in the third statement
+        Member.insert_many(rows)
+    assert Member.count() == 0
