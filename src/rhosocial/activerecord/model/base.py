@@ -643,10 +643,11 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if not records:
             return 0
         schema = cls._schema()
-        rows = [r if isinstance(r, ActiveRecord) else cls(**r) for r in records]
-        columns = schema.names_without_pk if all(r.__dict__.get(schema.pk) is None for r in rows) else schema.names
-        _, build = schema.insert(columns)
-        return schema.insert_rows(columns, [build(r.__dict__) for r in rows])
+        # Keep only the validated values: a record built here is dropped at once.
+        rows = [(r if isinstance(r, ActiveRecord) else cls(**r)).__dict__ for r in records]
+        pk = schema.pk
+        columns = schema.names_without_pk if all(v.get(pk) is None for v in rows) else schema.names
+        return schema.insert_rows(columns, rows)
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:

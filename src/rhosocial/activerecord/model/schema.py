@@ -76,8 +76,8 @@ class ModelSchema:
             found = self._inserts[columns] = (sql, self._param_builder(columns))
         return found
 
-    def insert_rows(self, columns: tuple[str, ...], rows: list[list[Any]]) -> int:
-        """Insert rows of converted values with multi-row INSERTs; return the row count.
+    def insert_rows(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
+        """Insert records' values (``__dict__``) with multi-row INSERTs; return the row count.
 
         Each statement carries up to :data:`ROWS_PER_INSERT` rows and never more
         parameters than the backend binds. Several statements run in one
@@ -85,7 +85,9 @@ class ModelSchema:
         """
         backend = self.backend
         if not columns:  # only defaults: one row per statement
-            return backend.execute_many_raw(self.dialect.insert_sql(self.table, columns), rows).affected_rows
+            build = self.insert(columns)[1]
+            plain = self.dialect.insert_sql(self.table, columns)
+            return backend.execute_many_raw(plain, [build(v) for v in rows]).affected_rows
         per = max(1, min(ROWS_PER_INSERT, backend.capabilities.max_bind_parameters // len(columns)))
         if len(rows) <= per:
             return self._insert_chunk(columns, rows)
@@ -94,14 +96,18 @@ class ModelSchema:
         with backend.transaction():
             return sum(self._insert_chunk(columns, rows[i:i + per]) for i in range(0, len(rows), per))
 
-    def _insert_chunk(self, columns: tuple[str, ...], rows: list[list[Any]]) -> int:
+    def _insert_chunk(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
         key = (columns, len(rows))
         sql = self._insert_rows.get(key)
         if sql is None:
             sql = self.dialect.insert_rows_sql(self.table, columns, len(rows))
             if len(self._insert_rows) < 64:
                 self._insert_rows[key] = sql
-        params = [value for row in rows for value in row]
+        build = self.insert(columns)[1]
+        params: list[Any] = []
+        extend = params.extend
+        for values in rows:
+            extend(build(values))
         return self.backend.execute_raw(sql, params).affected_rows
 
     def update(self, columns: tuple[str, ...], where: tuple[str, ...]) -> tuple[str, Callable[..., list[Any]]]:
