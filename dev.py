@@ -4,8 +4,9 @@
     python3 dev.py demo        run the demo on SQLite
     python3 dev.py test [...]  install what the tests need into .venv and run the whole suite,
                                then the example DuckDB backend's suite (the conformance kit on
-                               a third-party backend); extra arguments go to the main pytest run
-                               only, and skip the second suite
+                               a third-party backend) and the model layer's tests on the oldest
+                               supported pydantic (in .venv-compat); extra arguments go to the
+                               main pytest run only, and skip the other two
 
 Both create ``.venv`` on first use and reinstall when ``pyproject.toml`` changes.
 """
@@ -67,6 +68,33 @@ def test_example_backend() -> int:
     return subprocess.call([str(PYTHON), "-m", "pytest", "-q"], cwd=path, env=env)
 
 
+#: The oldest pydantic the package declares support for; the model layer uses
+#: some pydantic internals, so the full test run checks this floor too.
+OLDEST_PYDANTIC = "2.6.4"
+COMPAT_VENV = ROOT / ".venv-compat"
+
+
+def test_oldest_pydantic() -> int:
+    """Run the model, query and relation tests on SQLite with the oldest supported pydantic."""
+    python = COMPAT_VENV / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
+    stamp = COMPAT_VENV / ".installed"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + OLDEST_PYDANTIC.encode()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        print(f"installing pydantic=={OLDEST_PYDANTIC} into {COMPAT_VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(COMPAT_VENV)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             f"pydantic=={OLDEST_PYDANTIC}", "pytest", "-e", "."],
+            cwd=ROOT, check=True,
+        )
+        stamp.write_text(digest)
+    print(f"\n== model layer on the oldest supported pydantic ({OLDEST_PYDANTIC}), SQLite ==", flush=True)
+    suites = [f"tests/rhosocial/activerecord/{name}" for name in ("model", "query", "relation")]
+    env = {**os.environ, "RHOSOCIAL_TEST_BACKENDS": "sqlite"}
+    return subprocess.call([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites,
+                            "tests/rhosocial/activerecord/test_docs.py"], cwd=ROOT, env=env)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test"):
         print(__doc__)
@@ -80,7 +108,8 @@ def main(argv: list[str]) -> int:
     if rest:
         return 0 if code == 5 else code
     example = test_example_backend()
-    return code or example
+    compat = test_oldest_pydantic()
+    return code or example or compat
 
 
 if __name__ == "__main__":

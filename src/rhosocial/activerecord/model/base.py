@@ -196,7 +196,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             # Loaded records leave pydantic's fields set unset until first use (the
             # loader skips building a set per record): every field was set.
             if item == "__pydantic_fields_set__":
-                fields = set(type(self).__pydantic_fields__)
+                fields = set(type(self).model_fields)
                 object.__setattr__(self, item, fields)
                 return fields
             return super().__getattr__(item)

@@ -249,9 +249,13 @@ ROWS_PER_INSERT = 500
 
 def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:
     """Return ``f(fields)`` giving a fresh private default per record, as pydantic does."""
-    if attr.default_factory_takes_validated_data:
+    # Factories that take the validated data exist from pydantic 2.10; older ones take nothing.
+    if getattr(attr, "default_factory_takes_validated_data", False):
         return lambda d: attr.get_default(call_default_factory=True, validated_data=dict(d))
-    return lambda d: attr.get_default(call_default_factory=True)
+    factory = attr.default_factory
+    if factory is not None:
+        return lambda d: factory()
+    return lambda d: copy.deepcopy(attr.default)
 
 
 def _private_defaults(model: type["ActiveRecord"]) -> dict[str, Any]:
