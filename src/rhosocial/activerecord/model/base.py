@@ -22,7 +22,7 @@ from ..relation import loading as _relation_loading
 from ..relation.descriptor import RelationDescriptor
 from .events import EVENTS, CallbackRegistry
 from .fields import ColumnSpec, resolve_column
-from .schema import ModelSchema
+from .schema import IMMUTABLE_DEFAULTS, ModelSchema
 
 T = TypeVar("T", bound="ActiveRecord")
 
@@ -63,9 +63,6 @@ class ActiveRecordMeta(_ModelMetaclass):
         return found
 
 
-_IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset)
-
-
 def _install_private_init(cls: type) -> None:
     """Fill ``__pydantic_private__`` from a precomputed dict on every construction.
 
@@ -84,7 +81,7 @@ def _install_private_init(cls: type) -> None:
         return
     defaults: dict[str, Any] = {}
     for attr_name, attr in (cls.__private_attributes__ or {}).items():  # type: ignore[attr-defined]
-        if attr.default_factory is not None or not isinstance(attr.default, _IMMUTABLE_DEFAULTS):
+        if attr.default_factory is not None or not isinstance(attr.default, IMMUTABLE_DEFAULTS):
             return
         defaults[attr_name] = attr.default
 
@@ -95,6 +92,11 @@ def _install_private_init(cls: type) -> None:
     model_post_init.__rhosocial_private_init__ = True  # type: ignore[attr-defined]
     model_post_init.__qualname__ = f"{cls.__qualname__}.model_post_init"
     type.__setattr__(cls, "model_post_init", model_post_init)
+
+
+def _changed_names(values: dict[str, Any], original: dict[str, Any]) -> list[str]:
+    """Return the fields whose value differs from the database state ``original``."""
+    return [k for k, v in values.items() if v is not original[k] and v != original[k]]
 
 
 def _needs_default_pk(bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
@@ -341,7 +343,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         if original is None:
             return {k: (None, v) for k, v in values.items() if v is not None}
-        return {k: (original[k], v) for k, v in values.items() if v is not original[k] and v != original[k]}
+        return {k: (original[k], values[k]) for k in _changed_names(values, original)}
 
     @property
     def is_dirty(self) -> bool:
@@ -444,14 +446,9 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         original = self.__pydantic_private__["_original"]
         if values is original:
             return  # still the loaded or saved dict: nothing assigned since (ModelSchema.snapshot)
-        names = []
-        for k in schema.names:
-            value, old = values[k], original[k]
-            if value is not old and value != old:
-                names.append(k)
-        if not names:
+        changed = tuple(_changed_names(values, original))
+        if not changed:
             return
-        changed = tuple(names)
         lock = self.__lock_column__
         if lock is None:
             sql, build = schema.update(changed, (schema.pk,))
@@ -515,9 +512,6 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         else:
             self._delete(schema, active, False)
 
-    def _has_dependents(self) -> bool:
-        return _relation_dependent.has_dependents(type(self))
-
     def _delete(self, schema: ModelSchema, active: frozenset[str], dependents: bool) -> None:
         if "before_delete" in active:
             self._fire("before_delete")
@@ -530,20 +524,16 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def _delete_row(self, schema: ModelSchema) -> None:
         values = self.__dict__
         lock = self.__lock_column__
+        key = schema.key_param(self.__pydantic_private__["_original"][schema.pk])
         if lock is None:
-            schema.backend.execute_raw(schema.delete_by_pk_sql, [self._pk_param(schema)])
+            schema.backend.execute_raw(schema.delete_by_pk_sql, [key])
             return
-        sql = schema.dialect.delete_sql(schema.table, [schema.pk, lock])
-        result = schema.backend.execute_raw(sql, [self._pk_param(schema), values[lock]])
+        assert schema.delete_locked_sql is not None  # set whenever the model has a lock column
+        result = schema.backend.execute_raw(schema.delete_locked_sql, [key, values[lock]])
         if result.affected_rows == 0:
             raise StaleObjectError(
                 f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone else"
             )
-
-    def _pk_param(self, schema: ModelSchema) -> Any:
-        value = self.__pydantic_private__["_original"][schema.pk]
-        writer = schema.pk_writer
-        return writer(value) if writer is not None and value is not None else value
 
     def refresh(self: T) -> T:
         """Reload every field from the database, dropping unsaved changes.
@@ -610,10 +600,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if cls._default_scopes() or cls.__strict_loading__:
             record = cls.query().where(**{schema.pk: pk}).first()
         else:
-            writer = schema.pk_writer
-            result = schema.backend.execute_raw(
-                schema.select_by_pk_sql, [pk if writer is None or pk is None else writer(pk)]
-            )
+            result = schema.backend.execute_raw(schema.select_by_pk_sql, [schema.key_param(pk)])
             rows = result.rows
             record = schema.row_loader(result.columns)(rows[0]) if rows else None
         if record is None:

@@ -58,8 +58,8 @@ class ModelSchema:
         self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE {q(self.pk)} = {ph(1)}"
         self.pk_writer = self.writers.get(self.pk)
         self.delete_by_pk_sql = dialect.delete_sql(self.table, [self.pk])
-        self.field_set = frozenset(self.names)
-        self.private_defaults = _private_defaults(model)
+        lock = model.__lock_column__
+        self.delete_locked_sql = dialect.delete_sql(self.table, [self.pk, lock]) if lock else None
         # With assignment validation, pydantic gives a record a new ``__dict__`` on every
         # assignment, so the dict a record was loaded or saved with can serve as its
         # database state until then; fields that change in place need their own copy.
@@ -201,36 +201,40 @@ class ModelSchema:
                 private.append(f"{name!r}: {original}")
             elif attr.default_factory is None and attr.default is PydanticUndefined:
                 continue  # no default: pydantic leaves it unset too
-            elif attr.default_factory is None and isinstance(attr.default, _IMMUTABLE):
+            elif attr.default_factory is None and isinstance(attr.default, IMMUTABLE_DEFAULTS):
                 env[f"p{j}"] = attr.default
                 private.append(f"{name!r}: p{j}")
             else:
                 env[f"p{j}"] = _private_default(attr)
                 private.append(f"{name!r}: p{j}(d)")
+        build = (  # one record from ``row``, shared by both loaders
+            f"d = {{{', '.join(entries)}}}",
+            "obj = new(cls)",
+            "setattr(obj, '__dict__', d)",
+            "setattr(obj, '__pydantic_extra__', None)",
+            f"setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})",
+        )
         source = (
             "def load(rows):\n"
             "    out = []\n"
             "    append = out.append\n"
             "    for row in rows:\n"
-            f"        d = {{{', '.join(entries)}}}\n"
-            "        obj = new(cls)\n"
-            "        setattr(obj, '__dict__', d)\n"
-            "        setattr(obj, '__pydantic_extra__', None)\n"
-            f"        setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})\n"
-            "        append(obj)\n"
+            + "".join(f"        {line}\n" for line in build)
+            + "        append(obj)\n"
             "    return out\n"
             "def load_one(row):\n"
-            f"    d = {{{', '.join(entries)}}}\n"
-            "    obj = new(cls)\n"
-            "    setattr(obj, '__dict__', d)\n"
-            "    setattr(obj, '__pydantic_extra__', None)\n"
-            f"    setattr(obj, '__pydantic_private__', {{{', '.join(private)}}})\n"
-            "    return obj\n"
+            + "".join(f"    {line}\n" for line in build)
+            + "    return obj\n"
         )
         exec(compile(source, f"<loader {self.table}>", "exec"), env)  # noqa: S102 - generated from column names via repr
         self._row_loaders[result_columns] = env["load_one"]
         self._loaders[result_columns] = env["load"]
         return env["load"]
+
+    def key_param(self, value: Any) -> Any:
+        """Return a primary-key value as the driver takes it."""
+        writer = self.pk_writer
+        return value if writer is None or value is None else writer(value)
 
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` as the record's last known database state (a copy where needed)."""
@@ -241,7 +245,8 @@ class ModelSchema:
         return {k: (copy.deepcopy(v) if k in self.mutable else v) for k, v in values.items()}
 
 
-_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset)
+#: Defaults that records may share instead of getting a copy each.
+IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset)
 
 #: The most rows one INSERT of ``insert_many`` carries.
 ROWS_PER_INSERT = 500
@@ -256,10 +261,3 @@ def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:
     if factory is not None:
         return lambda d: factory()
     return lambda d: copy.deepcopy(attr.default)
-
-
-def _private_defaults(model: type["ActiveRecord"]) -> dict[str, Any]:
-    defaults = {}
-    for name, attr in (model.__private_attributes__ or {}).items():
-        defaults[name] = attr.get_default()
-    return defaults
