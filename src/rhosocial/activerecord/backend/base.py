@@ -304,11 +304,8 @@ class StorageBackend(ABC):
         except self._driver_errors as exc:
             raise self._wrap_error(exc, sql, params) from exc
         duration = result.duration = time.perf_counter() - start
-        if self._listeners:
-            for listener in self._listeners:
-                listener(sql, params, duration)
-        if logger.isEnabledFor(_DEBUG):
-            logger.debug("%s %r (%.3f ms)", sql, params, duration * 1000)
+        if self._listeners or logger.isEnabledFor(_DEBUG):
+            self._report(sql, params, duration, params)
         return result
 
     def execute_many(self, query: str, params_seq: Iterable[Sequence[Any]]) -> QueryResult:
@@ -326,11 +323,15 @@ class StorageBackend(ABC):
         except self._driver_errors as exc:
             raise self._wrap_error(exc, query, None) from exc
         duration = time.perf_counter() - start
-        for listener in self._listeners:
-            listener(query, None, duration)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s [%d parameter sets] (%.3f ms)", query, len(seq), duration * 1000)
+        self._report(query, None, duration, f"[{len(seq)} parameter sets]")
         return QueryResult(affected_rows=affected, duration=duration)
+
+    def _report(self, sql: str, params: Sequence[Any] | None, duration: float, shown: Any) -> None:
+        """Tell the statement listeners and the DEBUG log that ``sql`` ran."""
+        for listener in self._listeners:
+            listener(sql, params, duration)
+        if logger.isEnabledFor(_DEBUG):
+            logger.debug("%s %s (%.3f ms)", sql, shown, duration * 1000)
 
     def fetch_all(self, query: str, params: Sequence[Any] | None = None, **options: Any) -> list[dict[str, Any]]:
         """Run a query and return every row as a dict."""
@@ -356,9 +357,8 @@ class StorageBackend(ABC):
             converters.append(spec)
         if not any(converters):
             return
-        pairs = list(enumerate(converters))
         result.rows = [
-            tuple(v if (c is None or v is None) else c(v) for (_, c), v in zip(pairs, row))
+            tuple(v if (c is None or v is None) else c(v) for c, v in zip(converters, row))
             for row in result.rows
         ]
 
