@@ -36,8 +36,7 @@ class ModelSchema:
         self.model = model
         self.backend = backend
         self.dialect = dialect = backend.dialect
-        compiler_class = getattr(dialect, "compiler_class", None) or SQLCompiler
-        self.compiler: SQLCompiler = compiler_class(dialect)
+        self.compiler: SQLCompiler = (dialect.compiler_class or SQLCompiler)(dialect)
         self.columns: dict[str, ColumnSpec] = model._column_specs()
         self.names: tuple[str, ...] = tuple(self.columns)
         self.pk: str = model.primary_key()
@@ -47,7 +46,7 @@ class ModelSchema:
         self.readers = {n: compose(dialect.from_db(c.db_type), c.from_db) for n, c in self.columns.items()}
         self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
         caps = backend.capabilities
-        self.use_returning = caps.supports_returning and not getattr(caps, "reports_last_insert_id", True)
+        self.use_returning = caps.supports_returning and not caps.reports_last_insert_id
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
         self._insert_rows: dict[tuple[tuple[str, ...], int], str] = {}
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
