@@ -7,6 +7,7 @@ from .dialect import ColumnType, SQLBuilder, SQLDialectBase, TypeMapping
 from .errors import (
     BackendNotFoundError,
     CheckViolationError,
+    CommandTimeoutError,
     ConfigurationError,
     ConnectionError,
     ConnectionLostError,
@@ -23,6 +24,7 @@ from .errors import (
     NotNullViolationError,
     NotSupportedError,
     OperationalError,
+    PoolTimeoutError,
     ProgrammingError,
     QueryTimeoutError,
     ReadOnlyError,
@@ -30,6 +32,8 @@ from .errors import (
     TransactionError,
     UniqueViolationError,
 )
+from .pool import ConnectionPool, PoolSettings, PoolStats
+from .transaction import Transaction, TransactionStatus
 from .helpers import format_decimal, format_with_length, format_with_precision
 from .registry import available_backends, create_backend, get_backend_class, register_backend
 from .typing import (
@@ -44,6 +48,8 @@ from .typing import (
 
 __all__ = [
     "BackendNotFoundError", "Capabilities", "CheckViolationError", "ColumnDef", "ColumnInfo",
+    "CommandTimeoutError", "ConnectionPool", "PoolSettings", "PoolStats", "PoolTimeoutError",
+    "Transaction", "TransactionStatus",
     "ColumnType", "ColumnTypes", "ConfigurationError", "ConnectionConfig", "ConnectionError",
     "ConnectionLostError", "ConstraintViolationError", "DataError", "DatabaseError", "DatabaseType",
     "DeadlockError", "DriverNotInstalledError", "ForeignKeyViolationError", "IntegrityError",

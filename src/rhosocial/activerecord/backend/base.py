@@ -1,35 +1,41 @@
 """``StorageBackend``: the contract every backend fulfils, and the logic they share.
 
-Nesting transactions through savepoints, validating isolation levels,
-translating driver errors, logging statements and reconnecting after a lost
-connection are written once here. A concrete backend implements a handful of
-small hooks (``_connect``, ``_close``, ``_execute``, ``_classify_error``,
-``_get_columns`` ...) and names its dialect.
+Pooling connections, keeping transaction state per thread and task, nesting
+transactions through savepoints, validating isolation levels, translating
+driver errors, bounding calls and logging statements are written once here
+(with :mod:`.pool` and :mod:`.transaction`). A concrete backend implements a
+handful of small hooks (``_connect``, ``_close``, ``_execute``,
+``_classify_error``, ``_get_columns`` ...) and names its dialect.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import decimal
 import logging
+import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from .capabilities import Capabilities
 from .dialect import SQLDialectBase
 from .errors import (
+    CommandTimeoutError,
     ConnectionError,
-    ConnectionLostError,
     DatabaseError,
     NotSupportedError,
     TransactionError,
 )
+from .pool import ConnectionPool, PooledConnection, PoolSettings
+from .transaction import Transaction, TransactionMethods, TransactionStatus
 from .typing import ColumnDef, ColumnInfo, ConnectionConfig, DatabaseType, IsolationLevel, QueryResult
 
 logger = logging.getLogger("rhosocial.activerecord.backend")
 _DEBUG = logging.DEBUG
+_now = time.perf_counter
 
 StatementListener = Callable[[str, Sequence[Any] | None, float], None]
 
@@ -71,34 +77,48 @@ class ColumnTypes:
         return found, {}
 
 
-class StorageBackend(ABC):
+class StorageBackend(TransactionMethods, ABC):
     """Base class of every backend.
 
     Construct with keyword settings (``database=``, ``host=``, ``url=`` ...)
-    or a ready :class:`ConnectionConfig`. The connection opens lazily on the
-    first statement, or explicitly with :meth:`connect`.
+    or a ready :class:`ConnectionConfig`. Connections open lazily, from the
+    backend's :class:`~rhosocial.activerecord.backend.pool.ConnectionPool`:
+    a statement outside a transaction borrows one for its own duration, a
+    transaction holds one until it ends. One backend serves every thread and
+    asyncio task of a process; transaction state belongs to the context that
+    opened the transaction (see :mod:`rhosocial.activerecord.backend.transaction`).
+
+    Pool settings (``pool_size``, ``max_overflow``, ``pool_timeout``,
+    ``pool_recycle``, ``pool_idle_timeout``, ``pool_pre_ping``) and
+    ``command_timeout`` are read from the options of every backend; see
+    :class:`~rhosocial.activerecord.backend.pool.PoolSettings`.
 
     Class attributes a backend sets:
         name: the registry name (``"sqlite"``).
         driver_name: the DB-API module it uses, for messages and listings.
         dialect_class: its :class:`SQLDialectBase` subclass.
+        interrupt_drops_connection: whether :meth:`_interrupt` breaks the
+            connection (a socket shut down) rather than cancelling the call.
     """
 
     name: ClassVar[str] = "base"
     driver_name: ClassVar[str] = ""
     dialect_class: ClassVar[type[SQLDialectBase]] = SQLDialectBase
+    interrupt_drops_connection: ClassVar[bool] = False
 
     def __init__(self, connection_config: ConnectionConfig | None = None, **kwargs: Any) -> None:
         if connection_config is not None and kwargs:
             raise TypeError("Pass either a ConnectionConfig or keyword settings, not both")
         self.config = connection_config or ConnectionConfig.from_kwargs(**kwargs)
-        self._connection: Any = None
         self._dialect: SQLDialectBase | None = None
         self._capabilities: Capabilities | None = None
-        self._transaction_level = 0
-        self._savepoints: list[str] = []
-        self._listeners: list[StatementListener] = []
+        self._listeners: tuple[StatementListener, ...] = ()
         self._driver_errors: tuple[type[BaseException], ...] = self._driver_error_types()
+        self.pool_settings = PoolSettings.from_options(self.config.options)
+        self._command_timeout = self.pool_settings.command_timeout
+        self._pool = ConnectionPool(self, self.pool_settings)
+        self._state: ContextVar[Transaction | None] = ContextVar(
+            f"rhosocial_{type(self).__name__}_{id(self):x}", default=None)
 
     @classmethod
     def scratch_settings(cls) -> dict[str, Any] | None:
@@ -137,7 +157,10 @@ class StorageBackend(ABC):
         return ()
 
     def _classify_error(self, error: BaseException) -> type[DatabaseError]:
-        """Return the error class for a driver error (by its error code)."""
+        """Return the error class for a driver error (by its error code).
+
+        ``self._connection`` is the connection the failed call ran on.
+        """
         return DatabaseError
 
     def _error_code(self, error: BaseException) -> Any:
@@ -145,7 +168,11 @@ class StorageBackend(ABC):
         return None
 
     def _detect_capabilities(self, connection: Any) -> Capabilities:
-        """Return the capabilities of the open connection (server version decides)."""
+        """Return the capabilities of the open connection (server version decides).
+
+        Called for the first connection only. ``supports_multiple_connections=False``
+        (an in-memory database) makes the pool keep exactly that one connection.
+        """
         return Capabilities()
 
     def _on_connect(self, connection: Any) -> None:
@@ -167,26 +194,52 @@ class StorageBackend(ABC):
     def _after_transaction(self) -> None:
         """Restore session state changed by ``_begin`` (read-only flags and the like)."""
 
-    @abstractmethod
-    def _table_exists(self, table_name: str) -> bool:
-        """Answer from the catalog whether ``table_name`` exists."""
+    def _check_connection(self, connection: Any) -> bool:
+        """Return whether an idle pooled connection is still usable (``pool_pre_ping``).
 
-    @abstractmethod
-    def _get_columns(self, table_name: str) -> list[ColumnInfo]:
-        """Read the columns of ``table_name`` from the catalog."""
+        The default makes a round trip with :attr:`ping_sql`; a backend that
+        can tell without one (a look at the socket) overrides it.
+        """
+        try:
+            self._execute(connection, self.ping_sql, None)
+            return True
+        except self._driver_errors:
+            return False
+
+    def _transaction_status(self, connection: Any) -> TransactionStatus | None:
+        """Return what the server says of the connection's transaction; ``None`` if unknown.
+
+        Used to roll back what a raw ``BEGIN`` left open before a connection
+        returns to the pool, to notice a transaction the server ended on its
+        own, and to refuse to COMMIT one an error aborted.
+        """
+        return None
+
+    def _error_ends_transaction(self, error: DatabaseError) -> bool:
+        """Return whether the server rolled back the whole open transaction on ``error``."""
+        return isinstance(error, ConnectionError)
+
+    def _interrupt(self, connection: Any) -> None:
+        """Stop a call that ran past ``command_timeout``; called from the watchdog thread.
+
+        Break the connection (shut its socket down, and set
+        ``interrupt_drops_connection``) or cancel the call; the blocked call
+        must then fail with a driver error. The default does nothing, so a
+        backend without this hook has no client-side bound.
+        """
 
     # -- connection ----------------------------------------------------------
 
     @property
     def dialect(self) -> SQLDialectBase:
-        """The SQL dialect of this backend (one shared instance)."""
+        """The SQL dialect of this backend (one shared instance; needs no connection)."""
         if self._dialect is None:
             self._dialect = self.dialect_class()
         return self._dialect
 
     @property
     def capabilities(self) -> Capabilities:
-        """The feature flags of this backend, read at connect (connects if needed)."""
+        """The feature flags of this backend, read at the first connect (connects if needed)."""
         if self._capabilities is None:
             self.connect()
         assert self._capabilities is not None
@@ -194,14 +247,46 @@ class StorageBackend(ABC):
 
     features = capabilities
 
+    @property
+    def pool(self) -> ConnectionPool:
+        """The connection pool (``pool.stats()``, ``pool.dispose()``)."""
+        return self._pool
+
     def connect(self) -> None:
-        """Open the connection if it is not open yet.
+        """Open a connection now unless one is open: checks settings and reachability early.
 
         Raises:
             ConnectionError: the database cannot be reached or refused the login.
         """
-        if self._connection is not None:
+        if self._owned() is not None or self._pool.is_open():
             return
+        self._pool.release(self._pool.acquire())
+
+    def disconnect(self) -> None:
+        """Close the pool's connections; the backend opens new ones when used again.
+
+        A transaction this thread or task has open is rolled back (its
+        connection is closed). Connections other threads hold are closed when
+        they give them back, so their work in progress is not cut off.
+        """
+        state = self._owned()
+        if state is not None:
+            self._state.set(None)
+            frames, state.frames = state.frames, []
+            entry, state.entry = state.entry, None
+            state.pins = 0
+            if entry is not None:
+                self._pool.discard(entry)
+            for frame in reversed(frames):
+                frame.rolled_back()
+        self._pool.dispose()
+
+    def dispose(self) -> None:
+        """Alias of :meth:`disconnect` (the name pools use)."""
+        self.disconnect()
+
+    def _open_pooled(self) -> PooledConnection:
+        """Open a driver connection for the pool and prepare it."""
         try:
             connection = self._connect()
         except DatabaseError:
@@ -211,24 +296,25 @@ class StorageBackend(ABC):
                 f"Cannot connect to {self.name} database {self.config.describe()!r}: {exc}",
                 original=exc, code=self._error_code(exc),
             ) from exc
+        entry = PooledConnection(connection)
+        bound = Transaction(self, entry, self._command_timeout)  # hooks that run SQL use it
+        bound.pins = 1
+        token = self._state.set(bound)
         try:
             self._on_connect(connection)
-            self._capabilities = self._detect_capabilities(connection)
+            if self._capabilities is None:
+                capabilities = self._detect_capabilities(connection)
+                if not capabilities.supports_multiple_connections:
+                    self._pool.limit_to_one()
+                self._capabilities = capabilities
         except BaseException:
             self._close_quietly(connection)
             raise
-        self._connection = connection
-        self._transaction_level = 0
-        self._savepoints.clear()
+        finally:
+            self._state.reset(token)
+            bound.entry = None
         logger.debug("connected to %s %s", self.name, self.config.describe())
-
-    def disconnect(self) -> None:
-        """Close the connection; an open transaction is rolled back by the database."""
-        connection, self._connection = self._connection, None
-        self._transaction_level = 0
-        self._savepoints.clear()
-        if connection is not None:
-            self._close_quietly(connection)
+        return entry
 
     def _close_quietly(self, connection: Any) -> None:
         try:
@@ -238,24 +324,94 @@ class StorageBackend(ABC):
 
     def is_connected(self) -> bool:
         """Return whether a connection is open (no round trip; see :meth:`ping`)."""
-        return self._connection is not None
+        return self._owned() is not None or self._pool.is_open()
 
     def ping(self, reconnect: bool = False) -> bool:
-        """Check the connection with a round trip; optionally reopen a lost one."""
-        if self._connection is None:
-            if not reconnect:
-                return False
-            self.connect()
-        try:
-            self._run_internal(self.ping_sql)
-            return True
-        except ConnectionError:
-            if reconnect and self._transaction_level == 0:
-                self.connect()
-                return True
+        """Check a connection with a round trip; with ``reconnect``, open a new one if needed."""
+        held = self._owned()
+        if held is None and not reconnect and not self._pool.is_open():
             return False
+        for attempt in (1, 2):
+            try:
+                self._call(self._execute, self.ping_sql, None, control=True)
+                return True
+            except ConnectionError:
+                if not reconnect or held is not None or attempt == 2:
+                    return False
+        return False
 
     ping_sql: ClassVar[str] = "SELECT 1"
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """Hold one connection for the block and yield the driver connection.
+
+        Statements inside run on it, outside any transaction (for session
+        settings, temporary tables, locks held by the session); a transaction
+        opened inside uses it too. Inside a transaction it is the
+        transaction's connection.
+        """
+        state = self._owned()
+        if state is None:
+            state = Transaction(self, self._pool.acquire(), self._command_timeout)
+            self._state.set(state)
+        state.pins += 1
+        try:
+            yield state.connection
+        finally:
+            state.pins -= 1
+            if state.pins == 0 and not state.frames:
+                self._let_go(state)
+
+    def _owned(self) -> Transaction | None:
+        """Return this context's hold on a connection of this backend, if any."""
+        state = self._state.get()
+        if state is not None and state.owned():
+            return state
+        return None
+
+    def _let_go(self, state: Transaction) -> None:
+        """End this context's hold and give its connection back to the pool."""
+        self._state.set(None)
+        entry, state.entry = state.entry, None
+        if entry is not None:
+            self._give_back(entry, strict=False)
+
+    def _give_back(self, entry: PooledConnection, strict: bool = True) -> None:
+        """Return a borrowed connection, rolling back a transaction a raw statement left open."""
+        if not entry.broken:
+            status = self._transaction_status(entry.connection)
+            if status is not None and status is not TransactionStatus.IDLE:
+                self._roll_back_stray(entry)
+                if strict:
+                    self._pool.release(entry)
+                    raise TransactionError(
+                        "A statement outside begin_transaction() left a transaction open (a raw "
+                        "BEGIN?); it was rolled back. Connections go back to the pool after each "
+                        "statement: use backend.transaction() for a transaction, or "
+                        "backend.connection() to keep one connection for several statements."
+                    )
+        self._pool.release(entry)
+
+    def _roll_back_stray(self, entry: PooledConnection) -> None:
+        bound = Transaction(self, entry, self._command_timeout)
+        bound.pins = 1
+        token = self._state.set(bound)
+        try:
+            with self._translate_errors("ROLLBACK"):
+                self._rollback()
+        except DatabaseError:
+            entry.broken = True
+        finally:
+            self._state.reset(token)
+            bound.entry = None
+
+    @property
+    def _connection(self) -> Any:
+        """The driver connection this context holds (in a transaction, a ``connection()``
+        block, or while a failed call is being translated), else ``None``."""
+        state = self._owned()
+        return None if state is None or state.entry is None else state.entry.connection
 
     def __enter__(self) -> "StorageBackend":
         self.connect()
@@ -294,18 +450,10 @@ class StorageBackend(ABC):
         The fast path for callers that converted values themselves (the model
         layer does, with converters precomputed per column).
         """
-        connection = self._connection
-        if connection is None:
-            self.connect()
-            connection = self._connection
-        start = time.perf_counter()
-        try:
-            result = self._execute(connection, sql, params)
-        except self._driver_errors as exc:
-            raise self._wrap_error(exc, sql, params) from exc
-        duration = result.duration = time.perf_counter() - start
+        result, seconds = self._call(self._execute, sql, params)
+        result.duration = seconds
         if self._listeners or logger.isEnabledFor(_DEBUG):
-            self._report(sql, params, duration, params)
+            self._report(sql, params, seconds, params)
         return result
 
     def execute_many(self, query: str, params_seq: Iterable[Sequence[Any]]) -> QueryResult:
@@ -315,16 +463,90 @@ class StorageBackend(ABC):
 
     def execute_many_raw(self, query: str, seq: Sequence[Sequence[Any]]) -> QueryResult:
         """Run one statement per parameter set, already in driver form (see :meth:`execute_raw`)."""
-        if self._connection is None:
-            self.connect()
-        start = time.perf_counter()
+        affected, seconds = self._call(self._execute_many, query, seq)
+        self._report(query, None, seconds, f"[{len(seq)} parameter sets]")
+        return QueryResult(affected_rows=affected, duration=seconds)
+
+    def _call(self, call: Callable[[Any, str, Any], Any], sql: str, arg: Any,
+              control: bool = False) -> tuple[Any, float]:
+        """Run ``call(connection, sql, arg)`` on this context's connection, or a borrowed one.
+
+        Returns the call's value and the seconds it took. A connection is
+        borrowed for the call alone unless this context holds one. Driver
+        errors are translated; a connection whose state is unknown afterwards
+        is never used again; a transaction the error ended is marked gone.
+        ``control`` statements (BEGIN, COMMIT, savepoints) run even in a
+        transaction that may only roll back.
+        """
+        state = self._state.get()
+        entry: PooledConnection
+        if state is not None and state.owned():
+            if not control and state.frames and (state.lost is not None or state.doomed is not None):
+                raise state.refusal("this statement")  # type: ignore[misc]
+            entry = state.entry  # type: ignore[assignment]  # set while the state is owned
+            timeout = state.command_timeout
+        else:
+            state = None
+            entry = self._pool.acquire()
+            timeout = self._command_timeout
+        start = _now()
+        if timeout is not None:
+            entry.deadline = start + timeout
         try:
-            affected = self._execute_many(self._connection, query, seq)
+            value = call(entry.connection, sql, arg)
         except self._driver_errors as exc:
-            raise self._wrap_error(exc, query, None) from exc
-        duration = time.perf_counter() - start
-        self._report(query, None, duration, f"[{len(seq)} parameter sets]")
-        return QueryResult(affected_rows=affected, duration=duration)
+            entry.deadline = 0.0
+            error = self._call_failed(entry, state, exc, sql, arg, timeout)
+            if state is None:
+                self._give_back(entry, strict=False)
+            raise error from exc
+        except BaseException as exc:
+            # Interrupted half-way (KeyboardInterrupt, a bug): the protocol state is unknown.
+            entry.deadline = 0.0
+            entry.broken = True
+            if state is None:
+                self._pool.discard(entry)
+            elif state.frames and state.lost is None:
+                state.lost = exc
+            raise
+        entry.deadline = 0.0
+        seconds = _now() - start
+        if state is None:
+            self._give_back(entry)
+        elif not control:
+            state.statements += 1
+        return value, seconds
+
+    def _call_failed(self, entry: PooledConnection, state: Transaction | None, exc: BaseException,
+                     sql: str, params: Any, timeout: float | None) -> DatabaseError:
+        """Translate a failed call and record what it did to the connection and transaction."""
+        if state is None:
+            bound = Transaction(self, entry, timeout)  # so _classify_error sees this connection
+            bound.pins = 1
+            token = self._state.set(bound)
+            try:
+                error = self._wrap_error(exc, sql, params)
+            finally:
+                self._state.reset(token)
+                bound.entry = None
+        else:
+            error = self._wrap_error(exc, sql, params)
+        if entry.interrupted:
+            entry.broken = True
+            error = CommandTimeoutError(
+                f"No answer from the {self.name} server within command_timeout={timeout:g}s; the "
+                "connection was closed, and the server may or may not have run the statement",
+                sql=sql, params=params, original=exc, code=error.code,
+            )
+        elif isinstance(error, ConnectionError):
+            entry.broken = True
+        if state is not None and state.frames and state.lost is None:
+            if entry.broken or self._error_ends_transaction(error) or \
+                    self._transaction_status(entry.connection) is TransactionStatus.IDLE:
+                state.lost = error
+                if entry.broken:
+                    logger.warning("%s connection lost inside a transaction; it was rolled back", self.name)
+        return error
 
     def _report(self, sql: str, params: Sequence[Any] | None, duration: float, shown: Any) -> None:
         """Tell the statement listeners and the DEBUG log that ``sql`` ran."""
@@ -346,7 +568,12 @@ class StorageBackend(ABC):
         return self.execute(query, params).scalar()
 
     def _run_internal(self, sql: str) -> QueryResult:
-        return self.execute_raw(sql, None)
+        """Run a transaction-control statement on this context's connection (reported, not counted)."""
+        result, seconds = self._call(self._execute, sql, None, control=True)
+        result.duration = seconds
+        if self._listeners or logger.isEnabledFor(_DEBUG):
+            self._report(sql, None, seconds, None)
+        return result
 
     def _convert_rows(self, result: QueryResult, column_types: Mapping[str, Any]) -> None:
         converters = []
@@ -365,20 +592,24 @@ class StorageBackend(ABC):
     # -- listeners -----------------------------------------------------------
 
     def add_listener(self, listener: StatementListener) -> None:
-        """Call ``listener(sql, params, seconds)`` after every statement."""
-        self._listeners.append(listener)
+        """Call ``listener(sql, params, seconds)`` after every statement, from any thread."""
+        self._listeners = self._listeners + (listener,)
 
     def remove_listener(self, listener: StatementListener) -> None:
         """Stop calling ``listener``."""
-        self._listeners.remove(listener)
+        listeners = list(self._listeners)
+        listeners.remove(listener)
+        self._listeners = tuple(listeners)
 
     @contextmanager
-    def capture_statements(self) -> Iterator[list[str]]:
-        """Collect the SQL of every statement run inside the block."""
+    def capture_statements(self, this_thread_only: bool = False) -> Iterator[list[str]]:
+        """Collect the SQL of every statement run inside the block (by any thread, or only this one)."""
         captured: list[str] = []
+        me = threading.get_ident()
 
         def listener(sql: str, params: Any, seconds: float) -> None:
-            captured.append(sql)
+            if not this_thread_only or threading.get_ident() == me:
+                captured.append(sql)
 
         self.add_listener(listener)
         try:
@@ -391,23 +622,8 @@ class StorageBackend(ABC):
     def _wrap_error(self, exc: BaseException, sql: str | None, params: Any) -> DatabaseError:
         """Translate a driver error into this package's hierarchy."""
         cls = self._classify_error(exc)
-        if issubclass(cls, ConnectionLostError) or (
-            issubclass(cls, ConnectionError) and self._connection is not None
-        ):
-            self._forget_connection()
         return cls(str(exc).strip() or type(exc).__name__, sql=sql, params=params,
                    original=exc, code=self._error_code(exc))
-
-    def _forget_connection(self) -> None:
-        """Drop a broken connection; the next statement opens a new one."""
-        connection, self._connection = self._connection, None
-        lost_transaction = self._transaction_level > 0
-        self._transaction_level = 0
-        self._savepoints.clear()
-        if connection is not None:
-            self._close_quietly(connection)
-        if lost_transaction:
-            logger.warning("%s connection lost inside a transaction; it was rolled back", self.name)
 
     @contextmanager
     def _translate_errors(self, sql: str | None = None, params: Any = None) -> Iterator[None]:
@@ -416,141 +632,6 @@ class StorageBackend(ABC):
             yield
         except self._driver_errors as exc:
             raise self._wrap_error(exc, sql, params) from exc
-
-    # -- transactions --------------------------------------------------------
-
-    @property
-    def in_transaction(self) -> bool:
-        """Whether a transaction is open."""
-        return self._transaction_level > 0
-
-    @property
-    def transaction_level(self) -> int:
-        """How deeply transactions are nested (0: none)."""
-        return self._transaction_level
-
-    def begin_transaction(
-        self, isolation_level: IsolationLevel | str | None = None, read_only: bool = False,
-        **options: Any,
-    ) -> None:
-        """Open a transaction, or a savepoint when one is already open.
-
-        Args:
-            isolation_level: an :class:`IsolationLevel` or its name; only the
-                outermost level may set it.
-            read_only: open a read-only transaction (outermost level only).
-
-        Raises:
-            IsolationLevelError: the level is not a known isolation level.
-            NotSupportedError: the backend does not offer the level, read-only
-                transactions or savepoints.
-            TransactionError: options were given for a nested level.
-        """
-        level = IsolationLevel.parse(isolation_level) if isolation_level is not None else None
-        caps = self.capabilities
-        if self._transaction_level == 0:
-            if level is not None and level not in caps.isolation_levels:
-                raise NotSupportedError(f"{self.name} does not support isolation level {level.name}")
-            if read_only and not caps.supports_read_only_transactions:
-                raise NotSupportedError(f"{self.name} does not support read-only transactions")
-            self._begin(level, read_only, **options)
-            self._transaction_level = 1
-            return
-        if level is not None or read_only or options:
-            raise TransactionError(
-                "Isolation level and read-only mode can only be set on the outermost transaction"
-            )
-        if not caps.supports_savepoints:
-            raise NotSupportedError(f"{self.name} does not support nested transactions (savepoints)")
-        name = f"sp_{self._transaction_level}"
-        self._run_internal(self.dialect.savepoint_sql(name))
-        self._savepoints.append(name)
-        self._transaction_level += 1
-
-    def commit_transaction(self) -> None:
-        """Commit the innermost level: release its savepoint, or commit the transaction.
-
-        Raises:
-            TransactionError: no transaction is open.
-        """
-        if self._transaction_level == 0:
-            raise TransactionError("commit_transaction() called with no transaction open")
-        if self._transaction_level > 1:
-            name = self._savepoints[-1]
-            self._run_internal(self.dialect.release_savepoint_sql(name))
-            self._savepoints.pop()
-            self._transaction_level -= 1
-            return
-        try:
-            with self._translate_errors("COMMIT"):
-                self._commit()
-        except DatabaseError:
-            # A failed COMMIT ends the transaction; make sure nothing is left open.
-            if self._connection is not None:
-                try:
-                    with self._translate_errors("ROLLBACK"):
-                        self._rollback()
-                except DatabaseError:
-                    pass
-            self._end_transaction()
-            raise
-        self._end_transaction()
-
-    def rollback_transaction(self) -> None:
-        """Undo the innermost level: roll back to its savepoint, or roll back the transaction.
-
-        Raises:
-            TransactionError: no transaction is open.
-        """
-        if self._transaction_level == 0:
-            raise TransactionError("rollback_transaction() called with no transaction open")
-        if self._transaction_level > 1:
-            name = self._savepoints[-1]
-            self._run_internal(self.dialect.rollback_to_savepoint_sql(name))
-            self._run_internal(self.dialect.release_savepoint_sql(name))
-            self._savepoints.pop()
-            self._transaction_level -= 1
-            return
-        try:
-            with self._translate_errors("ROLLBACK"):
-                self._rollback()
-        finally:
-            self._end_transaction()
-
-    def _end_transaction(self) -> None:
-        self._transaction_level = 0
-        self._savepoints.clear()
-        if self._connection is not None:
-            self._after_transaction()
-
-    @contextmanager
-    def transaction(
-        self, isolation_level: IsolationLevel | str | None = None, read_only: bool = False,
-        **options: Any,
-    ) -> Iterator["StorageBackend"]:
-        """Run the block in a transaction: commit on success, roll back on exception.
-
-        Nested blocks become savepoints, so an inner failure undoes only the
-        inner block when the outer block catches it.
-        """
-        self.begin_transaction(isolation_level, read_only, **options)
-        depth = self._transaction_level
-        try:
-            yield self
-        except BaseException:
-            # The level may already be gone if the connection was lost.
-            if self._transaction_level >= depth:
-                while self._transaction_level > depth:
-                    self.rollback_transaction()
-                self.rollback_transaction()
-            raise
-        else:
-            if self._transaction_level != depth:
-                # Undo the block rather than leave a transaction (and its locks) open.
-                while self._transaction_level >= depth:
-                    self.rollback_transaction()
-                raise TransactionError("Transaction levels were left unbalanced inside the block")
-            self.commit_transaction()
 
     # -- schema --------------------------------------------------------------
 
@@ -579,7 +660,7 @@ class StorageBackend(ABC):
         if not self.capabilities.supports_foreign_keys:
             from dataclasses import replace
             defs = [replace(c, references=None) if c.references else c for c in defs]
-        self._run_internal(self.dialect.create_table_sql(table_name, defs, if_not_exists, constraints))
+        self.execute_raw(self.dialect.create_table_sql(table_name, defs, if_not_exists, constraints))
         for cols in indexes:
             self.create_index(table_name, cols, if_not_exists=if_not_exists)
         for cols in unique_indexes:
@@ -588,26 +669,32 @@ class StorageBackend(ABC):
     def create_index(self, table_name: str, columns: Sequence[str], name: str | None = None,
                      unique: bool = False, if_not_exists: bool = False) -> None:
         """Create an index on ``columns`` of ``table_name``."""
-        self._run_internal(self.dialect.create_index_sql(table_name, list(columns), name, unique, if_not_exists))
+        self.execute_raw(self.dialect.create_index_sql(table_name, list(columns), name, unique, if_not_exists))
 
     def drop_table(self, table_name: str, if_exists: bool = False) -> None:
         """Drop a table."""
-        self._run_internal(self.dialect.drop_table_sql(table_name, if_exists))
+        self.execute_raw(self.dialect.drop_table_sql(table_name, if_exists))
 
     def table_exists(self, table_name: str) -> bool:
         """Return whether ``table_name`` exists, asking the catalog."""
-        if self._connection is None:
-            self.connect()
+        self.capabilities  # noqa: B018 - hooks may rely on what the first connect detected
         return self._table_exists(table_name)
 
     def get_columns(self, table_name: str) -> list[ColumnInfo]:
         """Return the columns of ``table_name`` in table order (empty if it does not exist)."""
-        if self._connection is None:
-            self.connect()
+        self.capabilities  # noqa: B018
         return self._get_columns(table_name)
 
+    @abstractmethod
+    def _table_exists(self, table_name: str) -> bool:
+        """Answer from the catalog whether ``table_name`` exists."""
+
+    @abstractmethod
+    def _get_columns(self, table_name: str) -> list[ColumnInfo]:
+        """Read the columns of ``table_name`` from the catalog."""
+
     def __repr__(self) -> str:
-        state = "connected" if self._connection is not None else "disconnected"
+        state = "connected" if self.is_connected() else "disconnected"
         return f"<{type(self).__name__} {self.config.describe()!r} {state}>"
 
 

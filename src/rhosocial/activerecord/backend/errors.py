@@ -66,6 +66,10 @@ class ConnectionLostError(ConnectionError):
     """An open connection broke; the transaction in progress is gone."""
 
 
+class PoolTimeoutError(ConnectionError):
+    """No pooled connection became free within ``pool_timeout``; the message names the pool's size."""
+
+
 class OperationalError(DatabaseError):
     """The database could not run a statement for a reason outside the SQL."""
 
@@ -124,6 +128,15 @@ class LockTimeoutError(OperationalError):
 
 class QueryTimeoutError(OperationalError):
     """The statement was cancelled because it ran too long."""
+
+
+class CommandTimeoutError(QueryTimeoutError, ConnectionLostError):
+    """The server did not answer within ``command_timeout``; the connection was dropped.
+
+    Both a :class:`QueryTimeoutError` (the call took too long) and a
+    :class:`ConnectionLostError` (the connection, and any transaction open on
+    it, is gone: the server may or may not have run the statement).
+    """
 
 
 class ReadOnlyError(OperationalError):

@@ -1,4 +1,4 @@
-"""Helpers every backend needs: type formatting, option parsing, JSON and type names.
+"""Helpers every backend needs: type formatting, option parsing, JSON, type names, sockets.
 
 The ``format_*`` functions are ``TypeMapping.format_func`` values; the rest
 were written by each built-in backend for itself before they moved here.
@@ -6,7 +6,10 @@ were written by each built-in backend for itself before they moved here.
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
+import socket
 from typing import Any, Mapping
 
 _TYPE_SIZE = re.compile(r"\s*\(.*\)\s*$")
@@ -86,3 +89,31 @@ def _non_negative_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return value
+
+
+def socket_has_data(fd: int) -> bool:
+    """Return whether the socket behind ``fd`` has data, an error or end-of-file waiting (no wait).
+
+    On an idle database connection nothing should be waiting; something that
+    is usually means the server closed it. Backends use it in
+    ``_check_connection`` to vet pooled connections without a round trip.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def shut_down_socket(fd: int) -> None:
+    """Shut down the socket behind ``fd`` so a call blocked on it fails at once.
+
+    Works through a duplicate descriptor, so ``fd`` stays owned by the driver
+    (which then reports the connection broken). Backends use it in
+    ``_interrupt`` to bound calls to a server that stopped answering.
+    """
+    sock = socket.socket(fileno=os.dup(fd))
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+    finally:
+        sock.close()

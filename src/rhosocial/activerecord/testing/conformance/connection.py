@@ -17,9 +17,14 @@ class TestConnection:
         assert backend.in_transaction is False and backend.transaction_level == 0
 
     def test_connect_is_idempotent(self, backend):
-        connection = backend._connection
+        opened = backend.pool.stats().opened
         backend.connect()
-        assert backend._connection is connection
+        backend.connect()
+        assert backend.pool.stats().opened == opened == 1
+        with backend.connection() as first:
+            pass
+        with backend.connection() as again:
+            assert again is first  # the idle connection is reused
 
     def test_disconnect_then_ping(self, backend):
         backend.disconnect()

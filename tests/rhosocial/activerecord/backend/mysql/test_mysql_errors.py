@@ -7,6 +7,7 @@ import time
 import pytest
 
 from rhosocial.activerecord.backend import (
+    TransactionError,
     CheckViolationError,
     ColumnDef,
     ConnectionLostError,
@@ -190,6 +191,13 @@ def test_killed_connection_mid_transaction(mysql, make_mysql):
     with pytest.raises(ConnectionLostError) as info:
         victim.execute("SELECT 1")
     assert info.value.code in (2013, 2006, 0, 1927, 4031)
+    # The transaction stays open, and gone, until its owner ends it: nothing more may run in it
+    # (on a new connection it would run outside any transaction), and COMMIT refuses.
+    assert victim.in_transaction
+    with pytest.raises(TransactionError, match="transaction is gone"):
+        victim.execute("INSERT INTO `accounts` VALUES (%s, %s)", [4, 5])
+    with pytest.raises(TransactionError, match="nothing in it was saved"):
+        victim.commit_transaction()
     assert not victim.in_transaction
     # Nothing of the killed transaction is visible.
     assert mysql.fetch_all("SELECT `id`, `balance` FROM `accounts` ORDER BY `id`") == [

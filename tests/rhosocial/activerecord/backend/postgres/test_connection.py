@@ -109,7 +109,8 @@ def test_session_settings(make_pg, pg_provider):
     assert backend.fetch_value("SELECT current_schema()") == pg_provider.schema
     # Autocommit: a statement outside a transaction is visible to others at once.
     assert backend.fetch_value("SHOW transaction_isolation") == "read committed"
-    assert backend._connection.autocommit is True
+    with backend.connection() as connection:
+        assert connection.autocommit is True
 
 
 @needs_psycopg
@@ -158,7 +159,8 @@ def test_unreachable_port_says_unreachable(server_url):
 
 def test_capabilities_follow_the_server(pg):
     caps = pg.capabilities
-    assert caps.server_version[0] == pg._connection.info.server_version // 10000 >= 10
+    with pg.connection() as connection:
+        assert caps.server_version[0] == connection.info.server_version // 10000 >= 10
     assert caps.supports_returning and caps.supports_savepoints and caps.supports_upsert
     assert caps.supports_for_update and caps.supports_skip_locked and caps.supports_arrays
     assert caps.supports_native_uuid and caps.supports_native_decimal

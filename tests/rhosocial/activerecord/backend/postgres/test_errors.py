@@ -176,7 +176,14 @@ def test_terminated_connection_loses_its_transaction_and_reconnects(pg, make_pg)
     with pytest.raises(ConnectionLostError) as info:
         victim.execute("INSERT INTO accounts (id, balance) VALUES (2, 20)")
     assert info.value.original is not None
-    assert not victim.in_transaction and not victim.is_connected()
+    # The transaction stays open, and gone, until its owner ends it: nothing more runs in it.
+    assert victim.in_transaction
+    with pytest.raises(TransactionError, match="transaction is gone"):
+        victim.execute("INSERT INTO accounts (id, balance) VALUES (3, 30)")
+    victim.rollback_transaction()  # no SQL: the connection is gone
+    assert not victim.in_transaction
+    stats = victim.pool.stats()
+    assert (stats.open, stats.discarded) == (0, 1)  # the broken connection was not pooled again
     assert pg.fetch_value("SELECT count(*) FROM accounts") == 0
     # The next statement opens a new session.
     assert victim.fetch_value("SELECT pg_backend_pid()") != pid

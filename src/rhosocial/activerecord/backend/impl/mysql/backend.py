@@ -27,7 +27,8 @@ from ...errors import (
     SerializationError,
     UniqueViolationError,
 )
-from ...helpers import as_bool
+from ...helpers import as_bool, shut_down_socket, socket_has_data
+from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, QueryResult
 from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
 from .types import native_type
@@ -40,6 +41,7 @@ except ImportError:  # pragma: no cover - exercised only without the driver
     CLIENT = None  # type: ignore[assignment, unused-ignore]
 
 INSTALL_HINT = 'pip install "rhosocial-activerecord[mysql]"'
+_SERVER_STATUS_IN_TRANS = 1  # pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
 
 
 class MySQLDeadlockError(DeadlockError, SerializationError):
@@ -116,7 +118,8 @@ class MySQLBackend(StorageBackend):
         ssl_ca, ssl_cert, ssl_key, ssl_verify_cert, ssl_verify_identity, ssl_disabled:
             TLS settings, passed to PyMySQL.
         connect_timeout: seconds to wait for the connection (10).
-        read_timeout, write_timeout: socket timeouts in seconds (none).
+        read_timeout, write_timeout: socket timeouts in seconds (none; the
+            backend's ``command_timeout`` bounds every call anyway).
         lock_timeout: seconds to wait for a row lock (``innodb_lock_wait_timeout``).
         statement_timeout: seconds a statement may run (MariaDB ``max_statement_time``,
             every statement; MySQL ``max_execution_time``, SELECT only).
@@ -230,6 +233,37 @@ class MySQLBackend(StorageBackend):
 
     def _close(self, connection: Any) -> None:
         connection.close()
+
+    # -- pooling -------------------------------------------------------------
+
+    interrupt_drops_connection = True
+
+    def _check_connection(self, connection: Any) -> bool:
+        """Look at the socket of an idle connection: anything waiting there means it was closed.
+
+        A server that ends a connection (``KILL``, ``wait_timeout``, a
+        restart) sends an error packet or end-of-file; an idle, healthy
+        connection has nothing to read. No round trip is made.
+        """
+        sock = connection._sock
+        return sock is not None and not socket_has_data(sock.fileno())
+
+    def _transaction_status(self, connection: Any) -> TransactionStatus | None:
+        # From the last OK packet; after an error it may be stale (see _error_ends_transaction).
+        if connection.server_status is None:
+            return None
+        in_transaction = connection.server_status & _SERVER_STATUS_IN_TRANS
+        return TransactionStatus.ACTIVE if in_transaction else TransactionStatus.IDLE
+
+    def _error_ends_transaction(self, error: DatabaseError) -> bool:
+        """A deadlock makes InnoDB roll back the whole transaction, not just the statement."""
+        return super()._error_ends_transaction(error) or isinstance(error, DeadlockError)
+
+    def _interrupt(self, connection: Any) -> None:
+        """Shut the socket down: the blocked call fails at once, whatever the server does."""
+        sock = connection._sock
+        if sock is not None:
+            shut_down_socket(sock.fileno())
 
     def _detect_capabilities(self, connection: Any) -> Capabilities:
         mariadb, version = self._is_mariadb, self._server_version

@@ -29,6 +29,9 @@ from ...errors import (
     TransactionError,
     UniqueViolationError,
 )
+from ...helpers import shut_down_socket, socket_has_data
+from ...pool import POOL_OPTIONS
+from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, DatabaseType, IsolationLevel, QueryResult
 from .dialect import PostgresDialect
 from .types import POSTGRES_NATIVE_TYPES, normalize_default
@@ -42,6 +45,20 @@ except ImportError:  # pragma: no cover - exercised in a subprocess test
 
 _TUPLES_OK = 2 if pq is None else int(pq.ExecStatus.TUPLES_OK)
 _IDLE = 0 if pq is None else int(pq.TransactionStatus.IDLE)
+_STATUS_OK = 0 if pq is None else int(pq.ConnStatus.OK)
+# libpq's transaction status -> what the server says of the transaction (ACTIVE/UNKNOWN: unsure)
+_TRANSACTION_STATUS = {} if pq is None else {
+    int(pq.TransactionStatus.IDLE): TransactionStatus.IDLE,
+    int(pq.TransactionStatus.INTRANS): TransactionStatus.ACTIVE,
+    int(pq.TransactionStatus.INERROR): TransactionStatus.FAILED,
+}
+
+if psycopg is not None:
+
+    class PooledPgConnection(psycopg.Connection):  # type: ignore[type-arg, unused-ignore]
+        """A psycopg connection that keeps its own reusable cursor (one per pooled connection)."""
+
+        rhosocial_cursor: Any = None
 INSTALL_HINT = 'pip install "rhosocial-activerecord[postgres]"'
 MIN_SERVER_VERSION = 100000  # identity columns arrived in PostgreSQL 10
 
@@ -190,9 +207,9 @@ class PostgresBackend(StorageBackend):
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         super().__init__(connection_config, **kwargs)
         options = self.config.options
-        unknown = set(options) - _OWN_OPTIONS - _LIBPQ_OPTIONS
+        unknown = set(options) - _OWN_OPTIONS - _LIBPQ_OPTIONS - POOL_OPTIONS
         if unknown:
-            known = ", ".join(sorted(_OWN_OPTIONS | _LIBPQ_OPTIONS))
+            known = ", ".join(sorted(_OWN_OPTIONS | _LIBPQ_OPTIONS | POOL_OPTIONS))
             raise ConfigurationError(
                 f"Unknown PostgreSQL settings: {', '.join(sorted(unknown))}. "
                 f"Known settings: {known}"
@@ -208,7 +225,6 @@ class PostgresBackend(StorageBackend):
                 f"prepare_threshold must be an integer or None, got {threshold!r}"
             ) from None
         self._session_sql = self._build_session_sql()
-        self._cursor: Any = None
 
     # -- connecting ----------------------------------------------------------
 
@@ -266,7 +282,7 @@ class PostgresBackend(StorageBackend):
     def _connect(self) -> Any:
         params = self._connect_params()
         try:
-            return psycopg.Connection.connect(
+            return PooledPgConnection.connect(
                 autocommit=True,
                 prepare_threshold=self._prepare_threshold,
                 cursor_factory=psycopg.RawCursor,
@@ -323,11 +339,45 @@ class PostgresBackend(StorageBackend):
                 original=exc,
                 code=getattr(exc, "sqlstate", None),
             ) from exc
-        self._cursor = connection.cursor()
+        connection.rhosocial_cursor = connection.cursor()
 
     def _close(self, connection: Any) -> None:
-        self._cursor = None
+        connection.rhosocial_cursor = None
         connection.close()
+
+    # -- pooling -------------------------------------------------------------
+
+    interrupt_drops_connection = True
+
+    def _check_connection(self, connection: Any) -> bool:
+        """Look at the socket of an idle connection: anything waiting there is the server's goodbye.
+
+        A connection the server ended (``pg_terminate_backend``, a restart, an
+        idle timeout) has an error message or end-of-file waiting; libpq reads
+        it and marks the connection bad. No round trip is made.
+        """
+        pgconn = connection.pgconn
+        if connection.closed or connection.broken or pgconn.status != _STATUS_OK:
+            return False
+        fd = pgconn.socket
+        if not socket_has_data(fd):
+            return True
+        try:
+            pgconn.consume_input()
+        except psycopg.Error:
+            return False
+        if pgconn.status != _STATUS_OK or pgconn.transaction_status != _IDLE:
+            return False
+        while pgconn.notifies() is not None:  # a NOTIFY for a LISTEN: harmless
+            pass
+        return not socket_has_data(fd)
+
+    def _transaction_status(self, connection: Any) -> TransactionStatus | None:
+        return _TRANSACTION_STATUS.get(connection.pgconn.transaction_status)
+
+    def _interrupt(self, connection: Any) -> None:
+        """Shut the socket down: the blocked call fails at once, whatever the server does."""
+        shut_down_socket(connection.pgconn.socket)
 
     def _detect_capabilities(self, connection: Any) -> Capabilities:
         version = connection.info.server_version
@@ -361,7 +411,7 @@ class PostgresBackend(StorageBackend):
     # -- statements ----------------------------------------------------------
 
     def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
-        cursor = self._cursor
+        cursor = connection.rhosocial_cursor
         try:
             cursor.execute(sql, params)
         except psycopg.errors.FeatureNotSupported:
@@ -386,7 +436,7 @@ class PostgresBackend(StorageBackend):
         return QueryResult(rows, names, cursor.rowcount, last_id)
 
     def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
-        cursor = self._cursor
+        cursor = connection.rhosocial_cursor
         cursor.executemany(sql, seq)
         return cursor.rowcount
 

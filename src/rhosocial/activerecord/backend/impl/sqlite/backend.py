@@ -23,6 +23,7 @@ from ...errors import (
     UniqueViolationError,
 )
 from ...helpers import as_bool, base_type_name
+from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, IsolationLevel, QueryResult
 from .dialect import SQLiteDialect
 from .types import SQLITE_NATIVE_TYPES
@@ -61,12 +62,21 @@ class SQLiteBackend(StorageBackend):
         timeout: seconds to wait for a lock before ``LockTimeoutError`` (5).
         wal: switch a file database to write-ahead logging.
         foreign_keys: enforce foreign keys (on by default).
-        transaction_mode: default ``BEGIN`` mode: DEFERRED, IMMEDIATE or EXCLUSIVE.
-        check_same_thread: passed to ``sqlite3.connect`` (True).
+        transaction_mode: the ``BEGIN`` mode: DEFERRED, IMMEDIATE or EXCLUSIVE.
+            By default a read-write transaction begins IMMEDIATE (it takes the
+            write lock at once, so concurrent writers queue behind the busy
+            timeout instead of failing when a read turns into a write) and a
+            read-only one DEFERRED.
 
     The driver's implicit transactions are off (``isolation_level=None``):
     statements outside ``begin_transaction`` commit on their own, and
     transactions start with an explicit ``BEGIN``.
+
+    Threads: a file database gets a pool of connections like any backend
+    (each used by one thread at a time, so ``check_same_thread`` is off);
+    ``wal=True`` lets readers run while one connection writes. An in-memory
+    database lives in its one connection: the pool keeps exactly that one,
+    and threads take turns on it.
     """
 
     name = "sqlite"
@@ -78,13 +88,14 @@ class SQLiteBackend(StorageBackend):
         if not self.config.database:
             self.config.database = ":memory:"
         options = self.config.options
-        mode = str(options.get("transaction_mode", "DEFERRED")).upper()
-        if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
-            raise ConfigurationError(
-                f"transaction_mode must be DEFERRED, IMMEDIATE or EXCLUSIVE, got {mode!r}"
-            )
-        self._transaction_mode = mode
-        self._read_only_active = False
+        mode = options.get("transaction_mode")
+        if mode is not None:
+            mode = str(mode).upper()
+            if mode not in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE"):
+                raise ConfigurationError(
+                    f"transaction_mode must be DEFERRED, IMMEDIATE or EXCLUSIVE, got {mode!r}"
+                )
+        self._transaction_mode: str | None = mode
         try:
             self._timeout = float(options.get("timeout", 5.0))
         except (TypeError, ValueError):
@@ -105,7 +116,8 @@ class SQLiteBackend(StorageBackend):
             self.config.database or ":memory:",
             timeout=self._timeout,
             isolation_level=None,
-            check_same_thread=as_bool(options.get("check_same_thread", True)),
+            # The pool lends a connection to one thread at a time, whichever thread it is.
+            check_same_thread=False,
             cached_statements=int(options.get("cached_statements", 256)),
             uri=str(self.config.database).startswith("file:"),
         )
@@ -203,12 +215,11 @@ class SQLiteBackend(StorageBackend):
         The SQL standard lets a database run a transaction at a stronger level
         than asked, so all four levels are accepted and run serializably.
         """
-        mode = options.pop("mode", None) or self._transaction_mode
+        mode = options.pop("mode", None) or self._transaction_mode or ("DEFERRED" if read_only else "IMMEDIATE")
         if options:
             raise TypeError(f"Unknown transaction options for SQLite: {', '.join(options)}")
         for sql in self.dialect.begin_sql(isolation_level, read_only, mode=mode):  # type: ignore[call-arg]
             self._run_internal(sql)
-        self._read_only_active = read_only
 
     def _commit(self) -> None:
         self._run_internal("COMMIT")
@@ -218,9 +229,19 @@ class SQLiteBackend(StorageBackend):
             self._run_internal("ROLLBACK")
 
     def _after_transaction(self) -> None:
-        if self._read_only_active:
-            self._read_only_active = False
+        state = self._owned()
+        if state is not None and state.read_only:
             self._run_internal("PRAGMA query_only = OFF")
+
+    def _transaction_status(self, connection: sqlite3.Connection) -> TransactionStatus | None:
+        return TransactionStatus.ACTIVE if connection.in_transaction else TransactionStatus.IDLE
+
+    def _check_connection(self, connection: sqlite3.Connection) -> bool:
+        return True  # in-process: nothing can break it behind our back
+
+    def _interrupt(self, connection: sqlite3.Connection) -> None:
+        """Abort the running statement (``QueryTimeoutError``); the connection stays usable."""
+        connection.interrupt()
 
     # -- catalog -------------------------------------------------------------
 
