@@ -58,7 +58,8 @@ alice.age = 35
 print("changes before save:", alice.changes)
 with User.backend().capture_statements() as statements:
     alice.save()
-print("SQL run:", statements[0])
+# (the timestamp hook runs in the same transaction as the UPDATE: BEGIN ... COMMIT around it)
+print("SQL run:", next(sql for sql in statements if sql.startswith("UPDATE")))
 
 section("query")
 adults = User.where(User.c.age >= 18).order_by("name").all()

@@ -258,8 +258,9 @@ class StorageBackend(TransactionMethods, ABC):
         Raises:
             ConnectionError: the database cannot be reached or refused the login.
         """
-        if self._owned() is not None or self._pool.is_open():
+        if self._capabilities is not None and (self._owned() is not None or self._pool.is_open()):
             return
+        # (another thread may be opening the first connection: acquire() waits for it)
         self._pool.release(self._pool.acquire())
 
     def disconnect(self) -> None:
@@ -355,6 +356,8 @@ class StorageBackend(TransactionMethods, ABC):
         if state is None:
             state = Transaction(self, self._pool.acquire(), self._command_timeout)
             self._state.set(state)
+        elif state.pending:
+            self._open_pending(state)  # raw use of the connection must be inside the transaction
         state.pins += 1
         try:
             yield state.connection
@@ -481,8 +484,11 @@ class StorageBackend(TransactionMethods, ABC):
         state = self._state.get()
         entry: PooledConnection
         if state is not None and state.owned():
-            if not control and state.frames and (state.lost is not None or state.doomed is not None):
-                raise state.refusal("this statement")  # type: ignore[misc]
+            if not control and state.frames:
+                if state.lost is not None or state.doomed is not None:
+                    raise state.refusal("this statement")  # type: ignore[misc]
+                if state.pending:
+                    self._open_pending(state)
             entry = state.entry  # type: ignore[assignment]  # set while the state is owned
             timeout = state.command_timeout
         else:

@@ -83,12 +83,18 @@ class _Callback:
 
 
 class Frame:
-    """One transaction level: the outermost transaction or a savepoint."""
+    """One transaction level: the outermost transaction or a savepoint.
 
-    __slots__ = ("savepoint", "participants")
+    ``opened`` turns true when its BEGIN or SAVEPOINT has been sent: that
+    happens just before the first statement inside it, so a block that runs
+    no statement costs no round trip.
+    """
+
+    __slots__ = ("savepoint", "participants", "opened")
 
     def __init__(self, savepoint: str | None) -> None:
         self.savepoint = savepoint
+        self.opened = False
         # key -> (participant, state); the first enlistment of a key wins (its state is the oldest)
         self.participants: dict[Any, tuple[Any, Any]] = {}
 
@@ -133,7 +139,7 @@ class Transaction:
 
     __slots__ = ("backend", "entry", "thread", "task", "fork", "frames", "pins", "lost",
                  "doomed", "doomed_level", "isolation_level", "read_only", "command_timeout",
-                 "statements", "__weakref__")
+                 "statements", "pending", "begin_options", "__weakref__")
 
     def __init__(self, backend: "StorageBackend", entry: "PooledConnection | None",
                  command_timeout: float | None) -> None:
@@ -151,6 +157,8 @@ class Transaction:
         self.read_only = False
         self.command_timeout = command_timeout
         self.statements = 0
+        self.pending = False  # a level's BEGIN/SAVEPOINT waits for the first statement
+        self.begin_options: dict[str, Any] = {}
 
     def owned(self) -> bool:
         """Whether the current thread or task is the one that holds this connection."""
@@ -364,15 +372,19 @@ class TransactionMethods:
             state.command_timeout = timeout
             state.isolation_level, state.read_only = level, read_only
             state.lost = state.doomed = None
+            state.begin_options = options
             state.frames.append(Frame(None))
-            try:
-                self._begin(level, read_only, **options)
-            except BaseException:
-                state.frames.clear()
-                state.read_only = False
-                if state.pins == 0:
-                    self._let_go(state)
-                raise
+            state.pending = True
+            if options:  # backend options are checked by _begin: fail now, not at the first statement
+                try:
+                    self._open_pending(state)
+                except BaseException:
+                    state.frames.clear()
+                    state.read_only = False
+                    state.pending = False
+                    if state.pins == 0:
+                        self._let_go(state)
+                    raise
             return
         if level is not None or read_only or options:
             raise TransactionError(
@@ -383,9 +395,24 @@ class TransactionMethods:
         refusal = state.refusal("a nested transaction")
         if refusal is not None:
             raise refusal
-        name = f"sp_{len(state.frames)}"
-        self._run_internal(self.dialect.savepoint_sql(name))
-        state.frames.append(Frame(name))
+        state.frames.append(Frame(f"sp_{len(state.frames)}"))
+        state.pending = True
+
+    def _open_pending(self, state: Transaction) -> None:
+        """Send the BEGIN and SAVEPOINTs of levels opened since the last statement."""
+        state.pending = False
+        for index, frame in enumerate(state.frames):
+            if frame.opened:
+                continue
+            try:
+                if index == 0:
+                    self._begin(state.isolation_level, state.read_only, **state.begin_options)
+                else:
+                    self._run_internal(self.dialect.savepoint_sql(frame.savepoint))
+            except BaseException:
+                state.pending = True
+                raise
+            frame.opened = True
 
     def commit_transaction(self) -> None:
         """Commit the innermost level: release its savepoint, or commit the transaction.
@@ -404,13 +431,19 @@ class TransactionMethods:
                 self._undo_level(state, quiet=True)
                 raise refusal
             frame = state.frames[-1]
-            try:
-                self._run_internal(self.dialect.release_savepoint_sql(frame.savepoint))
-            except DatabaseError:
-                self._undo_level(state, quiet=True)
-                raise
+            if frame.opened:
+                try:
+                    self._run_internal(self.dialect.release_savepoint_sql(frame.savepoint))
+                except DatabaseError:
+                    self._undo_level(state, quiet=True)
+                    raise
             state.frames.pop()
             state.frames[-1].absorb(frame)
+            return
+        if not state.frames[0].opened:  # nothing ran in it: nothing to commit
+            frame = state.frames.pop()
+            self._finish(state, opened=False)
+            frame.committed()
             return
         refusal = state.refusal("COMMIT")
         if refusal is None and self._transaction_status(state.connection) is TransactionStatus.FAILED:
@@ -434,7 +467,7 @@ class TransactionMethods:
             self._undo_outermost(state, quiet=True)
             raise
         frame = state.frames.pop()
-        self._finish(state)
+        self._finish(state, opened=True)
         frame.committed()
 
     def rollback_transaction(self) -> None:
@@ -457,7 +490,7 @@ class TransactionMethods:
         """Roll back to the innermost savepoint and tell its participants."""
         frame = state.frames[-1]
         error: DatabaseError | None = None
-        if state.lost is None and state.entry is not None and not state.entry.broken:
+        if frame.opened and state.lost is None and state.entry is not None and not state.entry.broken:
             try:
                 self._run_internal(self.dialect.rollback_to_savepoint_sql(frame.savepoint))
                 self._run_internal(self.dialect.release_savepoint_sql(frame.savepoint))
@@ -476,7 +509,8 @@ class TransactionMethods:
         """Roll the transaction back, end it, and tell every level's participants."""
         error: DatabaseError | None = None
         entry = state.entry
-        if entry is not None and not entry.broken:
+        opened = state.frames[0].opened
+        if opened and entry is not None and not entry.broken:
             try:
                 with self._translate_errors("ROLLBACK"):
                     self._rollback()
@@ -484,17 +518,22 @@ class TransactionMethods:
                 error = exc
                 entry.broken = True
         frames = list(state.frames)
-        self._finish(state)
+        self._finish(state, opened)
         for frame in reversed(frames):
             frame.rolled_back()
         if error is not None and not quiet:
             raise error
 
-    def _finish(self, state: Transaction) -> None:
-        """The outermost transaction ended: restore the session and give the connection back."""
+    def _finish(self, state: Transaction, opened: bool) -> None:
+        """The outermost transaction ended: restore the session and give the connection back.
+
+        ``opened``: whether its BEGIN was sent (else no session state changed).
+        """
         state.frames.clear()
+        state.pending = False
+        state.begin_options = {}
         entry = state.entry
-        if entry is not None and not entry.broken:
+        if opened and entry is not None and not entry.broken:
             try:
                 self._after_transaction()
             except DatabaseError:

@@ -1,6 +1,7 @@
 """``ActiveRecord``: a pydantic model that is also a row of a table."""
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Sequence, TypeVar
 
@@ -13,6 +14,7 @@ except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own
     _pydantic_private_init = None  # type: ignore[assignment]
 
 from ..backend.base import StorageBackend
+from ..backend.errors import DeadlockError, SerializationError
 from ..config import backend_from_settings, get_default_backend
 from ..errors import ModelDefinitionError, RecordInvalid, RecordNotFound, StaleObjectError
 from ..query import expressions as ex
@@ -25,9 +27,15 @@ from .fields import ColumnSpec, resolve_column
 from .schema import IMMUTABLE_DEFAULTS, ModelSchema
 
 T = TypeVar("T", bound="ActiveRecord")
+R = TypeVar("R")
 
 # What save() runs validate_record() and the validation hooks for (see CallbackRegistry.active).
 _VALIDATION_HOOKS = ("before_validate", "validate_record", "after_validate")
+# Hooks that make save() run in a transaction (the hooks, the write and the after-hooks together).
+_SAVE_HOOKS = frozenset(("before_validate", "after_validate", "before_save", "after_save",
+                         "before_create", "after_create", "before_update", "after_update"))
+_DELETE_HOOKS = frozenset(("before_delete", "after_delete"))
+_log = logging.getLogger("rhosocial.activerecord.model")
 
 if TYPE_CHECKING:
     from pydantic._internal._model_construction import ModelMetaclass as _ModelMetaclass
@@ -320,6 +328,19 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def after_delete(self) -> None:
         """Run after a delete."""
 
+    def after_commit(self) -> None:
+        """Run once the transaction that saved or deleted this record commits.
+
+        Outside a transaction, right after the write. Never after a rollback;
+        an exception here is logged and the committed data stays.
+        """
+
+    def after_rollback(self) -> None:
+        """Run when the transaction (or savepoint) that wrote this record rolls back.
+
+        The record has already returned to its state before that write.
+        """
+
     def validate_record(self) -> dict[str, list[str]] | None:
         """Check rules that span fields or need the database; return ``{field: [messages]}``.
 
@@ -333,8 +354,21 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @property
     def is_new_record(self) -> bool:
-        """Whether this record has not been saved (or loaded) yet."""
+        """Whether this record has not been saved (or loaded) yet.
+
+        A record saved in a transaction that then rolled back is new again.
+        """
         return self.__pydantic_private__["_original"] is None
+
+    @property
+    def is_deleted(self) -> bool:
+        """Whether :meth:`delete` removed this record's row (undone if its transaction rolls back)."""
+        return bool(self.__pydantic_private__.get("_deleted"))
+
+    @property
+    def is_persisted(self) -> bool:
+        """Whether this record stands for a row that exists: saved or loaded, and not deleted."""
+        return not self.is_new_record and not self.is_deleted
 
     @property
     def changes(self) -> dict[str, tuple[Any, Any]]:
@@ -373,34 +407,91 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def save(self: T, validate: bool = True) -> T:
         """Insert the record if new, else update its changed columns; return it.
 
-        Runs the validate, save and create/update hooks. When an ``after_*``
-        hook is active, the write and those hooks share one transaction, so a
-        failing hook leaves nothing behind.
+        Runs the validate, save and create/update hooks. When the model has
+        hooks, they and the write run in one transaction (the caller's, if
+        one is open), so a failing hook leaves nothing behind. If the
+        transaction the write belongs to rolls back, the record returns to
+        its state before it: a created record is new again, an updated one
+        dirty again. ``after_commit`` hooks run once it commits.
 
         Raises:
             RecordInvalid: ``validate_record`` reported errors (nothing written).
+            RecordNotFound: the record's row no longer exists (nothing written).
             StaleObjectError: optimistic locking found the row changed.
             DatabaseError: the database refused the write.
         """
         cls = type(self)
         schema = cls._schema()
+        backend = schema.backend
         active = CallbackRegistry.active(cls)
-        if validate and not active.isdisjoint(_VALIDATION_HOOKS):
-            self._run_validation(active)
-        if active.isdisjoint(("after_save", "after_create", "after_update")):
-            self._write(schema, active)
+        transaction = backend.current_transaction()
+        if transaction is None and active.isdisjoint(_SAVE_HOOKS):
+            # One statement, atomic on its own: no transaction needed.
+            if validate and "validate_record" in active:
+                self._run_validation(active)
+            if self._write(schema, active) and "after_commit" in active:
+                self._transaction_committed()
+            return self
+        if transaction is None:
+            with backend.transaction():
+                self._save_in(backend.current_transaction(), schema, active, validate)
         else:
-            # If the transaction rolls back, the record must not claim a write that was undone.
-            original = self.__pydantic_private__["_original"]
-            keys = {k: self.__dict__.get(k) for k in (schema.pk, self.__lock_column__) if k is not None}
-            try:
-                with schema.backend.transaction():
-                    self._write(schema, active)
-            except BaseException:
-                self.__dict__.update(keys)
-                self.__pydantic_private__["_original"] = original
-                raise
+            self._save_in(transaction, schema, active, validate)
         return self
+
+    def _save_in(self, transaction: Any, schema: ModelSchema, active: frozenset[str], validate: bool) -> None:
+        """Validate and write inside ``transaction``; enlist the record so a rollback restores it."""
+        before = self._write_state()
+        mark = transaction.statements
+        try:
+            if validate and not active.isdisjoint(_VALIDATION_HOOKS):
+                self._run_validation(active)
+            wrote = self._write(schema, active)
+        except BaseException as exc:
+            self._transaction_rolled_back(before, fire=False)
+            if transaction.statements != mark:
+                # Part of this save ran: the rest of the transaction must not commit without it.
+                transaction.set_rollback_only(exc)
+            raise
+        if wrote or transaction.statements != mark:
+            transaction.enlist(id(self), self, before)
+
+    def _write_state(self, full: bool = False) -> tuple[Any, Any, dict[str, Any]]:
+        """Return what a rollback restores: the database state, the deleted mark, written values."""
+        private = self.__pydantic_private__
+        values = self.__dict__
+        if full:
+            kept = dict(values)
+        else:
+            cls = type(self)
+            kept = {cls.__primary_key__: values.get(cls.__primary_key__)}
+            if cls.__lock_column__ is not None:
+                kept[cls.__lock_column__] = values.get(cls.__lock_column__)
+        return private["_original"], private.get("_deleted"), kept
+
+    def _transaction_rolled_back(self, state: tuple[Any, Any, dict[str, Any]], fire: bool = True) -> None:
+        """Return to ``state`` after the transaction that wrote this record rolled back.
+
+        The database state, the key the database generated, the lock version
+        and the deleted mark go back; the other field values stay, so the
+        changes of a rolled-back update are pending again.
+        """
+        original, deleted, kept = state
+        private = self.__pydantic_private__
+        private["_original"] = original
+        if deleted:
+            private["_deleted"] = True
+        else:
+            private.pop("_deleted", None)
+        # a new dict: the current one may be a database-state snapshot (ModelSchema.snapshot)
+        object.__setattr__(self, "__dict__", {**self.__dict__, **kept})
+        if fire and "after_rollback" in CallbackRegistry.active(type(self)):
+            self._fire("after_rollback")
+
+    def _transaction_committed(self) -> None:
+        """Run the ``after_commit`` hooks (once per record and transaction)."""
+        if "after_commit" in CallbackRegistry.active(type(self)):
+            self._fire("after_commit")
 
     def _run_validation(self, active: frozenset[str]) -> None:
         if "before_validate" in active:
@@ -411,23 +502,26 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if "after_validate" in active:
             self._fire("after_validate")
 
-    def _write(self, schema: ModelSchema, active: frozenset[str]) -> None:
+    def _write(self, schema: ModelSchema, active: frozenset[str]) -> bool:
+        """Run the save hooks and the INSERT or UPDATE; return whether a statement was written."""
         if "before_save" in active:
             self._fire("before_save")
         if self.__pydantic_private__["_original"] is None:
             if "before_create" in active:
                 self._fire("before_create")
             self._insert(schema)
+            wrote = True
             if "after_create" in active:
                 self._fire("after_create")
         else:
             if "before_update" in active:
                 self._fire("before_update")
-            self._update(schema)
+            wrote = self._update(schema)
             if "after_update" in active:
                 self._fire("after_update")
         if "after_save" in active:
             self._fire("after_save")
+        return wrote
 
     def _insert(self, schema: ModelSchema) -> None:
         values = self.__dict__
@@ -441,18 +535,20 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             values[pk] = reader(key) if (reader is not None and key is not None) else key
         self.__pydantic_private__["_original"] = schema.snapshot(values)
 
-    def _update(self, schema: ModelSchema) -> None:
+    def _update(self, schema: ModelSchema) -> bool:
+        """UPDATE the changed columns; return whether there were any."""
         values = self.__dict__
         original = self.__pydantic_private__["_original"]
         if values is original:
-            return  # still the loaded or saved dict: nothing assigned since (ModelSchema.snapshot)
+            return False  # still the loaded or saved dict: nothing assigned since (ModelSchema.snapshot)
         changed = tuple(_changed_names(values, original))
         if not changed:
-            return
+            return False
         lock = self.__lock_column__
         if lock is None:
             sql, build = schema.update(changed, (schema.pk,))
-            schema.backend.execute_raw(sql, build(values, original))
+            if schema.backend.execute_raw(sql, build(values, original)).affected_rows == 0:
+                raise self._no_row(schema)
         else:
             # Optimistic locking: bump the version and require the one we read.
             if lock not in changed:
@@ -471,6 +567,13 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
                     f"else since it was read ({lock}={original[lock]!r}); reload it and try again"
                 )
         self.__pydantic_private__["_original"] = schema.snapshot(values)
+        return True
+
+    def _no_row(self, schema: ModelSchema) -> RecordNotFound:
+        key = self.__pydantic_private__["_original"][schema.pk]
+        return RecordNotFound(
+            f"{type(self).__name__} {key!r} was not saved: its row no longer exists "
+            "(deleted by someone else?)", type(self), key)
 
     def update(self: T, **attributes: Any) -> T:
         """Set several fields (validated together) and save.
@@ -486,8 +589,15 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             raise
         return self.save()
 
-    def delete(self) -> None:
+    def delete(self) -> bool:
         """Delete the record's row (soft-delete models mark it deleted instead).
+
+        Runs the delete hooks and the ``dependent=`` rules; with either, they
+        and the delete run in one transaction. If the transaction rolls back,
+        the record is not deleted after all.
+
+        Returns:
+            Whether a row was deleted (``False``: someone else deleted it first).
 
         Raises:
             RecordNotFound: the record was never saved.
@@ -497,43 +607,57 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if self.__pydantic_private__["_original"] is None:
             raise RecordNotFound(f"Cannot delete an unsaved {cls.__name__}", cls)
         schema = cls._schema()
+        backend = schema.backend
         active = CallbackRegistry.active(cls)
         dependents = _relation_dependent.has_dependents(cls)
-        if "after_delete" in active or dependents:
-            # A rolled-back delete must not leave a soft delete's marks on the record.
-            values, original = dict(self.__dict__), self.__pydantic_private__["_original"]
-            try:
-                with schema.backend.transaction():
-                    self._delete(schema, active, dependents)
-            except BaseException:
-                self.__dict__.update(values)
-                self.__pydantic_private__["_original"] = original
-                raise
-        else:
-            self._delete(schema, active, False)
+        transaction = backend.current_transaction()
+        if transaction is None and not dependents and active.isdisjoint(_DELETE_HOOKS):
+            deleted = self._delete_row(schema)
+            if "after_commit" in active:
+                self._transaction_committed()
+            return deleted
+        if transaction is None:
+            with backend.transaction():
+                return self._delete_in(backend.current_transaction(), schema, active, dependents)
+        return self._delete_in(transaction, schema, active, dependents)
 
-    def _delete(self, schema: ModelSchema, active: frozenset[str], dependents: bool) -> None:
-        if "before_delete" in active:
-            self._fire("before_delete")
-        if dependents:
-            _relation_dependent.delete_dependents(self)
-        self._delete_row(schema)
-        if "after_delete" in active:
-            self._fire("after_delete")
+    def _delete_in(self, transaction: Any, schema: ModelSchema, active: frozenset[str], dependents: bool) -> bool:
+        before = self._write_state(full=True)  # a soft delete changes fields too
+        mark = transaction.statements
+        try:
+            if "before_delete" in active:
+                self._fire("before_delete")
+            if dependents:
+                _relation_dependent.delete_dependents(self)
+            deleted = self._delete_row(schema)
+            if "after_delete" in active:
+                self._fire("after_delete")
+        except BaseException as exc:
+            self._transaction_rolled_back(before, fire=False)
+            if transaction.statements != mark:
+                transaction.set_rollback_only(exc)
+            raise
+        transaction.enlist(id(self), self, before)
+        return deleted
 
-    def _delete_row(self, schema: ModelSchema) -> None:
+    def _delete_row(self, schema: ModelSchema) -> bool:
+        """Delete the row and mark the record deleted; return whether a row went."""
         values = self.__dict__
+        private = self.__pydantic_private__
         lock = self.__lock_column__
-        key = schema.key_param(self.__pydantic_private__["_original"][schema.pk])
+        key = schema.key_param(private["_original"][schema.pk])
         if lock is None:
-            schema.backend.execute_raw(schema.delete_by_pk_sql, [key])
-            return
-        assert schema.delete_locked_sql is not None  # set whenever the model has a lock column
-        result = schema.backend.execute_raw(schema.delete_locked_sql, [key, values[lock]])
-        if result.affected_rows == 0:
-            raise StaleObjectError(
-                f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone else"
-            )
+            deleted = schema.backend.execute_raw(schema.delete_by_pk_sql, [key]).affected_rows > 0
+        else:
+            assert schema.delete_locked_sql is not None  # set whenever the model has a lock column
+            result = schema.backend.execute_raw(schema.delete_locked_sql, [key, values[lock]])
+            if result.affected_rows == 0:
+                raise StaleObjectError(
+                    f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone else"
+                )
+            deleted = True
+        private["_deleted"] = True
+        return deleted
 
     def refresh(self: T) -> T:
         """Reload every field from the database, dropping unsaved changes.
@@ -640,6 +764,17 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:
         """Return the backend's transaction context manager (nestable through savepoints)."""
         return cls.backend().transaction(isolation_level, read_only, **options)
+
+    @classmethod
+    def run_in_transaction(cls, fn: Callable[[], R], *, retries: int = 3, **options: Any) -> R:
+        """Run ``fn()`` in a transaction, re-running it when a concurrent transaction wins.
+
+        Retries on serialization failures, deadlocks and :class:`StaleObjectError`
+        (optimistic locking), since each means "read again and redo"; see
+        ``StorageBackend.run_in_transaction`` for the options.
+        """
+        options.setdefault("retry_on", (SerializationError, DeadlockError, StaleObjectError))
+        return cls.backend().run_in_transaction(fn, retries=retries, **options)
 
     @classmethod
     def create_table(cls, if_not_exists: bool = False) -> None:

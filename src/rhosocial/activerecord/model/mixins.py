@@ -73,15 +73,20 @@ class SoftDeleteMixin(pydantic.BaseModel):
 
     @property
     def is_deleted(self) -> bool:
-        """Whether the record is soft-deleted."""
-        return self.deleted_at is not None
+        """Whether the record is soft-deleted (or its row was removed for good)."""
+        return self.deleted_at is not None or bool(self.__pydantic_private__.get("_deleted"))  # type: ignore[union-attr]
 
-    def _delete_row(self, schema: Any) -> None:
+    def _delete_row(self, schema: Any) -> bool:
         if self.__pydantic_private__.get("_hard_delete"):  # type: ignore[union-attr]
-            super()._delete_row(schema)  # type: ignore[misc]
-            return
+            return super()._delete_row(schema)  # type: ignore[misc]
+        from ..errors import RecordNotFound
+
         self.deleted_at = utc_now()
-        self._update(schema)  # type: ignore[attr-defined]
+        try:
+            self._update(schema)  # type: ignore[attr-defined]
+        except RecordNotFound:
+            return False  # the row is gone already
+        return True
 
     def hard_delete(self) -> None:
         """Remove the row for good (runs the delete hooks)."""

@@ -45,8 +45,7 @@ class ModelSchema:
         self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
         self.readers = {n: compose(dialect.from_db(c.db_type), c.from_db) for n, c in self.columns.items()}
         self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
-        caps = backend.capabilities
-        self.use_returning = caps.supports_returning and not caps.reports_last_insert_id
+        self._use_returning: bool | None = None  # decided at the first insert (needs the server)
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
         self._insert_rows: dict[tuple[tuple[str, ...], int], str] = {}
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
@@ -65,6 +64,19 @@ class ModelSchema:
         self.share_snapshot = not self.mutable and bool(model.model_config.get("validate_assignment"))
 
     # -- writing -----------------------------------------------------------------
+
+    @property
+    def use_returning(self) -> bool:
+        """Whether INSERTs read the new key back with RETURNING (decided by the backend's capabilities).
+
+        Read at the first write, not when the schema is built: compiling a
+        query must not open a connection.
+        """
+        found = self._use_returning
+        if found is None:
+            caps = self.backend.capabilities
+            found = self._use_returning = caps.supports_returning and not caps.reports_last_insert_id
+        return found
 
     def insert(self, columns: tuple[str, ...]) -> tuple[str, Callable[[dict[str, Any]], list[Any]]]:
         """Return the INSERT and its parameter builder for these columns."""

@@ -227,7 +227,10 @@ class Query(Generic[M]):
     # -- inspection ----------------------------------------------------------------
 
     def to_sql(self) -> tuple[str, list[Any]]:
-        """Return the SELECT this query runs, as ``(sql, params)``."""
+        """Return the SELECT this query runs, as ``(sql, params)``.
+
+        Needs only the backend's dialect: it never opens a connection.
+        """
         return self._compiler().select(self)
 
     def _compiler(self) -> Any:
@@ -245,14 +248,19 @@ class Query(Generic[M]):
 
     # -- terminals -------------------------------------------------------------------
 
-    def _run(self, sql: str, params: Sequence[Any]) -> Any:
-        return self.model.backend().execute(sql, params)
+    def _run(self, statement: str, *args: Any) -> Any:
+        """Compile with ``compiler.<statement>(self, *args)`` and run it (the backend resolved once)."""
+        schema = self.model._schema()
+        sql, params = getattr(schema.compiler, statement)(self, *args)
+        return schema.backend.execute(sql, params)
 
     def all(self) -> list[M]:
         """Run the query and return the records."""
-        sql, params = self.to_sql()
-        result = self._run(sql, params)
-        records = self.model._load_rows(result.columns, result.rows)
+        schema = self.model._schema()  # the backend, resolved once for compiling, running, loading
+        sql, params = schema.compiler.select(self)
+        result = schema.backend.execute(sql, params)
+        rows = result.rows
+        records = schema.loader(result.columns)(rows) if rows else []
         if self._includes or self._strict:
             self.model._after_load(records, self)
         return records
@@ -292,18 +300,15 @@ class Query(Generic[M]):
 
     def exists(self) -> bool:
         """Return whether any record matches."""
-        sql, params = self._compiler().exists(self)
-        return bool(self._run(sql, params).rows)
+        return bool(self._run("exists").rows)
 
     def count(self) -> int:
         """Return the number of matching records."""
-        sql, params = self._compiler().count(self)
-        return int(self._run(sql, params).scalar() or 0)
+        return int(self._run("count").scalar() or 0)
 
     def _aggregate(self, function: str, column: Any) -> Any:
         expr = self._column(column)
-        sql, params = self._compiler().aggregate(self, function, expr)
-        value = self._run(sql, params).scalar()
+        value = self._run("aggregate", function, expr).scalar()
         if value is None or function == "COUNT":
             return value
         if function == "AVG":
@@ -339,8 +344,7 @@ class Query(Generic[M]):
         if not columns:
             raise ValueError("pluck() needs at least one column")
         query = self.select(*columns)
-        sql, params = query.to_sql()
-        result = self._run(sql, params)
+        result = query._run("select")
         converters = [self.model._column_converter(c) for c in query._select]
         rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
                 for row in result.rows]
@@ -348,8 +352,7 @@ class Query(Generic[M]):
 
     def dicts(self) -> list[dict[str, Any]]:
         """Run the query and return rows as dicts (for aggregates and custom selects)."""
-        sql, params = self.to_sql()
-        return self._run(sql, params).dicts()
+        return self._run("select").dicts()
 
     def find_each(self, batch_size: int = 1000) -> Iterator[M]:
         """Iterate over all matching records, loading ``batch_size`` at a time.
@@ -389,8 +392,7 @@ class Query(Generic[M]):
         if not values:
             raise ValueError("update_all() needs at least one column=value")
         self._check_conditions("update_all", all_rows)
-        sql, params = self._compiler().update(self, values)
-        return self._run(sql, params).affected_rows
+        return self._run("update", values).affected_rows
 
     def delete_all(self, all_rows: bool = False) -> int:
         """Delete matching rows in one statement; return the row count.
@@ -401,10 +403,8 @@ class Query(Generic[M]):
         self._check_conditions("delete_all", all_rows)
         soft = self.model._soft_delete_values()
         if soft is not None:
-            sql, params = self._compiler().update(self, soft)
-        else:
-            sql, params = self._compiler().delete(self)
-        return self._run(sql, params).affected_rows
+            return self._run("update", soft).affected_rows
+        return self._run("delete").affected_rows
 
     def _check_conditions(self, what: str, all_rows: bool) -> None:
         if not self._where and not all_rows:

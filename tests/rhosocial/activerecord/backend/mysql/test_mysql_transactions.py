@@ -24,9 +24,15 @@ def test_statements_use_explicit_transaction_sql(mysql):
     with mysql.capture_statements() as captured:
         with mysql.transaction(IsolationLevel.READ_COMMITTED):
             with mysql.transaction():
-                pass
+                mysql.execute("SELECT 1")
     assert captured == ["SET TRANSACTION ISOLATION LEVEL READ COMMITTED", "START TRANSACTION",
-                        "SAVEPOINT `sp_1`", "RELEASE SAVEPOINT `sp_1`", "COMMIT"]
+                        "SAVEPOINT `sp_1`", "SELECT 1", "RELEASE SAVEPOINT `sp_1`", "COMMIT"]
+    # BEGIN and SAVEPOINT wait for the first statement: a block that runs none costs nothing.
+    with mysql.capture_statements() as captured:
+        with mysql.transaction(IsolationLevel.READ_COMMITTED):
+            with mysql.transaction():
+                pass
+    assert captured == []
 
 
 def test_autocommit_outside_transactions(pair):

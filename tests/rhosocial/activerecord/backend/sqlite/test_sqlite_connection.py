@@ -49,7 +49,7 @@ def test_bad_transaction_mode(mode):
 def test_transaction_mode_is_case_insensitive(tmp_path):
     b = SQLiteBackend(database=str(tmp_path / "m.db"), transaction_mode="immediate")
     with b.capture_statements() as captured, b.transaction():
-        pass
+        b.execute("SELECT 1")
     assert "BEGIN IMMEDIATE" in captured
     b.disconnect()
 
