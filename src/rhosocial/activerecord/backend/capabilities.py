@@ -39,7 +39,10 @@ class Capabilities:
     supports_nul_in_text: bool = True
     supports_lock_timeout: bool = False
     supports_statement_timeout: bool = False
-    supports_multiple_connections: bool = True
+    supports_multiple_connections: bool = True  # False: the database lives in one connection (:memory:)
+    # Write transactions run one at a time (the database takes its write lock at BEGIN), so a
+    # read-then-write in a transaction cannot lose an update even without FOR UPDATE (SQLite).
+    serializes_write_transactions: bool = False
     max_identifier_length: int = 0  # 0: no practical limit
     max_bind_parameters: int = 999  # parameters one statement may carry (eager loading sizes IN lists by it)
     server_version: tuple[int, ...] = ()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import uuid
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import pydantic
 
@@ -108,7 +108,7 @@ class OptimisticLockMixin(pydantic.BaseModel):
     """A ``lock_version`` column: an update or delete of a stale copy raises ``StaleObjectError``."""
 
     lock_version: int = 0
-    __lock_column__ = "lock_version"
+    __lock_column__: ClassVar[str | None] = "lock_version"
 
 
 class UUIDPrimaryKeyMixin(pydantic.BaseModel):

@@ -11,11 +11,20 @@ and load the fixtures in the top-level ``conftest.py``::
 A test of a feature whose capability flag is false is skipped with the flag's
 name as the reason; a feature whose flag is true must pass.
 """
+from .concurrency import (
+    TestLazyBegin,
+    TestPool,
+    TestRollbackOnly,
+    TestRunInTransaction,
+    TestTransactionCallbacks,
+    TestTransactionsPerThread,
+)
 from .connection import TestConnection
 from .dialect import TestDialectOnBackend
 from .errors import TestErrors
 from .execute import TestExecute
 from .identifiers import TestHostileInput
+from .model_concurrency import TestModelsUnderThreads, TestRecordsAfterRollback
 from .models import TestModels
 from .roundtrip import TestTypeRoundTrips
 from .schema import TestSchema
@@ -23,6 +32,8 @@ from .statement_log import TestStatementLogging
 from .transactions import TestTransactions
 
 __all__ = [
-    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestHostileInput", "TestModels",
-    "TestSchema", "TestStatementLogging", "TestTransactions", "TestTypeRoundTrips",
+    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestHostileInput",
+    "TestLazyBegin", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
+    "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestStatementLogging",
+    "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",
 ]

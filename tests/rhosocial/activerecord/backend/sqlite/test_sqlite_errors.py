@@ -26,9 +26,10 @@ from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
 
 @pytest.fixture
 def pair(tmp_path):
+    # The rollback journal: there an exclusive lock keeps even readers (and new connections) out.
     path = str(tmp_path / "locks.db")
-    first = SQLiteBackend(database=path, timeout=0.1)
-    second = SQLiteBackend(database=path, timeout=0.1)
+    first = SQLiteBackend(database=path, timeout=0.1, wal=False)
+    second = SQLiteBackend(database=path, timeout=0.1, wal=False)
     first.create_table("t", [ColumnDef("x", DatabaseType.INTEGER, unique=True, nullable=False)])
     yield first, second
     first.disconnect()

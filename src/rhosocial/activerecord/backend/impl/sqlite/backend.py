@@ -60,7 +60,11 @@ class SQLiteBackend(StorageBackend):
     Settings (keywords or ``options``):
         database: file path or ``":memory:"`` (the default).
         timeout: seconds to wait for a lock before ``LockTimeoutError`` (5).
-        wal: switch a file database to write-ahead logging.
+        wal: write-ahead logging for a file database (on unless ``wal=False``):
+            readers never wait for the writer, and the writer never waits for
+            readers. The setting stays with the file (``-wal``/``-shm`` files
+            appear beside it). Turn it off for a database on a network file
+            system, or one that tools needing the rollback journal open.
         foreign_keys: enforce foreign keys (on by default).
         transaction_mode: the ``BEGIN`` mode: DEFERRED, IMMEDIATE or EXCLUSIVE.
             By default a read-write transaction begins IMMEDIATE (it takes the
@@ -74,7 +78,7 @@ class SQLiteBackend(StorageBackend):
 
     Threads: a file database gets a pool of connections like any backend
     (each used by one thread at a time, so ``check_same_thread`` is off);
-    ``wal=True`` lets readers run while one connection writes. An in-memory
+    write-ahead logging lets readers run while one connection writes. An in-memory
     database lives in its one connection: the pool keeps exactly that one,
     and threads take turns on it.
     """
@@ -133,8 +137,13 @@ class SQLiteBackend(StorageBackend):
             dqs_dml = getattr(sqlite3, "SQLITE_DBCONFIG_DQS_DML", None)
             if dqs_dml is not None and hasattr(connection, "setconfig"):
                 connection.setconfig(dqs_dml, False)
-            if as_bool(options.get("wal", False)):
-                connection.execute("PRAGMA journal_mode = WAL")
+            wal = options.get("wal")
+            if as_bool(wal) or (wal is None and self._wal_by_default()):
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+                if wal is not None and (not mode or str(mode[0]).lower() != "wal"):
+                    raise ConfigurationError(
+                        f"SQLite database {self.config.database!r} cannot use write-ahead logging "
+                        f"(journal_mode stays {mode[0] if mode else '?'!r})")
             # Touch the schema so a file that is not a database fails now, not later.
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
@@ -145,6 +154,12 @@ class SQLiteBackend(StorageBackend):
                 f"Cannot open SQLite database {self.config.database!r}: {exc}",
                 original=exc, code=self._error_code(exc),
             ) from exc
+
+    def _wal_by_default(self) -> bool:
+        """File databases use write-ahead logging unless ``wal=False`` (not memory, not read-only)."""
+        database = str(self.config.database or "")
+        return not (database in ("", ":memory:") or "mode=memory" in database or "mode=ro" in database
+                    or as_bool(self.config.options.get("immutable", False)))
 
     def _close(self, connection: sqlite3.Connection) -> None:
         connection.close()
@@ -168,6 +183,7 @@ class SQLiteBackend(StorageBackend):
             supports_nul_in_text=True,
             supports_lock_timeout=True,
             supports_multiple_connections=not memory,
+            serializes_write_transactions=self._transaction_mode != "DEFERRED",
             max_bind_parameters=connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
             if hasattr(connection, "getlimit") else 999,
             server_version=tuple(version),
