@@ -115,3 +115,27 @@ def test_mistyped_quoted_column_is_an_error_not_a_string(sqlite_backend):
     sqlite_backend.execute('INSERT INTO t ("name") VALUES (?)', ["ada"])
     with pytest.raises(ProgrammingError):
         sqlite_backend.execute('SELECT * FROM t WHERE "nmae" = ?', ["nmae"])
+
+
+ENDLESS = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
+
+
+def test_command_timeout_interrupts_a_runaway_query_and_keeps_the_database():
+    """SQLite runs in-process: the watchdog interrupts the call, and the connection lives on."""
+    from rhosocial.activerecord.backend import ConnectionLostError, QueryTimeoutError
+
+    b = SQLiteBackend(database=":memory:", command_timeout=0.5)
+    b.create_table("t", [ColumnDef("x", DatabaseType.INTEGER)])
+    b.execute("INSERT INTO t (x) VALUES (?)", [1])
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError) as info:
+        b.execute(ENDLESS)
+    assert time.monotonic() - started < 0.5 + 1
+    assert info.value.code == "SQLITE_INTERRUPT"
+    assert not isinstance(info.value, ConnectionLostError)
+    assert b.fetch_value("SELECT x FROM t") == 1  # the in-memory database was not dropped
+    with pytest.raises(QueryTimeoutError), b.transaction(command_timeout=0.2):
+        b.execute("INSERT INTO t (x) VALUES (?)", [2])
+        b.execute(ENDLESS)
+    assert b.fetch_value("SELECT count(*) FROM t") == 1  # the transaction was rolled back
+    b.disconnect()

@@ -175,11 +175,17 @@ class MySQLBackend(StorageBackend):
             value = _seconds(options, key, None)
             if value is not None:
                 kwargs[key] = value
+        # PyMySQL bounds only the TCP connect by connect_timeout; the handshake and login
+        # read with read_timeout. Bound them too, then restore the setting for statements.
+        read_timeout = kwargs.get("read_timeout")
+        kwargs["read_timeout"] = self._connect_timeout
         if "unix_socket" in options:
             kwargs["unix_socket"] = options["unix_socket"]
         kwargs.update(self._ssl_kwargs())
         try:
-            return pymysql.connect(**kwargs)
+            connection = pymysql.connect(**kwargs)
+            connection._read_timeout = read_timeout  # used from the next read on
+            return connection
         except pymysql.err.Error as exc:
             code = self._error_code(exc)
             reason = _CONNECT_MESSAGES.get(code, "connection failed")
