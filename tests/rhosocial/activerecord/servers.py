@@ -902,10 +902,12 @@ class PrivateMariaDB(PrivateServer):
     user = "root"
     database = "test"
 
-    def __init__(self, *, buffer_pool: str = "16M", **kwargs: Any) -> None:
-        """Configure the server; see :class:`PrivateServer` for the timeouts."""
+    def __init__(self, *, buffer_pool: str = "16M", server_args: tuple[str, ...] = (),
+                 **kwargs: Any) -> None:
+        """Configure the server (``server_args``: more mariadbd options); see :class:`PrivateServer`."""
         super().__init__(**kwargs)
         self.buffer_pool = buffer_pool
+        self.server_args = tuple(server_args)
         self.mariadbd: str | None = None
         self.install_db: str | None = None
 
@@ -967,7 +969,7 @@ class PrivateMariaDB(PrivateServer):
                 "--innodb-buffer-pool-dump-at-shutdown=OFF",
                 "--innodb-buffer-pool-load-at-startup=OFF",
                 "--innodb-flush-log-at-trx-commit=2",  # commits survive a killed server
-                "--max-connections=100"]
+                "--max-connections=100", *self.server_args]
 
     def _launched_ok(self) -> bool:
         """True once this launch's log says the server is ready."""

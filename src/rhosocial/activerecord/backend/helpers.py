@@ -98,6 +98,9 @@ def socket_has_data(fd: int) -> bool:
     is usually means the server closed it. Backends use it in
     ``_check_connection`` to vet pooled connections without a round trip.
     """
+    if not hasattr(select, "poll"):  # Windows
+        readable, _, broken = select.select([fd], [], [fd], 0)
+        return bool(readable or broken)
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
     return bool(poller.poll(0))

@@ -176,8 +176,9 @@ class ConnectionPool:
         self._single = False
         self._fresh_for = _fresh_for(settings)
         self._idle: list[PooledConnection] = []
-        self._in_use: set[PooledConnection] = set()
+        self._all: set[PooledConnection] = set()  # every open connection, idle or lent (the watchdog scans it)
         self._abandoned: list[PooledConnection] = []
+        self._sweep_after = settings.pool_idle_timeout
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._first_lock = threading.Lock()
@@ -189,11 +190,12 @@ class ConnectionPool:
 
     # -- borrowing ------------------------------------------------------------
 
-    def acquire(self, timeout: float | None = None) -> PooledConnection:
+    def acquire(self, timeout: float | None = None, now: float | None = None) -> PooledConnection:
         """Lend a connection: an idle one if it passes its checks, else a new one.
 
         Waits up to ``timeout`` (default ``pool_timeout``) when every
-        connection is lent out and no more may be opened.
+        connection is lent out and no more may be opened. ``now`` is the
+        caller's ``time.perf_counter()``, if it has one.
 
         Raises:
             PoolTimeoutError: no connection became free in time.
@@ -203,12 +205,12 @@ class ConnectionPool:
             entry = self._idle.pop()
         except IndexError:
             return self._acquire_slow(timeout)
-        now = _now()
-        if entry.generation != self._generation or now - entry.last_used > self._fresh_for \
-                or now >= entry.expires:
+        if now is None:
+            now = _now()
+        if now - entry.last_used > self._fresh_for or now >= entry.expires \
+                or entry.generation != self._generation:
             if not self._still_good(entry):
                 return self._acquire_slow(timeout)
-        self._in_use.add(entry)
         return entry
 
     def _acquire_slow(self, timeout: float | None) -> PooledConnection:
@@ -246,7 +248,6 @@ class ConnectionPool:
             if entry is None:
                 return self._open_new()
             if self._still_good(entry):
-                self._in_use.add(entry)
                 return entry
 
     def _open_new(self) -> PooledConnection:
@@ -263,7 +264,7 @@ class ConnectionPool:
             entry.expires = entry.created + self.settings.pool_recycle
         with self._lock:
             self._counters["opened"] += 1
-        self._in_use.add(entry)
+            self._all.add(entry)
         _watchdog_needed(self)
         return entry
 
@@ -291,29 +292,28 @@ class ConnectionPool:
                 return False
         return True
 
-    def release(self, entry: PooledConnection) -> None:
+    def release(self, entry: PooledConnection, now: float | None = None) -> None:
         """Take a connection back: keep it idle, or close it if it is broken, old or surplus."""
-        self._in_use.discard(entry)
         if entry.broken or entry.interrupted or entry.generation != self._generation:
             self._close(entry, discarded=entry.broken or entry.interrupted)
             return
-        now = _now()
+        if now is None:
+            now = _now()
         entry.last_used = now
         idle = self._idle
-        if now >= entry.expires or len(idle) >= self._size:
+        if len(idle) >= self._size or now >= entry.expires:
             self._close(entry, discarded=False)
             return
         idle.append(entry)
         if self._waiting:
             with self._cond:
                 self._cond.notify()
-        idle_timeout = self.settings.pool_idle_timeout
-        if idle_timeout is not None and len(idle) > 1 and now - idle[0].last_used > idle_timeout:
-            self._sweep(now, idle_timeout)
+        sweep_after = self._sweep_after
+        if sweep_after is not None and now - idle[0].last_used > sweep_after and len(idle) > 1:
+            self._sweep(now, sweep_after)
 
     def discard(self, entry: PooledConnection) -> None:
         """Close a lent connection that must never be handed out again."""
-        self._in_use.discard(entry)
         entry.broken = True
         self._close(entry, discarded=True)
 
@@ -329,7 +329,7 @@ class ConnectionPool:
         # called with the lock held
         while self._abandoned:
             entry = self._abandoned.pop()
-            self._in_use.discard(entry)
+            self._all.discard(entry)
             self._open -= 1
             self._counters["closed"] += 1
             self._counters["discarded"] += 1
@@ -346,6 +346,7 @@ class ConnectionPool:
 
     def _close(self, entry: PooledConnection, *, discarded: bool) -> None:
         with self._cond:
+            self._all.discard(entry)
             self._open -= 1
             self._counters["closed"] += 1
             if discarded:
@@ -363,6 +364,7 @@ class ConnectionPool:
         """
         self._single = True
         self._size = self._max = 1
+        self._sweep_after = None
         self._fresh_for = float("inf") if self.settings.pool_pre_ping is None else self.settings.pool_pre_ping
 
     def dispose(self) -> None:
@@ -386,7 +388,7 @@ class ConnectionPool:
             counters = dict(self._counters)
             return PoolStats(
                 size=self._size, max_overflow=self._max - self._size, open=self._open,
-                checked_out=len(self._in_use), idle=len(self._idle), waiting=self._waiting,
+                checked_out=self._open - len(self._idle), idle=len(self._idle), waiting=self._waiting,
                 **counters,
             )
 
@@ -404,17 +406,18 @@ class ConnectionPool:
         MySQL send a goodbye message over the shared socket), so the objects
         are kept referenced and never used again.
         """
-        _ORPHANS.extend(e.connection for e in (*self._idle, *self._in_use, *self._abandoned))
+        _ORPHANS.extend(e.connection for e in (*self._all, *self._abandoned))
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._first_lock = threading.Lock()
-        self._idle, self._in_use, self._abandoned = [], set(), []
+        self._idle, self._all, self._abandoned = [], set(), []
         self._open = self._waiting = 0
         self._generation += 1
+        self._counters = dict.fromkeys(self._counters, 0)
 
     def __repr__(self) -> str:
         return (f"<ConnectionPool {self._backend.name} open={self._open} idle={len(self._idle)} "
-                f"in_use={len(self._in_use)}>")
+                f"in_use={self._open - len(self._idle)}>")
 
 
 def _fresh_for(settings: PoolSettings) -> float:
@@ -451,7 +454,7 @@ def _watch() -> None:
         time.sleep(WATCHDOG_INTERVAL)
         now = _now()
         for pool in list(_POOLS):
-            for entry in tuple(pool._in_use):
+            for entry in tuple(pool._all):
                 deadline = entry.deadline
                 if deadline and now > deadline and not entry.interrupted:
                     backend = pool._backend

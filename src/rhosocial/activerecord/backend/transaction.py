@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("rhosocial.activerecord.backend")
 _get_ident = threading.get_ident
+_FORK = _pool.fork_generation
 T = TypeVar("T")
 
 
@@ -95,8 +96,9 @@ class Frame:
     def __init__(self, savepoint: str | None) -> None:
         self.savepoint = savepoint
         self.opened = False
-        # key -> (participant, state); the first enlistment of a key wins (its state is the oldest)
-        self.participants: dict[Any, tuple[Any, Any]] = {}
+        # key -> (participant, state, tell it of the commit); the first enlistment of a key
+        # wins (its state is the oldest)
+        self.participants: dict[Any, tuple[Any, Any, bool]] = {}
 
     def absorb(self, inner: "Frame") -> None:
         """Take over a released savepoint's participants (keeping this level's own, older states)."""
@@ -107,7 +109,7 @@ class Frame:
 
     def rolled_back(self) -> None:
         """Tell participants, newest first, that this level was undone."""
-        for participant, state in reversed(list(self.participants.values())):
+        for participant, state, _ in reversed(list(self.participants.values())):
             try:
                 participant._transaction_rolled_back(state)
             except Exception:  # noqa: BLE001 - one failing callback must not hide the others
@@ -115,7 +117,9 @@ class Frame:
 
     def committed(self) -> None:
         """Tell participants, oldest first, that the transaction committed."""
-        for participant, _state in self.participants.values():
+        for participant, _state, notify in self.participants.values():
+            if not notify:
+                continue
             try:
                 participant._transaction_committed()
             except Exception:  # noqa: BLE001 - the data is committed; report and go on
@@ -162,10 +166,12 @@ class Transaction:
 
     def owned(self) -> bool:
         """Whether the current thread or task is the one that holds this connection."""
-        if self.thread != _get_ident() or self.fork != _pool.fork_generation[0]:
+        if self.thread != _get_ident() or self.fork != _FORK[0]:
             return False
         task = self.task
-        return task is current_task() if task is not None or _get_running_loop() is not None else True
+        if task is None and _get_running_loop() is None:
+            return True  # plain threads: the common case
+        return task is current_task()
 
     @property
     def connection(self) -> Any:
@@ -187,18 +193,21 @@ class Transaction:
         An exception it raises is logged; the committed data stays.
         """
         callback = _Callback(function, on_commit=True)
-        self._current_frame().participants[callback] = (callback, None)
+        self._current_frame().participants[callback] = (callback, None, True)
 
     def on_rollback(self, function: Callable[[], Any]) -> None:
         """Run ``function()`` if the current level (or one around it) rolls back."""
         callback = _Callback(function, on_commit=False)
-        self._current_frame().participants[callback] = (callback, None)
+        self._current_frame().participants[callback] = (callback, None, False)
 
-    def enlist(self, key: Any, participant: Any, state: Any) -> None:
-        """Tell ``participant`` how this transaction ends; the first ``state`` per ``key`` and level is kept."""
-        participants = self._current_frame().participants
+    def enlist(self, key: Any, participant: Any, state: Any, on_commit: bool = True) -> None:
+        """Tell ``participant`` if this transaction rolls back (and, with ``on_commit``, when it commits).
+
+        The first ``state`` per ``key`` and level is kept: it is the oldest.
+        """
+        participants = self.frames[-1].participants if self.frames else self._current_frame().participants
         if key not in participants:
-            participants[key] = (participant, state)
+            participants[key] = (participant, state, on_commit)
 
     def set_rollback_only(self, cause: BaseException | None = None) -> None:
         """Forbid committing the current level: it may only be rolled back.
@@ -208,7 +217,7 @@ class Transaction:
         whole transaction) lifts the mark.
         """
         if self.doomed is None:
-            self.doomed = cause or TransactionError("the transaction was marked rollback-only")
+            self.doomed = cause or _MarkedRollbackOnly("the transaction was marked rollback-only")
             self.doomed_level = len(self.frames)
 
     @property
@@ -230,6 +239,10 @@ class Transaction:
                 f"Cannot run {what}: this transaction is gone ({type(self.lost).__name__}: "
                 f"{_first_line(self.lost)}); nothing in it was saved. Roll it back (leave the "
                 "transaction block) and run it again.", original=self.lost)
+        if isinstance(self.doomed, _MarkedRollbackOnly):
+            return TransactionError(
+                f"Cannot run {what}: this transaction was marked rollback-only "
+                "(set_rollback_only()); it can only be rolled back.")
         if self.doomed is not None:
             return TransactionError(
                 f"Cannot run {what}: an earlier operation in this transaction failed after writing "
@@ -255,6 +268,10 @@ class Transaction:
 
     def __repr__(self) -> str:
         return f"<Transaction {self.backend.name} level={len(self.frames)} pins={self.pins}>"
+
+
+class _MarkedRollbackOnly(TransactionError):
+    """The cause recorded by ``set_rollback_only()`` called without one."""
 
 
 def _first_line(error: BaseException) -> str:
@@ -316,8 +333,12 @@ class TransactionMethods:
 
     def current_transaction(self) -> Transaction | None:
         """Return this context's open transaction (for ``on_commit`` and friends), or ``None``."""
-        state = self._owned()
-        return state if state is not None and state.frames else None
+        state = self._state.get()
+        if state is not None and state.frames and (
+                state.thread == _get_ident() and state.fork == _FORK[0] and state.task is None
+                and _get_running_loop() is None or state.owned()):
+            return state
+        return None
 
     def on_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback()`` after the current transaction commits; at once outside a transaction.
@@ -327,7 +348,10 @@ class TransactionMethods:
         """
         transaction = self.current_transaction()
         if transaction is None:
-            callback()
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - the write before it is committed: report and go on
+                logger.exception("error in an on_commit callback (run at once: no transaction was open)")
         else:
             transaction.on_commit(callback)
 

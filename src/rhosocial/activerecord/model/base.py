@@ -425,12 +425,22 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         backend = schema.backend
         active = CallbackRegistry.active(cls)
         transaction = backend.current_transaction()
-        if transaction is None and active.isdisjoint(_SAVE_HOOKS):
-            # One statement, atomic on its own: no transaction needed.
+        if active.isdisjoint(_SAVE_HOOKS):
+            # One statement, atomic on its own: no transaction of its own needed, and a
+            # failure leaves the record as it was.
             if validate and "validate_record" in active:
                 self._run_validation(active)
-            if self._write(schema, active) and "after_commit" in active:
-                self._transaction_committed()
+            if transaction is None:
+                if self._write(schema, active) and "after_commit" in active:
+                    self._committed_outside_transaction()
+                return self
+            private = self.__pydantic_private__
+            values = self.__dict__
+            lock = cls.__lock_column__
+            before = (private["_original"], private.get("_deleted"), values.get(schema.pk),
+                      values.get(lock) if lock is not None else None, None)
+            if self._write(schema, active):
+                transaction.enlist(id(self), self, before, "after_commit" in active)
             return self
         if transaction is None:
             with backend.transaction():
@@ -454,44 +464,55 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
                 transaction.set_rollback_only(exc)
             raise
         if wrote or transaction.statements != mark:
-            transaction.enlist(id(self), self, before)
+            transaction.enlist(id(self), self, before, "after_commit" in active)
 
-    def _write_state(self, full: bool = False) -> tuple[Any, Any, dict[str, Any]]:
-        """Return what a rollback restores: the database state, the deleted mark, written values."""
+    def _write_state(self, full: bool = False) -> tuple[Any, Any, Any, Any, dict[str, Any] | None]:
+        """Return what a rollback restores: the database state, the deleted mark, the key,
+        the lock version, and (``full``, for deletes) every field value."""
         private = self.__pydantic_private__
         values = self.__dict__
-        if full:
-            kept = dict(values)
-        else:
-            cls = type(self)
-            kept = {cls.__primary_key__: values.get(cls.__primary_key__)}
-            if cls.__lock_column__ is not None:
-                kept[cls.__lock_column__] = values.get(cls.__lock_column__)
-        return private["_original"], private.get("_deleted"), kept
+        cls = type(self)
+        lock = cls.__lock_column__
+        return (private["_original"], private.get("_deleted"), values.get(cls.__primary_key__),
+                values.get(lock) if lock is not None else None, dict(values) if full else None)
 
-    def _transaction_rolled_back(self, state: tuple[Any, Any, dict[str, Any]], fire: bool = True) -> None:
+    def _transaction_rolled_back(self, state: tuple[Any, Any, Any, Any, dict[str, Any] | None],
+                                 fire: bool = True) -> None:
         """Return to ``state`` after the transaction that wrote this record rolled back.
 
         The database state, the key the database generated, the lock version
         and the deleted mark go back; the other field values stay, so the
-        changes of a rolled-back update are pending again.
+        changes of a rolled-back update are pending again (a delete puts every
+        field back: a soft delete changed some).
         """
-        original, deleted, kept = state
+        original, deleted, key, lock_value, values = state
         private = self.__pydantic_private__
         private["_original"] = original
         if deleted:
             private["_deleted"] = True
         else:
             private.pop("_deleted", None)
+        cls = type(self)
         # a new dict: the current one may be a database-state snapshot (ModelSchema.snapshot)
-        object.__setattr__(self, "__dict__", {**self.__dict__, **kept})
-        if fire and "after_rollback" in CallbackRegistry.active(type(self)):
+        restored = dict(values) if values is not None else dict(self.__dict__)
+        restored[cls.__primary_key__] = key
+        if cls.__lock_column__ is not None:
+            restored[cls.__lock_column__] = lock_value
+        object.__setattr__(self, "__dict__", restored)
+        if fire and "after_rollback" in CallbackRegistry.active(cls):
             self._fire("after_rollback")
 
     def _transaction_committed(self) -> None:
         """Run the ``after_commit`` hooks (once per record and transaction)."""
         if "after_commit" in CallbackRegistry.active(type(self)):
             self._fire("after_commit")
+
+    def _committed_outside_transaction(self) -> None:
+        """Run the ``after_commit`` hooks after a write that committed on its own; log their errors."""
+        try:
+            self._fire("after_commit")
+        except Exception:  # noqa: BLE001 - the write is committed: report and go on
+            _log.exception("error in an after_commit hook of %s (the write was committed)", type(self).__name__)
 
     def _run_validation(self, active: frozenset[str]) -> None:
         if "before_validate" in active:
@@ -613,8 +634,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         transaction = backend.current_transaction()
         if transaction is None and not dependents and active.isdisjoint(_DELETE_HOOKS):
             deleted = self._delete_row(schema)
-            if "after_commit" in active:
-                self._transaction_committed()
+            if deleted and "after_commit" in active:
+                self._committed_outside_transaction()
             return deleted
         if transaction is None:
             with backend.transaction():
@@ -637,7 +658,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             if transaction.statements != mark:
                 transaction.set_rollback_only(exc)
             raise
-        transaction.enlist(id(self), self, before)
+        transaction.enlist(id(self), self, before, deleted and "after_commit" in active)
         return deleted
 
     def _delete_row(self, schema: ModelSchema) -> bool:

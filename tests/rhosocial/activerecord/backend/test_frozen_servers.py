@@ -99,3 +99,44 @@ def test_connecting_to_a_frozen_server_is_bounded_by_connect_timeout(frozen_targ
     finally:
         frozen_target.thaw()
         backend.disconnect()
+
+
+@pytest.fixture(scope="module")
+def rollback_on_timeout_mariadb() -> Iterator[servers.PrivateServer]:
+    """A private MariaDB where a lock wait timeout rolls back the whole transaction."""
+    server = servers.PrivateMariaDB(server_args=("--innodb-rollback-on-timeout=ON",))
+    servers.start_or_skip(server)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_transaction_the_server_rolled_back_on_a_lock_timeout_writes_nothing_more(
+        rollback_on_timeout_mariadb):
+    """With innodb_rollback_on_timeout, error 1205 ends the transaction: what follows must not autocommit."""
+    from rhosocial.activerecord.backend import LockTimeoutError, TransactionError
+
+    url = rollback_on_timeout_mariadb.url
+    holder = backend_from_settings(url=url, lock_timeout=1)
+    victim = backend_from_settings(url=url, lock_timeout=1)
+    try:
+        holder.execute("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, n INT)")
+        holder.execute("DELETE FROM t")
+        holder.execute("INSERT INTO t VALUES (1, 0), (2, 0)")
+        with hard_deadline(60):
+            holder.begin_transaction()
+            holder.execute("UPDATE t SET n = 1 WHERE id = 1")
+            victim.begin_transaction()
+            victim.execute("UPDATE t SET n = 5 WHERE id = 2")
+            with pytest.raises(LockTimeoutError):
+                victim.execute("UPDATE t SET n = 5 WHERE id = 1")
+            with pytest.raises(TransactionError, match="transaction is gone"):
+                victim.execute("INSERT INTO t VALUES (3, 3)")
+            with pytest.raises(TransactionError):
+                victim.commit_transaction()
+            holder.rollback_transaction()
+        assert holder.fetch_all("SELECT id, n FROM t ORDER BY id") == [{"id": 1, "n": 0}, {"id": 2, "n": 0}]
+    finally:
+        holder.disconnect()
+        victim.disconnect()

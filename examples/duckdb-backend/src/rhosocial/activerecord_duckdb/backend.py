@@ -171,6 +171,10 @@ class DuckDBBackend(StorageBackend):
         except duckdb.TransactionException:
             pass  # nothing to roll back: a failed COMMIT already ended the transaction
 
+    def _interrupt(self, connection: Any) -> None:
+        """Abort the running statement when it passes ``command_timeout``."""
+        connection.interrupt()
+
     def _table_exists(self, table_name: str) -> bool:
         result = self.execute_raw(
             "SELECT 1 FROM information_schema.tables "

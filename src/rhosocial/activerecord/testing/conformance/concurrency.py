@@ -221,6 +221,16 @@ class TestTransactionsPerThread:
         finally:
             other.disconnect()
 
+    def test_a_raw_begin_left_open_in_a_connection_block_is_reported(self, people):
+        with people.connection() as connection:
+            if people._transaction_status(connection) is None:
+                pytest.skip(f"{people.name}: the backend cannot tell whether a transaction is open")
+        with pytest.raises(TransactionError, match="rolled back"):
+            with people.connection():
+                people.execute(people.dialect.begin_sql(None, False)[0])
+                insert_person(people, "never-committed")
+        assert names(people) == [] and people.pool.stats().checked_out == 0
+
     def test_connection_block_keeps_one_connection(self, people):
         with people.connection() as first:
             insert_person(people, "a")

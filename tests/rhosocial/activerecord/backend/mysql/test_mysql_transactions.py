@@ -110,3 +110,19 @@ def test_savepoints_undo_only_the_inner_block(mysql, pair):
             raise ValueError
         assert _n(mysql) == 1
     assert _n(pair[0]) == 1
+
+
+def test_a_raw_autocommit_off_never_reaches_the_next_borrower(mysql):
+    """SET autocommit = 0 would make every later borrower's writes wait for a COMMIT never sent."""
+    from rhosocial.activerecord.backend import TransactionError
+
+    with pytest.raises(TransactionError, match="backend.transaction"):
+        mysql.execute("SET autocommit = 0")
+    assert mysql.pool.stats().discarded == 1
+    assert mysql.fetch_value("SELECT @@autocommit") == 1
+
+
+def test_unknown_transaction_options_are_refused(mysql):
+    with pytest.raises(TypeError, match="lock_timeout"):
+        mysql.begin_transaction(lock_timeout=5)
+    assert not mysql.in_transaction

@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - exercised only without the driver
 
 INSTALL_HINT = 'pip install "rhosocial-activerecord[mysql]"'
 _SERVER_STATUS_IN_TRANS = 1  # pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
+_SERVER_STATUS_AUTOCOMMIT = 2  # ...SERVER_STATUS_AUTOCOMMIT
 
 
 class MySQLDeadlockError(DeadlockError, SerializationError):
@@ -256,14 +257,38 @@ class MySQLBackend(StorageBackend):
 
     def _transaction_status(self, connection: Any) -> TransactionStatus | None:
         # From the last OK packet; after an error it may be stale (see _error_ends_transaction).
-        if connection.server_status is None:
+        # A session with autocommit switched off (a raw SET autocommit = 0) is not clean either.
+        status = connection.server_status
+        if status is None:
             return None
-        in_transaction = connection.server_status & _SERVER_STATUS_IN_TRANS
-        return TransactionStatus.ACTIVE if in_transaction else TransactionStatus.IDLE
+        if status & (_SERVER_STATUS_IN_TRANS) or not status & _SERVER_STATUS_AUTOCOMMIT:
+            return TransactionStatus.ACTIVE
+        return TransactionStatus.IDLE
 
     def _error_ends_transaction(self, error: DatabaseError) -> bool:
-        """A deadlock makes InnoDB roll back the whole transaction, not just the statement."""
-        return super()._error_ends_transaction(error) or isinstance(error, DeadlockError)
+        """Whether the server rolled back the whole transaction, not just the failed statement.
+
+        A deadlock always does; a lock wait timeout does under
+        ``innodb_rollback_on_timeout``. PyMySQL's status flags cannot tell
+        (the server keeps reporting a transaction), so the server is asked:
+        MariaDB's ``@@in_transaction``, or MySQL's setting for timeouts.
+        """
+        if super()._error_ends_transaction(error) or isinstance(error, DeadlockError):
+            return True
+        if self._is_mariadb:
+            probe = "SELECT @@in_transaction = 0"
+        elif isinstance(error, LockTimeoutError):
+            probe = "SELECT @@innodb_rollback_on_timeout"
+        else:
+            return False
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(probe)
+            return bool(cursor.fetchone()[0])
+        except pymysql.err.Error:
+            return True  # cannot even ask: treat the transaction as gone
+        finally:
+            cursor.close()
 
     def _interrupt(self, connection: Any) -> None:
         """Shut the socket down: the blocked call fails at once, whatever the server does."""

@@ -28,6 +28,8 @@ from ...typing import ColumnInfo, IsolationLevel, QueryResult
 from .dialect import SQLiteDialect
 from .types import SQLITE_NATIVE_TYPES
 
+_ACTIVE, _IDLE = TransactionStatus.ACTIVE, TransactionStatus.IDLE
+
 # sqlite_errorname -> error class; the longest matching prefix wins.
 _ERROR_CLASSES: dict[str, type[DatabaseError]] = {
     "SQLITE_CONSTRAINT_UNIQUE": UniqueViolationError,
@@ -250,7 +252,7 @@ class SQLiteBackend(StorageBackend):
             self._run_internal("PRAGMA query_only = OFF")
 
     def _transaction_status(self, connection: sqlite3.Connection) -> TransactionStatus | None:
-        return TransactionStatus.ACTIVE if connection.in_transaction else TransactionStatus.IDLE
+        return _ACTIVE if connection.in_transaction else _IDLE
 
     def _check_connection(self, connection: sqlite3.Connection) -> bool:
         return True  # in-process: nothing can break it behind our back

@@ -50,8 +50,8 @@ class SQLiteDialect(SQLDialectBase):
                        read: bool = False) -> str:
         """Return nothing: a SQLite write transaction already locks the whole database.
 
-        Use ``begin_transaction(mode="IMMEDIATE")`` to take the write lock up
-        front, which is what ``FOR UPDATE`` achieves elsewhere.
+        Read-write transactions begin ``IMMEDIATE`` by default: they take the
+        write lock up front, which is what ``FOR UPDATE`` achieves elsewhere.
         """
         return ""
 
