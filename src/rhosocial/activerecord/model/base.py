@@ -829,16 +829,3 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def _after_load(cls, records: list[Any], query: Query[Any]) -> None:
         """Post-process loaded records (eager loading, strict mode); a hook for relations."""
         _relation_loading.after_load(cls, records, query)
-
-    @classmethod
-    def _convert_value(cls, column: str, value: Any) -> Any:
-        reader = cls._schema().readers.get(column)
-        return reader(value) if reader is not None and value is not None else value
-
-    @classmethod
-    def _column_converter(cls, expr: Any) -> Callable[[Any], Any] | None:
-        if isinstance(expr, ex.Label):
-            expr = expr.expr
-        if isinstance(expr, ex.Column) and expr.table == cls.table_name():
-            return cls._schema().readers.get(expr.name)
-        return None

@@ -14,6 +14,7 @@ from pydantic_core import PydanticUndefined
 
 from ..backend.base import StorageBackend
 from ..query.compiler import SQLCompiler
+from ..query.expressions import Column, Label
 from .fields import ColumnSpec
 
 if TYPE_CHECKING:
@@ -241,6 +242,14 @@ class ModelSchema:
         self._row_loaders[result_columns] = env["load_one"]
         self._loaders[result_columns] = env["load"]
         return env["load"]
+
+    def reader_for(self, expr: Any) -> Callable[[Any], Any] | None:
+        """Return the reader for a selected expression that is one of this model's columns."""
+        if isinstance(expr, Label):
+            expr = expr.expr
+        if isinstance(expr, Column) and expr.table == self.table:
+            return self.readers.get(expr.name)
+        return None
 
     def key_param(self, value: Any) -> Any:
         """Return a primary-key value as the driver takes it."""

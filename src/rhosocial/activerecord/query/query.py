@@ -248,9 +248,10 @@ class Query(Generic[M]):
 
     # -- terminals -------------------------------------------------------------------
 
-    def _run(self, statement: str, *args: Any) -> Any:
+    def _run(self, statement: str, *args: Any, schema: Any = None) -> Any:
         """Compile with ``compiler.<statement>(self, *args)`` and run it (the backend resolved once)."""
-        schema = self.model._schema()
+        if schema is None:
+            schema = self.model._schema()
         sql, params = getattr(schema.compiler, statement)(self, *args)
         return schema.backend.execute(sql, params)
 
@@ -308,7 +309,8 @@ class Query(Generic[M]):
 
     def _aggregate(self, function: str, column: Any) -> Any:
         expr = self._column(column)
-        value = self._run("aggregate", function, expr).scalar()
+        schema = self.model._schema()
+        value = self._run("aggregate", function, expr, schema=schema).scalar()
         if value is None or function == "COUNT":
             return value
         if function == "AVG":
@@ -320,7 +322,8 @@ class Query(Generic[M]):
         if isinstance(expr, ex.Column) and expr.db_type is not None:
             if function == "SUM" and expr.db_type in _INTEGER_TYPES:
                 return int(value)  # some databases sum integers as NUMERIC
-            return self.model._convert_value(expr.name, value)
+            reader = schema.readers.get(expr.name)
+            return reader(value) if reader is not None else value
         return value
 
     def sum(self, column: Any) -> Any:
@@ -344,8 +347,9 @@ class Query(Generic[M]):
         if not columns:
             raise ValueError("pluck() needs at least one column")
         query = self.select(*columns)
-        result = query._run("select")
-        converters = [self.model._column_converter(c) for c in query._select]
+        schema = self.model._schema()
+        result = query._run("select", schema=schema)
+        converters = [schema.reader_for(c) for c in query._select]
         rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
                 for row in result.rows]
         return [r[0] for r in rows] if len(columns) == 1 else rows

@@ -109,3 +109,39 @@ def test_model_and_query_code_name_no_vendor(folder):
             if token.type in (tokenize.NAME, tokenize.STRING) and VENDOR.search(token.string):
                 offenders.append(f"{path.name}:{token.start[0]}: {token.string[:60]}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/none", "mysql://nobody@127.0.0.1:1/none"])
+def test_compiling_never_connects(url, monkeypatch):
+    """to_sql() and repr() need only the dialect: a server nobody can reach is never asked."""
+    import rhosocial.activerecord.config as config
+    from rhosocial.activerecord.config import backend_from_settings
+
+    backend = backend_from_settings(url=url, connect_timeout=1)
+    monkeypatch.setattr(config, "_default_backend", backend)
+    query = User.where(User.c.name == "ada").order_by("-id").limit(3)
+    sql, params = query.to_sql()
+    assert params == ["ada"] and "LIMIT" in sql
+    assert "ada" in repr(query)
+    assert backend.is_connected() is False and backend.pool.stats().opened == 0
+
+
+def test_a_terminal_resolves_the_backend_once(backend, monkeypatch):
+    import rhosocial.activerecord.config as config
+    import rhosocial.activerecord.model.base as model_base
+
+    monkeypatch.setattr(config, "_default_backend", backend)
+    User.create_table()
+    calls: list[int] = []
+    real = model_base.get_default_backend
+
+    def counting():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(model_base, "get_default_backend", counting)
+    for name in ("all", "count", "exists", "dicts", "first", "pluck"):
+        calls.clear()
+        terminal = getattr(User.where(name="ada"), name)
+        terminal("name") if name == "pluck" else terminal()
+        assert len(calls) == 1, name
