@@ -124,6 +124,24 @@ class TestPool:
         assert names(small) == ["first", "held"]  # its transaction was not cut off
         assert small.pool.stats().opened == stats.opened + 1  # the next statement opened a new one
 
+    def test_a_thread_that_ends_inside_a_transaction_gives_its_connection_back(self, backend):
+        requires(backend, "supports_multiple_connections")
+        make_people(backend)
+        one = derived(backend, pool_size=1, max_overflow=0, pool_timeout=5)
+        try:
+            def abandon() -> None:
+                one.begin_transaction()
+                insert_person(one, "abandoned")  # and the thread ends, never committing
+
+            worker = threading.Thread(target=abandon, daemon=True)
+            worker.start()
+            worker.join(WAIT)
+            del worker
+            assert names(one) == []  # the only connection came back (closed: rolled back)
+            assert one.pool.stats().discarded == 1
+        finally:
+            one.disconnect()
+
     @pytest.mark.parametrize("settings", [
         {"pool_size": 0}, {"pool_size": -1}, {"pool_size": "many"}, {"max_overflow": -1},
         {"pool_timeout": -1}, {"pool_timeout": 0}, {"pool_recycle": -5}, {"pool_idle_timeout": "x"},
