@@ -111,11 +111,14 @@ def test_model_and_query_code_name_no_vendor(folder):
     assert offenders == []
 
 
-@pytest.mark.parametrize("url", ["postgresql://nobody@127.0.0.1:1/none", "mysql://nobody@127.0.0.1:1/none"])
-def test_compiling_never_connects(url, monkeypatch):
+@pytest.mark.parametrize("url, driver", [("postgresql://nobody@127.0.0.1:1/none", "psycopg"),
+                                         ("mysql://nobody@127.0.0.1:1/none", "pymysql")])
+def test_compiling_never_connects(url, driver, monkeypatch):
     """to_sql() and repr() need only the dialect: a server nobody can reach is never asked."""
     import rhosocial.activerecord.config as config
     from rhosocial.activerecord.config import backend_from_settings
+
+    pytest.importorskip(driver)  # (the oldest-pydantic run installs no drivers)
 
     backend = backend_from_settings(url=url, connect_timeout=1)
     monkeypatch.setattr(config, "_default_backend", backend)
