@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, S
 import pydantic
 from pydantic import ConfigDict, PrivateAttr
 
+try:  # how pydantic finds the names around a class statement (see ActiveRecordMeta.__new__)
+    from pydantic._internal._model_construction import build_lenient_weakvaluedict as _lenient_namespace
+    from pydantic._internal._typing_extra import parent_frame_namespace as _parent_frame_namespace
+except ImportError:  # pragma: no cover - a pydantic that moved them keeps its own (off by one) lookup
+    _parent_frame_namespace = None  # type: ignore[assignment]
+
 try:  # pydantic's generic private-attribute setup, replaced per class below
     from pydantic._internal._model_construction import init_private_attributes as _pydantic_private_init
 except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own handling
@@ -55,6 +61,12 @@ class ActiveRecordMeta(_ModelMetaclass):
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
         if bases and not namespace.get("__abstract__", False) and _needs_default_pk(bases, namespace):
             bases = bases + (_IntegerPrimaryKey,)
+        if _parent_frame_namespace is not None and "__pydantic_reset_parent_namespace__" not in kwargs:
+            # pydantic reads the names around the class statement from the frame two levels
+            # up from its own __new__: this metaclass adds a level, so hand it the right ones
+            # (a model defined in a function, under postponed annotations, needs them).
+            namespace["__pydantic_parent_namespace__"] = _lenient_namespace(_parent_frame_namespace(parent_depth=2))
+            kwargs["__pydantic_reset_parent_namespace__"] = False
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
         if "__abstract__" not in namespace:
             type.__setattr__(cls, "__abstract__", False)
