@@ -247,6 +247,14 @@ class SQLDialectBase:
         """Return the converter for reading a ``db_type`` column, or ``None``."""
         return self.from_db_converters.get(db_type)
 
+    def column_reader(self, column: ColumnDef) -> Converter | None:
+        """Return the converter for reading values of ``column`` (its sizes known), or ``None``.
+
+        The default is :meth:`from_db` of its type; a dialect whose storage
+        loses a declared size (SQLite's decimals) overrides it.
+        """
+        return self.from_db(column.db_type)
+
     def adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         """Turn Python values into what the driver accepts, by their type."""
         adapters = self.param_adapters

@@ -8,13 +8,15 @@ driver rows into records without validating trusted data a second time.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from pydantic_core import PydanticUndefined
 
 from ..backend.base import StorageBackend
 from ..query.compiler import SQLCompiler
-from ..query.expressions import Column, Label
+from ..backend.typing import DatabaseType
+from ..query.expressions import Column, Func, Label
 from .fields import ColumnSpec
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ class ModelSchema:
         self.names_without_pk: tuple[str, ...] = tuple(n for n in self.names if n != self.pk)
         self.table: str = model.table_name()
         self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
-        self.readers = {n: compose(dialect.from_db(c.db_type), c.from_db) for n, c in self.columns.items()}
+        self.readers = {n: compose(dialect.column_reader(c.column), c.from_db) for n, c in self.columns.items()}
         self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
         self._use_returning: bool | None = None  # decided at the first insert (needs the server)
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
@@ -244,12 +246,36 @@ class ModelSchema:
         return env["load"]
 
     def reader_for(self, expr: Any) -> Callable[[Any], Any] | None:
-        """Return the reader for a selected expression that is one of this model's columns."""
+        """Return the reader for a selected expression: one of this model's columns, or an
+        aggregate of one that keeps its type (MIN, MAX, SUM of any, AVG of a DECIMAL)."""
         if isinstance(expr, Label):
             expr = expr.expr
+        if isinstance(expr, Func) and len(expr.args) == 1 and expr.name in _TYPED_AGGREGATES:
+            column = expr.args[0]
+            if isinstance(column, Column) and column.table == self.table:
+                if expr.name == "AVG":
+                    return self.average_reader(column.name) if column.db_type is DatabaseType.DECIMAL else None
+                expr = column
         if isinstance(expr, Column) and expr.table == self.table:
             return self.readers.get(expr.name)
         return None
+
+    def average_reader(self, name: str) -> Callable[[Any], Any]:
+        """Return the reader of AVG over DECIMAL column ``name``: a Decimal rounded to its scale.
+
+        Databases answer with more places than the column has (exactly, or in
+        floating point); rounded, every backend gives the same answer.
+        """
+        spec = self.columns.get(name)
+        scale = spec.column.scale if spec is not None else None
+        step = Decimal(1).scaleb(-scale) if scale is not None else None
+
+        def read(value: Any) -> Decimal:
+            if not isinstance(value, Decimal):
+                value = Decimal(repr(value) if isinstance(value, float) else str(value))
+            return value.quantize(step) if step is not None else value
+
+        return read
 
     def key_param(self, value: Any) -> Any:
         """Return a primary-key value as the driver takes it."""
@@ -264,6 +290,9 @@ class ModelSchema:
             return dict(values)
         return {k: (copy.deepcopy(v) if k in self.mutable else v) for k, v in values.items()}
 
+
+#: Aggregates whose result has the type of their column (AVG: for DECIMAL columns only).
+_TYPED_AGGREGATES = frozenset(("MIN", "MAX", "SUM", "AVG"))
 
 #: Defaults that records may share instead of getting a copy each.
 IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset)

@@ -315,8 +315,10 @@ class Query(Generic[M]):
             return value
         if function == "AVG":
             # Databases answer in float or NUMERIC; a DECIMAL column averages to
-            # Decimal, anything else to float, the same on every backend.
+            # Decimal (rounded to its scale), anything else to float, the same on every backend.
             if isinstance(expr, ex.Column) and expr.db_type is DatabaseType.DECIMAL:
+                if expr.table == schema.table:
+                    return schema.average_reader(expr.name)(value)
                 return value if isinstance(value, Decimal) else Decimal(str(value))
             return float(value)
         if isinstance(expr, ex.Column) and expr.db_type is not None:
@@ -355,8 +357,22 @@ class Query(Generic[M]):
         return [r[0] for r in rows] if len(columns) == 1 else rows
 
     def dicts(self) -> list[dict[str, Any]]:
-        """Run the query and return rows as dicts (for aggregates and custom selects)."""
-        return self._run("select").dicts()
+        """Run the query and return rows as dicts (for aggregates and custom selects).
+
+        Values of the model's columns, and of MIN/MAX/SUM (and a DECIMAL's AVG)
+        of them, are converted as in loaded records.
+        """
+        schema = self.model._schema()
+        result = self._run("select", schema=schema)
+        if self._select:
+            converters = [schema.reader_for(c) for c in self._select]
+        else:
+            readers = schema.readers
+            converters = [readers.get(name) for name in result.columns]
+        if any(converters):
+            result.rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
+                           for row in result.rows]
+        return result.dicts()
 
     def find_each(self, batch_size: int = 1000) -> Iterator[M]:
         """Iterate over all matching records, loading ``batch_size`` at a time.

@@ -44,8 +44,19 @@ def test_aware_datetime_keeps_its_offset(sqlite_backend, db_type):
 
 def test_naive_timestamp_reads_back_as_utc(sqlite_backend):
     raw, _, got = store(sqlite_backend, DatabaseType.TIMESTAMP, dt.datetime(2024, 1, 1, 12))
-    assert raw == "2024-01-01 12:00:00.000000"
+    assert raw == "2024-01-01 12:00:00"  # SQLite's own form: no fraction when there is none
     assert got == dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)
+
+
+def test_datetimes_compare_right_with_what_sqlite_itself_writes(sqlite_backend):
+    """Rows written by SQLite's datetime()/CURRENT_TIMESTAMP or other tools have no fraction."""
+    sqlite_backend.create_table("sales", [ColumnDef("at", DatabaseType.DATETIME), ColumnDef("n", DatabaseType.INTEGER)])
+    sqlite_backend.execute("INSERT INTO sales (at, n) VALUES (datetime('2021-01-01'), 1), "
+                           "(datetime('2020-12-31 23:59:59'), 2), ('2021-01-01 00:00:00.5', 3)")
+    first_of_january = dt.datetime(2021, 1, 1)
+    got = sqlite_backend.execute("SELECT n FROM sales WHERE at >= ? ORDER BY n", [first_of_january]).rows
+    assert got == [(1,), (3,)]  # the first second of 2021 is not skipped
+    assert sqlite_backend.fetch_value("SELECT count(*) FROM sales WHERE at = ?", [first_of_january]) == 1
 
 
 def test_datetime_text_sorts_chronologically(sqlite_backend):
@@ -57,10 +68,20 @@ def test_datetime_text_sorts_chronologically(sqlite_backend):
     assert [r[0] for r in got.rows] == sorted(values)
 
 
-def test_decimal_is_stored_as_exact_text(sqlite_backend):
+def test_a_decimal_too_long_for_a_float_is_stored_as_exact_text(sqlite_backend):
     value = Decimal("12345678901234567890.123456789")
     raw, kind, got = store(sqlite_backend, DatabaseType.DECIMAL, value, precision=38, scale=9)
     assert kind == "text" and raw == str(value) and got == value
+
+
+def test_an_ordinary_decimal_is_stored_as_a_number_that_sorts_as_one(sqlite_backend):
+    raw, kind, _ = store(sqlite_backend, DatabaseType.DECIMAL, Decimal("13.86"), precision=10, scale=2)
+    assert kind == "real" and raw == 13.86
+    sqlite_backend.create_table("p", [ColumnDef("v", DatabaseType.DECIMAL, precision=10, scale=2)])
+    for v in ("8.91", "13.86", "0.99"):
+        sqlite_backend.execute("INSERT INTO p (v) VALUES (?)", [Decimal(v)])
+    assert sqlite_backend.fetch_value("SELECT max(v) FROM p") == 13.86  # not '8.91', as text would say
+    assert sqlite_backend.fetch_value("SELECT count(*) FROM p WHERE v > ?", [Decimal("5")]) == 2
 
 
 def test_json_is_compact_text_keeping_unicode(sqlite_backend):
@@ -100,7 +121,9 @@ def test_custom_type_text_is_written_as_given(sqlite_backend):
      "INTEGER PRIMARY KEY AUTOINCREMENT"),
     (DatabaseType.BOOLEAN, {"default": True}, "BOOLEAN DEFAULT 1"),
     (DatabaseType.TEXT, {"default": "it's"}, "TEXT DEFAULT 'it''s'"),
-    (DatabaseType.DECIMAL, {"precision": 10, "scale": 2}, "DECIMAL_TEXT(10,2)"),
+    (DatabaseType.DECIMAL, {"precision": 10, "scale": 2}, "DECIMAL(10,2)"),
+    (DatabaseType.DECIMAL, {"precision": 38, "scale": 9}, "DECIMAL_TEXT(38,9)"),
+    (DatabaseType.DECIMAL, {}, "DECIMAL_TEXT"),
     (DatabaseType.CHAR, {"primary_key": True, "not_null": True, "length": 2}, "CHAR(2) PRIMARY KEY"),
 ])
 def test_column_type_text(db_type, params, expected):
@@ -127,7 +150,7 @@ def test_create_table_sql_text():
         'CREATE TABLE IF NOT EXISTS "items" ('
         '"id" INTEGER PRIMARY KEY AUTOINCREMENT, '
         '"name" VARCHAR(50) NOT NULL UNIQUE, '
-        "\"price\" DECIMAL_TEXT(10,2) DEFAULT '1.50', "
+        "\"price\" DECIMAL(10,2) DEFAULT '1.50', "
         '"flag" BOOLEAN DEFAULT 0, '
         '"owner_id" INTEGER, '
         '"qty" INTEGER CHECK (qty >= 0), '

@@ -5,13 +5,14 @@ from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import NotSupportedError
-from ...typing import ColumnDef, IsolationLevel
+from ...typing import ColumnDef, DatabaseType, IsolationLevel
 from .types import (
     SQLITE_FROM_DB,
     SQLITE_PARAM_ADAPTERS,
     SQLITE_TO_DB,
     SQLITE_TYPE_MAPPINGS,
     SQLiteColumnType,
+    decimal_reader,
 )
 
 TRANSACTION_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
@@ -31,6 +32,18 @@ class SQLiteDialect(SQLDialectBase):
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``?`` placeholders."""
         return SQLiteSQLBuilder(self)
+
+    def column_reader(self, column: ColumnDef) -> Any:
+        """Read a DECIMAL column with a declared scale as a Decimal quantized to it.
+
+        SQLite has no exact decimal arithmetic: SUM and AVG (and values that
+        other tools stored with NUMERIC affinity) come back as floats, such as
+        ``2328.600000000004`` for a sum of prices. Rounded to the declared
+        scale they are the exact result, as Django does.
+        """
+        if column.db_type is DatabaseType.DECIMAL and column.scale is not None:
+            return decimal_reader(column.scale, column.precision)
+        return super().column_reader(column)
 
     def autoincrement_column_sql(self, column: ColumnDef) -> str:
         """Return ``INTEGER PRIMARY KEY AUTOINCREMENT``: the rowid alias, never reused."""

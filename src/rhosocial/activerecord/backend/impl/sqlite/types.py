@@ -2,9 +2,12 @@
 
 SQLite decides storage by type *affinity* read from the declared type name,
 so each generic type gets a name that says what it holds and that yields the
-right affinity: ``DECIMAL_TEXT`` and ``JSON_TEXT`` have TEXT affinity, which
-stores decimals and JSON exactly as written (a ``DECIMAL`` name would give
-NUMERIC affinity and round large decimals through a float).
+right affinity. ``JSON_TEXT`` has TEXT affinity and keeps JSON as written.
+A decimal of at most 15 digits (``DECIMAL(10,2)``, money) gets NUMERIC
+affinity: SQLite stores it as a number, which keeps 15 significant digits,
+so it compares, sorts and sums as a number, and reads rounded to the declared
+scale (``decimal_reader``) are exact. A longer or unbounded decimal is
+``DECIMAL_TEXT`` (TEXT affinity): exact digits, compared as text.
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from ...dialect import ColumnType, TypeMapping
 from ...helpers import format_decimal, format_with_length, json_dumps, json_loads
 from ...typing import DatabaseType
 
+#: Significant decimal digits SQLite keeps when it stores text as a number (a REAL).
+FLOAT_DIGITS = 15
+
 SQLITE_TYPE_MAPPINGS: Dict[DatabaseType, TypeMapping] = {
     DatabaseType.TINYINT: TypeMapping("TINYINT"),
     DatabaseType.SMALLINT: TypeMapping("SMALLINT"),
@@ -24,7 +30,8 @@ SQLITE_TYPE_MAPPINGS: Dict[DatabaseType, TypeMapping] = {
     DatabaseType.BIGINT: TypeMapping("BIGINT"),
     DatabaseType.FLOAT: TypeMapping("FLOAT"),
     DatabaseType.DOUBLE: TypeMapping("DOUBLE"),
-    DatabaseType.DECIMAL: TypeMapping("DECIMAL_TEXT", format_decimal),
+    DatabaseType.DECIMAL: TypeMapping("DECIMAL", lambda name, params: format_decimal(
+        name if (params.get("precision") or 99) <= FLOAT_DIGITS else "DECIMAL_TEXT", params)),
     DatabaseType.CHAR: TypeMapping("CHAR", format_with_length),
     DatabaseType.VARCHAR: TypeMapping("VARCHAR", format_with_length),
     DatabaseType.TEXT: TypeMapping("TEXT"),
@@ -68,15 +75,21 @@ SQLITE_NATIVE_TYPES: Dict[str, DatabaseType] = {
 
 
 def datetime_to_text(value: _dt.datetime) -> str:
-    """Write a datetime as fixed-width ISO text; an offset, if any, is kept."""
-    return value.isoformat(" ", "microseconds")
+    """Write a datetime the way SQLite does (``YYYY-MM-DD HH:MM:SS``), an offset, if any, kept.
+
+    Microseconds are written only when there are some (``.ffffff``), so values
+    compare right, as text, with what SQLite's own ``datetime()`` and
+    ``CURRENT_TIMESTAMP`` and most other tools write: ``'2021-01-01 00:00:00'``
+    is not earlier than the first second of 2021.
+    """
+    return value.isoformat(" ", "microseconds" if value.microsecond else "seconds")
 
 
 def timestamp_to_text(value: _dt.datetime) -> str:
     """Write an instant: naive values are taken as UTC, aware ones keep their offset."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=_dt.timezone.utc)
-    return value.isoformat(sep=" ", timespec="microseconds")
+    return value.isoformat(" ", "microseconds" if value.microsecond else "seconds")
 
 
 def text_to_timestamp(value: Any) -> _dt.datetime:
@@ -131,6 +144,19 @@ SQLITE_FROM_DB: Dict[DatabaseType, Callable[[Any], Any]] = {
     DatabaseType.JSON: json_loads,
     DatabaseType.ARRAY: json_loads,
 }
+
+
+def decimal_reader(scale: int, precision: int | None = None) -> Callable[[Any], decimal.Decimal]:
+    """Return a reader giving Decimals rounded (half even) to ``scale`` places."""
+    step = decimal.Decimal(1).scaleb(-scale)
+    context = decimal.Context(prec=max(28, (precision or 0) + 2))
+
+    def read(value: Any) -> decimal.Decimal:
+        if isinstance(value, float):
+            value = repr(value)  # the shortest text of the float, not its binary expansion
+        return decimal.Decimal(value).quantize(step, context=context)
+
+    return read
 
 
 class SQLiteTypes:
