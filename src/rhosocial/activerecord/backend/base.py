@@ -27,6 +27,7 @@ from .errors import (
     CommandTimeoutError,
     ConnectionError,
     DatabaseError,
+    DataError,
     NotSupportedError,
     TransactionError,
 )
@@ -493,6 +494,9 @@ class StorageBackend(TransactionMethods, ABC):
             except self._driver_errors as exc:
                 entry.deadline = 0.0
                 raise self._call_failed(entry, state, exc, sql, params, timeout) from exc
+            except UnicodeEncodeError as exc:  # raised before anything was sent
+                entry.deadline = 0.0
+                raise _unencodable(exc, sql, params) from exc
             except BaseException as exc:
                 entry.deadline = 0.0
                 entry.broken = True
@@ -516,6 +520,10 @@ class StorageBackend(TransactionMethods, ABC):
                 error = self._call_failed(entry, None, exc, sql, params, timeout)
                 self._give_back(entry, strict=False)
                 raise error from exc
+            except UnicodeEncodeError as exc:  # raised before anything was sent
+                entry.deadline = 0.0
+                pool.release(entry)
+                raise _unencodable(exc, sql, params) from exc
             except BaseException:
                 entry.deadline = 0.0
                 pool.discard(entry)  # interrupted half-way: the protocol state is unknown
@@ -581,6 +589,11 @@ class StorageBackend(TransactionMethods, ABC):
             if state is None:
                 self._give_back(entry, strict=False)
             raise error from exc
+        except UnicodeEncodeError as exc:  # raised before anything was sent
+            entry.deadline = 0.0
+            if state is None:
+                self._pool.release(entry)
+            raise _unencodable(exc, sql, arg) from exc
         except BaseException as exc:
             # Interrupted half-way (KeyboardInterrupt, a bug): the protocol state is unknown.
             entry.deadline = 0.0
@@ -780,6 +793,15 @@ class StorageBackend(TransactionMethods, ABC):
     def __repr__(self) -> str:
         state = "connected" if self.is_connected() else "disconnected"
         return f"<{type(self).__name__} {self.config.describe()!r} {state}>"
+
+
+def _unencodable(exc: UnicodeEncodeError, sql: str, params: Any) -> DataError:
+    """The error for text no database can store (a lone surrogate such as ``'\\ud800'``)."""
+    bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else ""
+    return DataError(
+        f"A text value is not valid Unicode and cannot be stored: {bad!r} at position {exc.start} "
+        "(a lone surrogate, often from decoding bytes with 'surrogateescape' or a broken JSON "
+        "escape); nothing was sent to the database", sql=sql, params=params, original=exc)
 
 
 def _column_defs(columns: Sequence[ColumnDef] | Mapping[str, Any]) -> list[ColumnDef]:

@@ -100,6 +100,9 @@ class SQLDialectBase:
     compiler_class: ClassVar[Any] = None
     #: Whether a backslash escapes inside string literals (MySQL's default sql_mode).
     string_backslash_escapes: ClassVar[bool] = False
+    #: ``IN (...)`` lists longer than this bind all their values as one parameter
+    #: (:meth:`in_many_sql`); 0 binds each value, however many.
+    in_list_limit: ClassVar[int] = 0
 
     def __init__(self) -> None:
         self._quoted: dict[str, str] = {}
@@ -246,6 +249,14 @@ class SQLDialectBase:
     def from_db(self, db_type: DatabaseType) -> Converter | None:
         """Return the converter for reading a ``db_type`` column, or ``None``."""
         return self.from_db_converters.get(db_type)
+
+    def in_many_sql(self, operand: str, placeholder: str, negated: bool) -> str:
+        """Return ``operand [NOT] IN`` all the values bound as one parameter (see ``in_list_limit``)."""
+        raise NotSupportedError(f"{self.name} cannot bind an IN list as one parameter")
+
+    def in_many_param(self, values: list[Any]) -> Any:
+        """Return the one parameter that holds an IN list's values."""
+        return values
 
     def column_reader(self, column: ColumnDef) -> Converter | None:
         """Return the converter for reading values of ``column`` (its sizes known), or ``None``.

@@ -6,11 +6,12 @@ were written by each built-in backend for itself before they moved here.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import select
 import socket
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 _TYPE_SIZE = re.compile(r"\s*\(.*\)\s*$")
 
@@ -120,3 +121,54 @@ def shut_down_socket(fd: int) -> None:
         pass  # already closed
     finally:
         sock.close()
+
+
+def finite_float(value: Any) -> Any:
+    """Pass a float through unless it is NaN or infinite, which the database cannot store.
+
+    SQLite turns NaN into NULL without a word, and MySQL has no NaN or
+    infinity at all; their dialects write floats through this check.
+
+    Raises:
+        DataError: the value is NaN or +-infinity.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        from .errors import DataError
+
+        raise DataError(f"{value!r} cannot be stored here: this database keeps only finite numbers "
+                        "(SQLite would store NaN as NULL); store NULL, or a sentinel, instead")
+    return value
+
+
+def finite_real(value: Any) -> Any:
+    """Like :func:`finite_float`, but infinity passes (SQLite stores it; only NaN is lost)."""
+    if isinstance(value, float) and value != value:
+        return finite_float(value)
+    return value
+
+
+def check_options(backend: str, options: Mapping[str, Any], known: Iterable[str],
+                  unsupported: Mapping[str, str] | None = None) -> None:
+    """Refuse settings a backend does not know, so a typo or a wish is never silently ignored.
+
+    Args:
+        backend: the backend's name, for the message.
+        options: the settings given.
+        known: the names the backend reads (the pool settings are added).
+        unsupported: names the backend knows of but cannot honour, with what to use instead.
+
+    Raises:
+        NotSupportedError: a setting in ``unsupported`` was given.
+        ConfigurationError: a setting is not known.
+    """
+    from .errors import ConfigurationError, NotSupportedError
+    from .pool import POOL_OPTIONS
+
+    for name, hint in (unsupported or {}).items():
+        if name in options:
+            raise NotSupportedError(f"{backend} cannot enforce {name}: {hint}")
+    allowed = set(known) | POOL_OPTIONS
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown {backend} settings: {', '.join(unknown)}. Known settings: {', '.join(sorted(allowed))}")

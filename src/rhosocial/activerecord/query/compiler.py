@@ -172,6 +172,10 @@ class SQLCompiler:
         return self.q(node.name)
 
     def visit_value(self, node: ex.Value, b: SQLBuilder) -> str:
+        return b.add_param(self._value(node))
+
+    def _value(self, node: ex.Value) -> Any:
+        """A bound value, converted as its column writes it."""
         value = node.value
         column = node.column
         if column is not None and value is not None:
@@ -181,7 +185,7 @@ class SQLCompiler:
                 convert = self.dialect.to_db(column.db_type)
                 if convert is not None:
                     value = convert(value)
-        return b.add_param(value)
+        return value
 
     def visit_raw(self, node: ex.Raw, b: SQLBuilder) -> str:
         start = len(b.params) + 1
@@ -206,6 +210,12 @@ class SQLCompiler:
         if not node.values:
             # IN () is not SQL; an empty list matches nothing (NOT IN: everything).
             return "1 = 1" if node.negated else "1 = 0"
+        limit = self.dialect.in_list_limit
+        if limit and len(node.values) > limit and all(isinstance(v, ex.Value) for v in node.values):
+            # Too many values to bind one by one: one parameter holding them all.
+            values = [self._value(v) for v in node.values]  # type: ignore[arg-type]
+            return self.dialect.in_many_sql(operand, b.add_param(self.dialect.in_many_param(values)),
+                                            node.negated)
         return f"{operand} {keyword} (" + ", ".join(self.expr(v, b) for v in node.values) + ")"
 
     def visit_and(self, node: ex.And, b: SQLBuilder) -> str:

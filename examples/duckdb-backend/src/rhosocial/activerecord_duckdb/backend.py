@@ -66,6 +66,9 @@ _MESSAGE_CLASSES: dict[str, tuple[tuple[str, type[DatabaseError]], ...]] = {
         ("Constraint Error: CHECK constraint failed", CheckViolationError),
         ("Constraint Error: Violates foreign key constraint", ForeignKeyViolationError),
     ),
+    "InvalidInputException": (
+        ("Invalid Input Error: Python Conversion Failure", DataError),  # a value it cannot bind
+    ),
     "TransactionException": (
         ("TransactionContext Error: Conflict on", SerializationError),
         ("TransactionContext Error: Cannot write to database", ReadOnlyError),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from rhosocial.activerecord.backend import ColumnDef, DatabaseType, InvalidIdentifierError
+from rhosocial.activerecord.backend import ColumnDef, DatabaseType, DataError, InvalidIdentifierError
 
 from .utils import count, insert_person, make_people, names, run, sql
 
@@ -103,6 +103,30 @@ class TestHostileInput:
         assert backend.execute(query, [value]).rows == [(value, 1)]
         assert backend.table_exists("people")
         assert sorted(names(backend)) == sorted([value, "plain"])
+
+    @pytest.mark.parametrize("value", ["\ud800", "bad \udfff end", "\udcff"])
+    def test_text_that_is_not_unicode_is_a_data_error_and_harms_nothing(self, backend, value):
+        make_people(backend)
+        with pytest.raises(DataError, match="not valid Unicode"):
+            insert_person(backend, value)
+        with backend.transaction():
+            insert_person(backend, "ok")
+            with pytest.raises(DataError):
+                insert_person(backend, value)
+            insert_person(backend, "still ok")  # the transaction and its connection are fine
+        assert names(backend) == ["ok", "still ok"]
+
+    @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+    def test_non_finite_floats_are_stored_or_refused_never_changed(self, backend, value):
+        backend.create_table("floats", [ColumnDef("v", DatabaseType.DOUBLE)])
+        try:
+            run(backend, "INSERT INTO {t} ({v}) VALUES (?)", [value], t="floats", v="v")
+        except DataError:
+            assert count(backend, "floats") == 0  # refused: this database cannot hold it
+            return
+        got = run(backend, "SELECT {v} FROM {t}", t="floats", v="v").scalar()
+        assert got is not None, "the database turned the value into NULL"
+        assert (got != got) if value != value else got == value
 
     def test_placeholder_characters_inside_string_literals(self, backend):
         result = run(backend, "SELECT ?, 'a?b', 'per % cent', '$1' ", ["bound"])

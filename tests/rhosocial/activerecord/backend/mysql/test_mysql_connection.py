@@ -154,3 +154,11 @@ def test_ssl_settings_from_url(mysql_provider):
         assert backend.fetch_value("SELECT 1") == 1
     with pytest.raises(ConfigurationError, match="bogus"):
         MySQLBackend(url=base + "?ssl_bogus=1").connect()
+
+
+def test_unknown_settings_are_refused_not_ignored():
+    from rhosocial.activerecord.backend import ConfigurationError
+    from rhosocial.activerecord.backend.impl.mysql import MySQLBackend
+
+    with pytest.raises(ConfigurationError, match="lock_timout"):
+        MySQLBackend(host="127.0.0.1", lock_timout=5)

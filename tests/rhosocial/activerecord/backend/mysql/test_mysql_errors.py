@@ -205,3 +205,15 @@ def test_killed_connection_mid_transaction(mysql, make_mysql):
     # The next statement reconnects on a new server connection.
     assert victim.fetch_value("SELECT 1") == 1
     assert victim.connection_id() != victim_id
+
+
+def test_a_write_over_max_allowed_packet_leaves_the_next_call_working(mysql):
+    mysql.create_table("blobs", [ColumnDef("b", DatabaseType.BLOB)])
+    limit = int(mysql.fetch_value("SELECT @@max_allowed_packet"))
+    with pytest.raises(ConnectionLostError, match="max_allowed_packet"):
+        mysql.execute("INSERT INTO `blobs` (`b`) VALUES (%s)", [b"x" * (limit + 1024)])
+    assert mysql.fetch_value("SELECT COUNT(*) FROM `blobs`") == 0  # the next call works
+    with pytest.raises(ConnectionLostError), mysql.transaction():
+        mysql.execute("INSERT INTO `blobs` (`b`) VALUES (%s)", [b"small"])
+        mysql.execute("INSERT INTO `blobs` (`b`) VALUES (%s)", [b"x" * (limit + 1024)])
+    assert mysql.fetch_value("SELECT COUNT(*) FROM `blobs`") == 0

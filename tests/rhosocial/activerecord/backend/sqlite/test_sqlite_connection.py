@@ -104,3 +104,19 @@ def test_check_same_thread_option(tmp_path):
     thread.join()
     assert results == [5]
     b.disconnect()
+
+
+@pytest.mark.parametrize("setting", ["statement_timeout", "lock_timeout"])
+def test_a_timeout_sqlite_cannot_enforce_is_refused_with_what_to_use(setting):
+    from rhosocial.activerecord.backend import NotSupportedError
+
+    with pytest.raises(NotSupportedError, match="timeout"):
+        SQLiteBackend(database=":memory:", **{setting: 1})
+
+
+def test_unknown_settings_are_refused_not_ignored():
+    with pytest.raises(ConfigurationError, match="wall") as info:
+        SQLiteBackend(database=":memory:", wall=True)  # a typo of wal
+    assert "wal" in str(info.value) and "pool_size" in str(info.value)
+    with pytest.raises(ConfigurationError, match="check_same_thread"):
+        SQLiteBackend(database=":memory:", check_same_thread=True)

@@ -27,7 +27,7 @@ from ...errors import (
     SerializationError,
     UniqueViolationError,
 )
-from ...helpers import as_bool, shut_down_socket, socket_has_data
+from ...helpers import as_bool, check_options, shut_down_socket, socket_has_data
 from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, QueryResult
 from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
@@ -41,6 +41,8 @@ except ImportError:  # pragma: no cover - exercised only without the driver
     CLIENT = None  # type: ignore[assignment, unused-ignore]
 
 INSTALL_HINT = 'pip install "rhosocial-activerecord[mysql]"'
+_KNOWN_OPTIONS = frozenset({"connect_timeout", "read_timeout", "write_timeout", "lock_timeout",
+                            "statement_timeout", "collation", "sql_mode", "unix_socket"})
 _SERVER_STATUS_IN_TRANS = 1  # pymysql.constants.SERVER_STATUS.SERVER_STATUS_IN_TRANS
 _SERVER_STATUS_AUTOCOMMIT = 2  # ...SERVER_STATUS_AUTOCOMMIT
 
@@ -151,6 +153,7 @@ class MySQLBackend(StorageBackend):
         config.host = config.host or "127.0.0.1"
         config.port = config.port or 3306
         options = config.options
+        check_options("MySQL", options, _KNOWN_OPTIONS)
         self._connect_timeout = _seconds(options, "connect_timeout", 10.0)
         self._lock_timeout = _seconds(options, "lock_timeout", None)
         self._statement_timeout = _seconds(options, "statement_timeout", None)
@@ -383,6 +386,16 @@ class MySQLBackend(StorageBackend):
         finally:
             cursor.close()
 
+    def _wrap_error(self, exc: BaseException, sql: str | None, params: Any) -> DatabaseError:
+        error = super()._wrap_error(exc, sql, params)
+        if isinstance(error, ConnectionLostError) and _payload_size(sql, params) > _PACKET_HINT:
+            error.message = (
+                f"The statement (about {_payload_size(sql, params) // 2**20} MiB) is probably larger "
+                "than the server's max_allowed_packet, so the server closed the connection; nothing "
+                f"of it was written. Send less per statement. Driver said: {error.message}")
+            error.args = (error.message,)
+        return error
+
     def _error_code(self, error: BaseException) -> Any:
         args = getattr(error, "args", ())
         if args and isinstance(args[0], int):
@@ -476,6 +489,19 @@ class MySQLBackend(StorageBackend):
             if _text(clause).replace(" ", "").lower() == expected.replace(" ", "").lower():
                 found.add(name)
         return found
+
+
+#: Statements larger than this that lose their connection most likely hit max_allowed_packet
+#: (16 MiB on current MySQL and MariaDB; the server closes the connection instead of answering).
+_PACKET_HINT = 8 * 2**20
+
+
+def _payload_size(sql: str | None, params: Any) -> int:
+    """Roughly how many bytes a statement and its parameters take on the wire."""
+    size = len(sql or "")
+    if isinstance(params, (list, tuple)):
+        size += sum(len(p) for p in params if isinstance(p, (str, bytes, bytearray)))
+    return size
 
 
 def _text(value: Any) -> str:

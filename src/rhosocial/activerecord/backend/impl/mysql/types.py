@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...dialect import ColumnType, TypeMapping
-from ...helpers import format_decimal, format_with_length, json_dumps, json_loads
+from ...helpers import finite_float, format_decimal, format_with_length, json_dumps, json_loads
 from ...typing import DatabaseType
 
 UTC = _dt.UTC
@@ -194,6 +194,7 @@ def bool_from_db(value: Any) -> Any:
 # Only what PyMySQL does not handle itself: it escapes int, float, str, bytes,
 # bool, None, Decimal, date, time and naive datetime natively.
 MYSQL_PARAM_ADAPTERS: dict[type, Callable[[Any], Any]] = {
+    float: finite_float,  # MySQL has no NaN or infinity
     _dt.datetime: datetime_to_db,
     _dt.time: time_to_db,
     uuid.UUID: str,
@@ -203,6 +204,8 @@ MYSQL_PARAM_ADAPTERS: dict[type, Callable[[Any], Any]] = {
 }
 
 MYSQL_TO_DB: dict[DatabaseType, Callable[[Any], Any]] = {
+    DatabaseType.FLOAT: finite_float,
+    DatabaseType.DOUBLE: finite_float,
     DatabaseType.DATETIME: datetime_to_db,
     DatabaseType.TIMESTAMP: timestamp_to_db,
     DatabaseType.TIME: time_to_db,

@@ -22,13 +22,15 @@ from ...errors import (
     ReadOnlyError,
     UniqueViolationError,
 )
-from ...helpers import as_bool, base_type_name
+from ...helpers import as_bool, base_type_name, check_options
 from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, IsolationLevel, QueryResult
 from .dialect import SQLiteDialect
 from .types import SQLITE_NATIVE_TYPES
 
 _ACTIVE, _IDLE = TransactionStatus.ACTIVE, TransactionStatus.IDLE
+_KNOWN_OPTIONS = frozenset({"timeout", "wal", "foreign_keys", "transaction_mode", "cached_statements",
+                            "immutable", "check_same_thread"})
 
 # sqlite_errorname -> error class; the longest matching prefix wins.
 _ERROR_CLASSES: dict[str, type[DatabaseError]] = {
@@ -94,6 +96,15 @@ class SQLiteBackend(StorageBackend):
         if not self.config.database:
             self.config.database = ":memory:"
         options = self.config.options
+        check_options("SQLite", options, _KNOWN_OPTIONS, {
+            "statement_timeout": "SQLite runs in your process; command_timeout=seconds interrupts "
+                                 "a statement that runs longer",
+            "lock_timeout": "use timeout=seconds, how long SQLite waits for a lock",
+        })
+        if as_bool(options.get("check_same_thread", False)):
+            # The pool lends a connection to one thread at a time, whichever thread it is.
+            raise ConfigurationError(
+                "check_same_thread=True cannot hold: pooled connections serve every thread, one at a time")
         mode = options.get("transaction_mode")
         if mode is not None:
             mode = str(mode).upper()

@@ -5,6 +5,7 @@ from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import NotSupportedError
+from ...helpers import json_dumps
 from ...typing import ColumnDef, DatabaseType, IsolationLevel
 from .types import (
     SQLITE_FROM_DB,
@@ -32,6 +33,17 @@ class SQLiteDialect(SQLDialectBase):
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``?`` placeholders."""
         return SQLiteSQLBuilder(self)
+
+    #: Past this many values an IN list is one JSON parameter (SQLite binds at most 32,766).
+    in_list_limit = 500
+
+    def in_many_sql(self, operand: str, placeholder: str, negated: bool) -> str:
+        """Return ``operand [NOT] IN (SELECT value FROM json_each(?))``: any number of values."""
+        return f"{operand} {'NOT IN' if negated else 'IN'} (SELECT value FROM json_each({placeholder}))"
+
+    def in_many_param(self, values: list[Any]) -> Any:
+        """Return the values as one JSON array."""
+        return json_dumps(values)
 
     def column_reader(self, column: ColumnDef) -> Any:
         """Read a DECIMAL column with a declared scale as a Decimal quantized to it.

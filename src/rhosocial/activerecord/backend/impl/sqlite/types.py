@@ -17,7 +17,7 @@ import uuid
 from typing import Any, Callable, Dict, Self
 
 from ...dialect import ColumnType, TypeMapping
-from ...helpers import format_decimal, format_with_length, json_dumps, json_loads
+from ...helpers import finite_real, format_decimal, format_with_length, json_dumps, json_loads
 from ...typing import DatabaseType
 
 #: Significant decimal digits SQLite keeps when it stores text as a number (a REAL).
@@ -113,6 +113,7 @@ def _decimal_to_text(value: Any) -> str:
 
 
 SQLITE_PARAM_ADAPTERS: Dict[type, Callable[[Any], Any]] = {
+    float: finite_real,  # SQLite would store NaN as NULL
     decimal.Decimal: str,
     _dt.datetime: datetime_to_text,
     _dt.date: _dt.date.isoformat,
@@ -123,6 +124,8 @@ SQLITE_PARAM_ADAPTERS: Dict[type, Callable[[Any], Any]] = {
 }
 
 SQLITE_TO_DB: Dict[DatabaseType, Callable[[Any], Any]] = {
+    DatabaseType.FLOAT: finite_real,
+    DatabaseType.DOUBLE: finite_real,
     DatabaseType.DECIMAL: _decimal_to_text,
     DatabaseType.DATETIME: datetime_to_text,
     DatabaseType.TIMESTAMP: timestamp_to_text,
