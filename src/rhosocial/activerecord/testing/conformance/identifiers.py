@@ -107,7 +107,7 @@ class TestHostileInput:
     @pytest.mark.parametrize("value", ["\ud800", "bad \udfff end", "\udcff"])
     def test_text_that_is_not_unicode_is_a_data_error_and_harms_nothing(self, backend, value):
         make_people(backend)
-        with pytest.raises(DataError, match="not valid Unicode"):
+        with pytest.raises(DataError):
             insert_person(backend, value)
         with backend.transaction():
             insert_person(backend, "ok")
