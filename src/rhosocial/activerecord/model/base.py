@@ -142,10 +142,12 @@ class ColumnNamespace:
             specs = self._model._column_specs()
             spec = specs.get(name)
             if spec is None:
+                mapped = next((s.name for s in specs.values() if s.column_name == name), None)
+                hint = f" ({name!r} is the column of field {mapped!r}: use the field's name)" if mapped else ""
                 raise AttributeError(
-                    f"{self._model.__name__} has no column {name!r}; columns: {', '.join(specs)}"
+                    f"{self._model.__name__} has no field {name!r}{hint}; fields: {', '.join(specs)}"
                 )
-            column = ex.Column(self._model.table_name(), name, spec.db_type, spec.to_db)
+            column = ex.Column(self._model.table_name(), spec.column_name, spec.db_type, spec.to_db)
             self._columns[name] = column
         return column
 
@@ -194,8 +196,9 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     the key column (default ``id``, an auto-increment integer added for you).
     """
 
+    # populate_by_name: a field with a pydantic alias (its name in JSON) still takes its own name.
     model_config = ConfigDict(validate_assignment=True, extra="forbid", revalidate_instances="never",
-                              ignored_types=(RelationDescriptor,))
+                              ignored_types=(RelationDescriptor,), populate_by_name=True)
 
     __abstract__: ClassVar[bool] = True
     __tablename__: ClassVar[str]
@@ -248,8 +251,17 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @classmethod
     def primary_key(cls) -> str:
-        """Return the name of the primary key column."""
+        """Return the name of the primary key field."""
         return cls.__primary_key__
+
+    @classmethod
+    def column_name(cls, field: str) -> str:
+        """Return the database column of ``field`` (its own name unless ``Field(column=...)``).
+
+        Raises:
+            AttributeError: the model has no such field.
+        """
+        return cls.c[field].name
 
     @classmethod
     def _column_specs(cls) -> dict[str, ColumnSpec]:
@@ -813,7 +825,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     def create_table(cls, if_not_exists: bool = False) -> None:
         """Create this model's table (and its indexes) from the field declarations."""
         specs = cls._column_specs()
-        indexes = [(name,) for name, spec in specs.items() if spec.options.index and not spec.options.unique]
+        indexes = [(spec.column_name,) for spec in specs.values() if spec.options.index and not spec.options.unique]
         cls.backend().create_table(
             cls.table_name(), [s.column for s in specs.values()],
             if_not_exists=if_not_exists, indexes=indexes,

@@ -37,6 +37,8 @@ class ColumnOptions:
         on_delete: the foreign key's ON DELETE action.
         check: a CHECK expression in SQL (trusted schema text).
         length: VARCHAR length when no ``max_length`` validation is wanted.
+        column: the column's name in the database when it differs from the
+            field's (``Field(column="ArtistId")``); everything in Python uses the field name.
     """
 
     unique: bool = False
@@ -46,6 +48,7 @@ class ColumnOptions:
     on_delete: str | None = None
     check: str | None = None
     length: int | None = None
+    column: str | None = None
 
 
 def Field(  # noqa: N802 - mirrors pydantic.Field
@@ -58,14 +61,20 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
     on_delete: str | None = None,
     check: str | None = None,
     length: int | None = None,
+    column: str | None = None,
     **kwargs: Any,
 ) -> Any:
     """Declare a model field: pydantic's ``Field`` plus column options.
 
-    Example: ``email: str = Field(max_length=255, unique=True)``.
+    Example: ``email: str = Field(max_length=255, unique=True)``;
+    ``artist_id: int = Field(column="ArtistId")`` for a differently named column.
+    pydantic's ``alias`` keeps its meaning (the name in input and output data,
+    such as JSON); it never names the column.
     """
+    if column is not None and (not isinstance(column, str) or not column):
+        raise ModelDefinitionError(f"Field(column=...) takes a column name, got {column!r}")
     info = pydantic.Field(default, **kwargs)
-    options = ColumnOptions(unique, index, db_type, references, on_delete, check, length)
+    options = ColumnOptions(unique, index, db_type, references, on_delete, check, length, column)
     if options != ColumnOptions():
         info.metadata.append(options)
     return info
@@ -82,7 +91,10 @@ _SPECIAL_TYPES: dict[Any, DatabaseType] = {
 
 @dataclass
 class ColumnSpec:
-    """How one model field is stored: its column definition and Python-side conversions."""
+    """How one model field is stored: its column definition and Python-side conversions.
+
+    ``name`` is the field's; ``column.name`` (:attr:`column_name`) the database's.
+    """
 
     name: str
     db_type: DatabaseType
@@ -92,6 +104,11 @@ class ColumnSpec:
     to_db: Callable[[Any], Any] | None = None  # Python-side step before the dialect's
     from_db: Callable[[Any], Any] | None = None  # Python-side step after the dialect's
     mutable: bool = False  # JSON values that can change in place
+
+    @property
+    def column_name(self) -> str:
+        """The column's name in the database."""
+        return self.column.name
 
 
 def resolve_column(name: str, info: FieldInfo, primary_key: str) -> ColumnSpec:
@@ -151,7 +168,7 @@ def resolve_column(name: str, info: FieldInfo, primary_key: str) -> ColumnSpec:
         table, _, target = options.references.partition(".")
         references = (table, target or "id")
     column = ColumnDef(
-        name=name,
+        name=options.column or name,
         db_type=db_type,
         nullable=nullable and not is_pk,
         primary_key=is_pk,

@@ -44,6 +44,9 @@ class ModelSchema:
         self.names: tuple[str, ...] = tuple(self.columns)
         self.pk: str = model.primary_key()
         self.names_without_pk: tuple[str, ...] = tuple(n for n in self.names if n != self.pk)
+        # Field names are the Python side everywhere; the SQL uses the columns' names.
+        self.column_of: dict[str, str] = {n: c.column_name for n, c in self.columns.items()}
+        self.field_of: dict[str, str] = {c: n for n, c in self.column_of.items()}
         self.table: str = model.table_name()
         self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
         self.readers = {n: compose(dialect.column_reader(c.column), c.from_db) for n, c in self.columns.items()}
@@ -56,11 +59,13 @@ class ModelSchema:
         self._row_loaders: dict[tuple[str, ...], Callable[[Sequence[Any]], Any]] = {}
         q = dialect.quote_identifier
         ph = dialect.placeholder
-        self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE {q(self.pk)} = {ph(1)}"
+        pk_column = self.column_of[self.pk]
+        self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE {q(pk_column)} = {ph(1)}"
         self.pk_writer = self.writers.get(self.pk)
-        self.delete_by_pk_sql = dialect.delete_sql(self.table, [self.pk])
+        self.delete_by_pk_sql = dialect.delete_sql(self.table, [pk_column])
         lock = model.__lock_column__
-        self.delete_locked_sql = dialect.delete_sql(self.table, [self.pk, lock]) if lock else None
+        self.delete_locked_sql = dialect.delete_sql(self.table, self._sql_names((self.pk, lock))) \
+            if lock else None
         # With assignment validation, pydantic gives a record a new ``__dict__`` on every
         # assignment, so the dict a record was loaded or saved with can serve as its
         # database state until then; fields that change in place need their own copy.
@@ -85,8 +90,8 @@ class ModelSchema:
         """Return the INSERT and its parameter builder for these columns."""
         found = self._inserts.get(columns)
         if found is None:
-            returning = (self.pk,) if self.use_returning and self.pk not in columns else ()
-            sql = self.dialect.insert_sql(self.table, columns, returning)
+            returning = (self.column_of[self.pk],) if self.use_returning and self.pk not in columns else ()
+            sql = self.dialect.insert_sql(self.table, self._sql_names(columns), returning)
             found = self._inserts[columns] = (sql, self._param_builder(columns))
         return found
 
@@ -100,7 +105,7 @@ class ModelSchema:
         backend = self.backend
         if not columns:  # only defaults: one row per statement
             build = self.insert(columns)[1]
-            plain = self.dialect.insert_sql(self.table, columns)
+            plain = self.dialect.insert_sql(self.table, self._sql_names(columns))
             return backend.execute_many_raw(plain, [build(v) for v in rows]).affected_rows
         per = max(1, min(ROWS_PER_INSERT, backend.capabilities.max_bind_parameters // len(columns)))
         if len(rows) <= per:
@@ -114,7 +119,7 @@ class ModelSchema:
         key = (columns, len(rows))
         sql = self._insert_rows.get(key)
         if sql is None:
-            sql = self.dialect.insert_rows_sql(self.table, columns, len(rows))
+            sql = self.dialect.insert_rows_sql(self.table, self._sql_names(columns), len(rows))
             if len(self._insert_rows) < 64:
                 self._insert_rows[key] = sql
         build = self.insert(columns)[1]
@@ -129,9 +134,14 @@ class ModelSchema:
         key = (columns, where)
         found = self._updates.get(key)
         if found is None:
-            sql = self.dialect.update_sql(self.table, columns, where)
+            sql = self.dialect.update_sql(self.table, self._sql_names(columns), self._sql_names(where))
             found = self._updates[key] = (sql, self._param_builder(columns, where))
         return found
+
+    def _sql_names(self, fields: Sequence[str]) -> list[str]:
+        """The columns' names of these fields."""
+        column_of = self.column_of
+        return [column_of[f] for f in fields]
 
     def _param_builder(self, columns: tuple[str, ...], where: tuple[str, ...] = ()) -> Callable[..., list[Any]]:
         """Generate ``f(values[, where_values]) -> [converted values in order]``.
@@ -185,8 +195,9 @@ class ModelSchema:
             "deepcopy": copy.deepcopy, "isinstance": isinstance, "str": str,
         }
         entries = []
+        column_of = self.column_of
         for name in self.names:  # model field order, whatever the SELECT order
-            i = position.get(name)
+            i = position.get(column_of[name])
             if i is None:
                 entries.append(f"{name!r}: None")
                 continue
@@ -254,10 +265,13 @@ class ModelSchema:
             column = expr.args[0]
             if isinstance(column, Column) and column.table == self.table:
                 if expr.name == "AVG":
-                    return self.average_reader(column.name) if column.db_type is DatabaseType.DECIMAL else None
+                    if column.db_type is not DatabaseType.DECIMAL:
+                        return None
+                    return self.average_reader(self.field_of.get(column.name, column.name))
                 expr = column
         if isinstance(expr, Column) and expr.table == self.table:
-            return self.readers.get(expr.name)
+            field = self.field_of.get(expr.name)
+            return self.readers.get(field) if field is not None else None
         return None
 
     def average_reader(self, name: str) -> Callable[[Any], Any]:

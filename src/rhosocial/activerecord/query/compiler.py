@@ -121,7 +121,7 @@ class SQLCompiler:
         for name, value in values.items():
             column = columns[name]
             rhs = value if isinstance(value, ex.Expr) else ex.Value(value, column)
-            sets.append(f"{self.q(name)} = {self.expr(rhs, b)}")
+            sets.append(f"{self.q(column.name)} = {self.expr(rhs, b)}")
         b.append(", ".join(sets))
         self.write_where(query, b)
         return b.build()

@@ -318,13 +318,13 @@ class Query(Generic[M]):
             # Decimal (rounded to its scale), anything else to float, the same on every backend.
             if isinstance(expr, ex.Column) and expr.db_type is DatabaseType.DECIMAL:
                 if expr.table == schema.table:
-                    return schema.average_reader(expr.name)(value)
+                    return schema.average_reader(schema.field_of.get(expr.name, expr.name))(value)
                 return value if isinstance(value, Decimal) else Decimal(str(value))
             return float(value)
         if isinstance(expr, ex.Column) and expr.db_type is not None:
             if function == "SUM" and expr.db_type in _INTEGER_TYPES:
                 return int(value)  # some databases sum integers as NUMERIC
-            reader = schema.readers.get(expr.name)
+            reader = schema.reader_for(expr)
             return reader(value) if reader is not None else value
         return value
 
@@ -366,13 +366,17 @@ class Query(Generic[M]):
         result = self._run("select", schema=schema)
         if self._select:
             converters = [schema.reader_for(c) for c in self._select]
+            keys = [schema.field_of.get(c.name, name) if isinstance(c, ex.Column) and c.table == schema.table
+                    else name for c, name in zip(self._select, result.columns)]
         else:
-            readers = schema.readers
-            converters = [readers.get(name) for name in result.columns]
+            readers, field_of = schema.readers, schema.field_of
+            keys = [field_of.get(name, name) for name in result.columns]
+            converters = [readers.get(key) for key in keys]
+        rows = result.rows
         if any(converters):
-            result.rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
-                           for row in result.rows]
-        return result.dicts()
+            rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
+                    for row in rows]
+        return [dict(zip(keys, row)) for row in rows]
 
     def find_each(self, batch_size: int = 1000) -> Iterator[M]:
         """Iterate over all matching records, loading ``batch_size`` at a time.

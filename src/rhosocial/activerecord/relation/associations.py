@@ -431,7 +431,7 @@ class HasOwned(Association):
         if not self.as_:
             return []
         target = self.target
-        column = ex.Column(table or target.table_name(), self.foreign_type or "")
+        column = ex.Column(table or target.table_name(), target.column_name(self.foreign_type or ""))
         return [column == polymorphic_name(self.model)]
 
     def query_for(self, record: Any) -> Query[Any]:

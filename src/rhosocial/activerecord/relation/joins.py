@@ -62,11 +62,13 @@ def _steps(
     target = assoc.target
     if isinstance(assoc, BelongsTo):
         name, alias = _alias(target.table_name(), assoc.name, names)
-        on = ex.Column(name, assoc.target_key(target)) == ex.Column(source, assoc.foreign_key)
+        on = ex.Column(name, target.column_name(assoc.target_key(target))) == \
+            ex.Column(source, assoc.model.column_name(assoc.foreign_key))
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
     if isinstance(assoc, HasOwned):
         name, alias = _alias(target.table_name(), assoc.name, names)
-        on = ex.Column(name, assoc.foreign_key) == ex.Column(source, assoc.owner_key)
+        on = ex.Column(name, target.column_name(assoc.foreign_key)) == \
+            ex.Column(source, assoc.model.column_name(assoc.owner_key))
         if assoc.as_:
             on = ex.And([on, *assoc.conditions(name)])
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
@@ -77,7 +79,8 @@ def _steps(
                 f"joins({assoc.name!r}): {assoc} would join a table twice; use join() with aliases"
             )
         names.update((link.table, target.table_name()))
-        first = ex.Column(link.table, link.owner_column) == ex.Column(source, assoc.owner_key)
+        first = ex.Column(link.table, link.owner_column) == \
+            ex.Column(source, assoc.model.column_name(assoc.owner_key))
         if link.conditions:
             first = ex.And([first, *link.conditions])
         second = _with_scopes(link.on, target, False)

@@ -249,14 +249,14 @@ class HasManyThrough(Linked):
         join_model = through.target
         table = join_model.table_name()
         if isinstance(source, BelongsTo):
-            on = ex.Column(table, source.foreign_key) == target.c[source.target_key(target)]
+            on = ex.Column(table, join_model.column_name(source.foreign_key)) == target.c[source.target_key(target)]
         elif isinstance(source, HasOwned):
-            on = target.c[source.foreign_key] == ex.Column(table, source.owner_key)
+            on = target.c[source.foreign_key] == ex.Column(table, join_model.column_name(source.owner_key))
             on = ex.And([on, *source.conditions()]) if source.as_ else on
         else:
             raise ModelDefinitionError(f"{self}: the source {source} cannot be nested in through")
         conditions = (*through.conditions(table), *join_model._default_scopes().values())
-        return Link(table, through.foreign_key, on, tuple(conditions))
+        return Link(table, join_model.column_name(through.foreign_key), on, tuple(conditions))
 
     def add(self, record: Any, items: Sequence[Any]) -> None:
         source = self.source_association
