@@ -22,7 +22,13 @@ except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own
 from ..backend.base import StorageBackend
 from ..backend.errors import DeadlockError, SerializationError
 from ..config import backend_from_settings, get_default_backend
-from ..errors import ModelDefinitionError, RecordInvalid, RecordNotFound, StaleObjectError
+from ..errors import (
+    ModelDefinitionError,
+    MultipleRecordsFound,
+    RecordInvalid,
+    RecordNotFound,
+    StaleObjectError,
+)
 from ..query import expressions as ex
 from ..query.query import Query
 from ..relation import dependent as _relation_dependent
@@ -202,7 +208,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     __abstract__: ClassVar[bool] = True
     __tablename__: ClassVar[str]
-    __primary_key__: ClassVar[str] = "id"
+    __primary_key__: ClassVar[str | tuple[str, ...]] = "id"
     __backend__: ClassVar[StorageBackend | None] = None
     __lock_column__: ClassVar[str | None] = None
     __strict_loading__: ClassVar[bool] = False
@@ -250,9 +256,15 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         return name
 
     @classmethod
-    def primary_key(cls) -> str:
-        """Return the name of the primary key field."""
+    def primary_key(cls) -> Any:
+        """Return the primary key field's name, or a tuple of names for a composite key."""
         return cls.__primary_key__
+
+    @classmethod
+    def primary_key_fields(cls) -> tuple[str, ...]:
+        """Return the primary key's fields, in key order (one for a single key)."""
+        pk = cls.__primary_key__
+        return (pk,) if isinstance(pk, str) else tuple(pk)
 
     @classmethod
     def column_name(cls, field: str) -> str:
@@ -269,10 +281,18 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if specs is None:
             if cls.__abstract__:
                 raise ModelDefinitionError(f"{cls.__name__} is abstract and has no table")
-            pk = cls.primary_key()
-            if pk not in cls.model_fields:
-                raise ModelDefinitionError(f"{cls.__name__}: primary key {pk!r} is not a field")
-            specs = {name: resolve_column(name, info, pk) for name, info in cls.model_fields.items()}
+            keys = cls.__primary_key__
+            if not (isinstance(keys, str) or (isinstance(keys, tuple) and keys and
+                                              all(isinstance(k, str) for k in keys))):
+                raise ModelDefinitionError(
+                    f"{cls.__name__}: __primary_key__ must be a field name or a tuple of them, got {keys!r}")
+            for key in cls.primary_key_fields():
+                if key not in cls.model_fields:
+                    raise ModelDefinitionError(f"{cls.__name__}: primary key {key!r} is not a field")
+            if len(set(cls.primary_key_fields())) != len(cls.primary_key_fields()):
+                raise ModelDefinitionError(f"{cls.__name__}: primary key {keys!r} names a field twice")
+            specs = {name: resolve_column(name, info, cls.primary_key_fields())
+                     for name, info in cls.model_fields.items()}
             type.__setattr__(cls, "__column_specs__", specs)
         return specs
 
@@ -413,18 +433,26 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         """Names of the changed fields."""
         return list(self.changes)
 
+    def _key(self) -> Any:
+        """This record's key: the value, a tuple for a composite key; ``None`` if incomplete."""
+        pk = type(self).__primary_key__
+        values = self.__dict__
+        if isinstance(pk, str):
+            return values.get(pk)
+        key = tuple(values.get(k) for k in pk)
+        return None if None in key else key
+
     def __eq__(self, other: Any) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        pk = self.primary_key()
-        mine = self.__dict__.get(pk)
+        mine = self._key()
         if mine is None or self.is_new_record:
             return self is other
-        return mine == other.__dict__.get(pk) and not other.is_new_record
+        return mine == other._key() and not other.is_new_record
 
     def __hash__(self) -> int:
-        pk = self.__dict__.get(self.primary_key())
-        return hash((type(self), pk)) if pk is not None else id(self)
+        key = self._key()
+        return hash((type(self), key)) if key is not None else id(self)
 
     # -- persistence ---------------------------------------------------------
 
@@ -461,7 +489,9 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             private = self.__pydantic_private__
             values = self.__dict__
             lock = cls.__lock_column__
-            before = (private["_original"], private.get("_deleted"), values.get(schema.pk),
+            generated = schema.generated_key
+            before = (private["_original"], private.get("_deleted"), generated,
+                      values.get(generated) if generated is not None else None,
                       values.get(lock) if lock is not None else None, None)
             if self._write(schema, active):
                 transaction.enlist(id(self), self, before, "after_commit" in active)
@@ -475,7 +505,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     def _save_in(self, transaction: Any, schema: ModelSchema, active: frozenset[str], validate: bool) -> None:
         """Validate and write inside ``transaction``; enlist the record so a rollback restores it."""
-        before = self._write_state()
+        before = self._write_state(schema)
         mark = transaction.statements
         try:
             if validate and not active.isdisjoint(_VALIDATION_HOOKS):
@@ -490,18 +520,19 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if wrote or transaction.statements != mark:
             transaction.enlist(id(self), self, before, "after_commit" in active)
 
-    def _write_state(self, full: bool = False) -> tuple[Any, Any, Any, Any, dict[str, Any] | None]:
-        """Return what a rollback restores: the database state, the deleted mark, the key,
-        the lock version, and (``full``, for deletes) every field value."""
+    def _write_state(self, schema: ModelSchema, full: bool = False) -> tuple[Any, ...]:
+        """Return what a rollback restores: the database state, the deleted mark, the key the
+        database generates and its value, the lock version, and (``full``, for deletes) every
+        field value."""
         private = self.__pydantic_private__
         values = self.__dict__
-        cls = type(self)
-        lock = cls.__lock_column__
-        return (private["_original"], private.get("_deleted"), values.get(cls.__primary_key__),
+        lock = self.__lock_column__
+        generated = schema.generated_key
+        return (private["_original"], private.get("_deleted"), generated,
+                values.get(generated) if generated is not None else None,
                 values.get(lock) if lock is not None else None, dict(values) if full else None)
 
-    def _transaction_rolled_back(self, state: tuple[Any, Any, Any, Any, dict[str, Any] | None],
-                                 fire: bool = True) -> None:
+    def _transaction_rolled_back(self, state: tuple[Any, ...], fire: bool = True) -> None:
         """Return to ``state`` after the transaction that wrote this record rolled back.
 
         The database state, the key the database generated, the lock version
@@ -509,7 +540,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         changes of a rolled-back update are pending again (a delete puts every
         field back: a soft delete changed some).
         """
-        original, deleted, key, lock_value, values = state
+        original, deleted, generated, key, lock_value, values = state
         private = self.__pydantic_private__
         private["_original"] = original
         if deleted:
@@ -519,7 +550,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         cls = type(self)
         # a new dict: the current one may be a database-state snapshot (ModelSchema.snapshot)
         restored = dict(values) if values is not None else dict(self.__dict__)
-        restored[cls.__primary_key__] = key
+        if generated is not None:
+            restored[generated] = key
         if cls.__lock_column__ is not None:
             restored[cls.__lock_column__] = lock_value
         object.__setattr__(self, "__dict__", restored)
@@ -570,11 +602,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     def _insert(self, schema: ModelSchema) -> None:
         values = self.__dict__
-        pk = schema.pk
-        columns = schema.names if values.get(pk) is not None else schema.names_without_pk
-        sql, build = schema.insert(columns)
+        pk = schema.generated_key
+        generate = pk is not None and values.get(pk) is None
+        sql, build = schema.insert(schema.names_without_pk if generate else schema.names)
         result = schema.backend.execute_raw(sql, build(values))
-        if values.get(pk) is None:
+        if generate:
+            assert pk is not None
             key = result.rows[0][0] if result.rows else result.last_insert_id
             reader = schema.readers.get(pk)
             values[pk] = reader(key) if (reader is not None and key is not None) else key
@@ -591,31 +624,61 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             return False
         lock = self.__lock_column__
         if lock is None:
-            sql, build = schema.update(changed, (schema.pk,))
-            if schema.backend.execute_raw(sql, build(values, original)).affected_rows == 0:
+            sql, build = schema.update(changed, schema.keys)
+            if self._run_one(schema, sql, build(values, original)).affected_rows == 0:
                 raise self._no_row(schema)
         else:
             # Optimistic locking: bump the version and require the one we read.
             if lock not in changed:
                 changed += (lock,)
             values[lock] = (original[lock] or 0) + 1
-            sql, build = schema.update(changed, (schema.pk, lock))
+            sql, build = schema.update(changed, schema.lock_where)
             try:
-                result = schema.backend.execute_raw(sql, build(values, original))
+                result = self._run_one(schema, sql, build(values, original))
             except BaseException:
                 values[lock] = original[lock]
                 raise
             if result.affected_rows == 0:
                 values[lock] = original[lock]
                 raise StaleObjectError(
-                    f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone "
+                    f"{type(self).__name__} {schema.key_of(values)!r} was changed or deleted by someone "
                     f"else since it was read ({lock}={original[lock]!r}); reload it and try again"
                 )
         self.__pydantic_private__["_original"] = schema.snapshot(values)
         return True
 
+    def _run_one(self, schema: ModelSchema, sql: str, params: list[Any]) -> Any:
+        """Run the UPDATE or DELETE of this one record; refuse (and undo) one that hit several rows.
+
+        A model's key may not be the table's (a table made elsewhere, declared
+        with part of its key): then the statement runs in a transaction, and
+        touching more than one row rolls it back.
+        """
+        backend = schema.backend
+        if schema.key_is_unique:
+            return backend.execute_raw(sql, params)
+        transaction = backend.current_transaction()
+        if transaction is None:
+            with backend.transaction():
+                return self._run_checked(schema, sql, params, None)
+        return self._run_checked(schema, sql, params, transaction)
+
+    def _run_checked(self, schema: ModelSchema, sql: str, params: list[Any], transaction: Any) -> Any:
+        result = schema.backend.execute_raw(sql, params)
+        if result.affected_rows > 1:
+            key = schema.key_of(self.__pydantic_private__["_original"])
+            error = MultipleRecordsFound(
+                f"The key {'/'.join(schema.keys)}={key!r} of {type(self).__name__} matched "
+                f"{result.affected_rows} rows of {schema.table!r}, so "
+                "the change was undone: the key does not identify one row. Declare the table's real "
+                "primary key in __primary_key__ (a tuple for a composite key).")
+            if transaction is not None:
+                transaction.set_rollback_only(error)
+            raise error
+        return result
+
     def _no_row(self, schema: ModelSchema) -> RecordNotFound:
-        key = self.__pydantic_private__["_original"][schema.pk]
+        key = schema.key_of(self.__pydantic_private__["_original"])
         return RecordNotFound(
             f"{type(self).__name__} {key!r} was not saved: its row no longer exists "
             "(deleted by someone else?)", type(self), key)
@@ -667,7 +730,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         return self._delete_in(transaction, schema, active, dependents)
 
     def _delete_in(self, transaction: Any, schema: ModelSchema, active: frozenset[str], dependents: bool) -> bool:
-        before = self._write_state(full=True)  # a soft delete changes fields too
+        before = self._write_state(schema, full=True)  # a soft delete changes fields too
         mark = transaction.statements
         try:
             if "before_delete" in active:
@@ -690,15 +753,15 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         private = self.__pydantic_private__
         lock = self.__lock_column__
-        key = schema.key_param(private["_original"][schema.pk])
+        key = schema.key_params(private["_original"])
         if lock is None:
-            deleted = schema.backend.execute_raw(schema.delete_by_pk_sql, [key]).affected_rows > 0
+            deleted = self._run_one(schema, schema.delete_by_pk_sql, key).affected_rows > 0
         else:
             assert schema.delete_locked_sql is not None  # set whenever the model has a lock column
-            result = schema.backend.execute_raw(schema.delete_locked_sql, [key, values[lock]])
+            result = self._run_one(schema, schema.delete_locked_sql, [*key, values[lock]])
             if result.affected_rows == 0:
                 raise StaleObjectError(
-                    f"{type(self).__name__} {values[schema.pk]!r} was changed or deleted by someone else"
+                    f"{type(self).__name__} {schema.key_of(values)!r} was changed or deleted by someone else"
                 )
             deleted = True
         private["_deleted"] = True
@@ -713,10 +776,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if self.is_new_record:
             raise RecordNotFound(f"Cannot refresh an unsaved {type(self).__name__}", type(self))
         cls = type(self)
-        pk_value = self.__pydantic_private__["_original"][cls.primary_key()]
-        fresh = cls.query().unscoped().where(**{cls.primary_key(): pk_value}).first()
+        original = self.__pydantic_private__["_original"]
+        keys = cls.primary_key_fields()
+        fresh = cls.query().unscoped().where(**{k: original[k] for k in keys}).first()
         if fresh is None:
-            raise RecordNotFound(f"{cls.__name__} {pk_value!r} no longer exists", cls, pk_value)
+            key = original[keys[0]] if len(keys) == 1 else tuple(original[k] for k in keys)
+            raise RecordNotFound(f"{cls.__name__} {key!r} no longer exists", cls, key)
         # a new dict, not an update in place: the old one may be a snapshot (ModelSchema.snapshot)
         object.__setattr__(self, "__dict__", fresh.__dict__)
         self.__pydantic_private__["_original"] = fresh.__pydantic_private__["_original"]
@@ -760,20 +825,23 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @classmethod
     def find(cls: type[T], pk: Any) -> T:
-        """Return the record with primary key ``pk``.
+        """Return the record with primary key ``pk`` (a tuple in key order for a composite key).
 
         Raises:
             RecordNotFound: there is none.
+            TypeError: a composite key was not given as a tuple of its values.
         """
         schema = cls._schema()
+        params = schema.lookup_params(pk)
         if cls._default_scopes() or cls.__strict_loading__:
-            record = cls.query().where(**{schema.pk: pk}).first()
+            keys = pk if schema.pk is None else (pk,)
+            record = cls.query().where(**dict(zip(schema.keys, keys))).first()
         else:
-            result = schema.backend.execute_raw(schema.select_by_pk_sql, [schema.key_param(pk)])
+            result = schema.backend.execute_raw(schema.select_by_pk_sql, params)
             rows = result.rows
             record = schema.row_loader(result.columns)(rows[0]) if rows else None
         if record is None:
-            raise RecordNotFound(f"{cls.__name__} with {schema.pk}={pk!r} not found", cls, pk)
+            raise RecordNotFound(f"{cls.__name__} with {'/'.join(schema.keys)}={pk!r} not found", cls, pk)
         return record
 
     @classmethod
@@ -801,9 +869,9 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         schema = cls._schema()
         # Keep only the validated values: a record built here is dropped at once.
         rows = [(r if isinstance(r, ActiveRecord) else cls(**r)).__dict__ for r in records]
-        pk = schema.pk
-        columns = schema.names_without_pk if all(v.get(pk) is None for v in rows) else schema.names
-        return schema.insert_rows(columns, rows)
+        pk = schema.generated_key
+        generate = pk is not None and all(v.get(pk) is None for v in rows)
+        return schema.insert_rows(schema.names_without_pk if generate else schema.names, rows)
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:
@@ -830,6 +898,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             cls.table_name(), [s.column for s in specs.values()],
             if_not_exists=if_not_exists, indexes=indexes,
         )
+        if not if_not_exists:
+            cls._schema().key_created()  # its primary key is the model's: no need to ask the catalog
 
     @classmethod
     def drop_table(cls, if_exists: bool = False) -> None:

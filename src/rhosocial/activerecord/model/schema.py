@@ -42,8 +42,13 @@ class ModelSchema:
         self.compiler: SQLCompiler = (dialect.compiler_class or SQLCompiler)(dialect)
         self.columns: dict[str, ColumnSpec] = model._column_specs()
         self.names: tuple[str, ...] = tuple(self.columns)
-        self.pk: str = model.primary_key()
-        self.names_without_pk: tuple[str, ...] = tuple(n for n in self.names if n != self.pk)
+        self.keys: tuple[str, ...] = model.primary_key_fields()
+        #: The key field when there is one (None for a composite key).
+        self.pk: str | None = self.keys[0] if len(self.keys) == 1 else None
+        #: The key the database generates on insert (an auto-increment integer), if any.
+        self.generated_key: str | None = next(
+            (k for k in self.keys if self.columns[k].column.autoincrement), None)
+        self.names_without_pk: tuple[str, ...] = tuple(n for n in self.names if n != self.generated_key)
         # Field names are the Python side everywhere; the SQL uses the columns' names.
         self.column_of: dict[str, str] = {n: c.column_name for n, c in self.columns.items()}
         self.field_of: dict[str, str] = {c: n for n, c in self.column_of.items()}
@@ -59,13 +64,17 @@ class ModelSchema:
         self._row_loaders: dict[tuple[str, ...], Callable[[Sequence[Any]], Any]] = {}
         q = dialect.quote_identifier
         ph = dialect.placeholder
-        pk_column = self.column_of[self.pk]
-        self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE {q(pk_column)} = {ph(1)}"
-        self.pk_writer = self.writers.get(self.pk)
-        self.delete_by_pk_sql = dialect.delete_sql(self.table, [pk_column])
+        key_columns = self._sql_names(self.keys)
+        self.select_by_pk_sql = f"SELECT * FROM {q(self.table)} WHERE " + " AND ".join(
+            f"{q(c)} = {ph(i)}" for i, c in enumerate(key_columns, 1))
+        self.key_writers = tuple(self.writers.get(k) for k in self.keys)
+        self.pk_writer = self.key_writers[0] if self.pk is not None else None
+        self.delete_by_pk_sql = dialect.delete_sql(self.table, key_columns)
         lock = model.__lock_column__
-        self.delete_locked_sql = dialect.delete_sql(self.table, self._sql_names((self.pk, lock))) \
+        self.lock_where: tuple[str, ...] = (*self.keys, lock) if lock else self.keys
+        self.delete_locked_sql = dialect.delete_sql(self.table, self._sql_names(self.lock_where)) \
             if lock else None
+        self._key_verified: bool | None = None
         # With assignment validation, pydantic gives a record a new ``__dict__`` on every
         # assignment, so the dict a record was loaded or saved with can serve as its
         # database state until then; fields that change in place need their own copy.
@@ -90,7 +99,9 @@ class ModelSchema:
         """Return the INSERT and its parameter builder for these columns."""
         found = self._inserts.get(columns)
         if found is None:
-            returning = (self.column_of[self.pk],) if self.use_returning and self.pk not in columns else ()
+            generated = self.generated_key
+            returning = (self.column_of[generated],) if (
+                generated is not None and self.use_returning and generated not in columns) else ()
             sql = self.dialect.insert_sql(self.table, self._sql_names(columns), returning)
             found = self._inserts[columns] = (sql, self._param_builder(columns))
         return found
@@ -292,9 +303,54 @@ class ModelSchema:
         return read
 
     def key_param(self, value: Any) -> Any:
-        """Return a primary-key value as the driver takes it."""
+        """Return a single primary-key value as the driver takes it."""
         writer = self.pk_writer
         return value if writer is None or value is None else writer(value)
+
+    def key_params(self, values: dict[str, Any]) -> list[Any]:
+        """Return the key fields' values in ``values`` as the driver takes them, in key order."""
+        out = []
+        for key, writer in zip(self.keys, self.key_writers):
+            value = values[key]
+            out.append(value if writer is None or value is None else writer(value))
+        return out
+
+    def key_of(self, values: dict[str, Any]) -> Any:
+        """Return the key of a record's values: the value, or a tuple for a composite key."""
+        if self.pk is not None:
+            return values.get(self.pk)
+        return tuple(values.get(k) for k in self.keys)
+
+    def lookup_params(self, key: Any) -> list[Any]:
+        """Return the parameters of :attr:`select_by_pk_sql` for a key given to ``find()``.
+
+        Raises:
+            TypeError: a composite key was not given as a tuple of the right length.
+        """
+        if self.pk is not None:
+            return [self.key_param(key)]
+        if not isinstance(key, (tuple, list)) or len(key) != len(self.keys):
+            raise TypeError(f"{self.model.__name__} has the composite key {self.keys}: "
+                            f"find() takes a tuple of {len(self.keys)} values in that order, got {key!r}")
+        return self.key_params(dict(zip(self.keys, key)))
+
+    def key_created(self) -> None:
+        """Note that this model created its table, so the table's primary key is the model's."""
+        self._key_verified = True
+
+    @property
+    def key_is_unique(self) -> bool:
+        """Whether the table's own primary key is the model's key (asked of the catalog once).
+
+        When it is not (a table declared elsewhere with another key, a view),
+        single-record updates and deletes check that they touched one row.
+        """
+        found = self._key_verified
+        if found is None:
+            columns = self.backend.get_columns(self.table)
+            catalog = {c.name for c in columns if c.primary_key}
+            found = self._key_verified = bool(catalog) and catalog == set(self._sql_names(self.keys))
+        return found
 
     def snapshot(self, values: dict[str, Any]) -> dict[str, Any]:
         """Return ``values`` as the record's last known database state (a copy where needed)."""

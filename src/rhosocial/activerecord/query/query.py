@@ -271,7 +271,7 @@ class Query(Generic[M]):
 
     def first(self) -> M | None:
         """Return the first record (by primary key unless ordered), or ``None``."""
-        query = self if self._order else self.order_by(self.model.primary_key())
+        query = self if self._order else self.order_by(*self.model.primary_key_fields())
         rows = query.limit(1).all()
         return rows[0] if rows else None
 
@@ -281,7 +281,7 @@ class Query(Generic[M]):
             reversed_order = tuple(ex.OrderBy(o.expr, not o.descending) for o in self._order)
             query = self._replace(_order=reversed_order)
         else:
-            query = self.order_by("-" + self.model.primary_key())
+            query = self.order_by(*("-" + k for k in self.model.primary_key_fields()))
         rows = query.limit(1).all()
         return rows[0] if rows else None
 
@@ -394,19 +394,19 @@ class Query(Generic[M]):
             raise ValueError("batch_size must be positive")
         if self._order or self._offset or self._limit is not None:
             raise ValueError("in_batches() orders by primary key itself; remove order_by/limit/offset")
-        pk = self.model.primary_key()
-        column = self.model.c[pk]
-        base = self.order_by(pk).limit(batch_size)
-        last = None
+        keys = self.model.primary_key_fields()
+        columns = [self.model.c[k] for k in keys]
+        base = self.order_by(*keys).limit(batch_size)
+        last: tuple[Any, ...] | None = None
         while True:
-            query = base if last is None else base.where(column > last)
+            query = base if last is None else base.where(_after(columns, last))
             batch = query.all()
             if not batch:
                 return
             yield batch
             if len(batch) < batch_size:
                 return
-            last = getattr(batch[-1], pk)
+            last = tuple(getattr(batch[-1], k) for k in keys)
 
     def update_all(self, all_rows: bool = False, **values: Any) -> int:
         """Update matching rows with ``values`` in one statement; return the row count.
@@ -436,6 +436,15 @@ class Query(Generic[M]):
                 f"{what}() without a condition would change every row of "
                 f"{self.model.table_name()!r}; pass all_rows=True if that is what you mean"
             )
+
+
+def _after(columns: list[ex.Column], last: tuple[Any, ...]) -> ex.Expr:
+    """``(a, b) > (x, y)`` spelled portably: ``a > x OR (a = x AND b > y)``."""
+    first = columns[0] > last[0]
+    if len(columns) == 1:
+        return first
+    rest = ex.And([columns[0] == last[0], _after(columns[1:], last[1:])])
+    return ex.Or([first, rest])
 
 
 def _non_negative(name: str, value: Any) -> int | None:

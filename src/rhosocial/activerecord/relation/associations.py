@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import DeleteRestrictedError, ModelDefinitionError
 from ..query import expressions as ex
 from .descriptor import RelationDescriptor
-from .registry import camelize, describe, polymorphic_name, resolve_model, singularize, underscore
+from .registry import camelize, describe, polymorphic_name, resolve_model, single_key, singularize, underscore
 from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class BelongsTo(Association):
 
     def target_key(self, target: type) -> str:
         """Return the target column the foreign key points at (its primary key by default)."""
-        return self._primary_key or target.primary_key()  # type: ignore[attr-defined]
+        return self._primary_key or single_key(target)
 
     def target_for(self, record: Any) -> type[ActiveRecord] | None:
         """Return the model ``record`` points at (read from the type column if polymorphic)."""
@@ -358,7 +358,7 @@ class HasOwned(Association):
     @property
     def owner_key(self) -> str:
         """Return the owner's column the foreign key holds (its primary key by default)."""
-        return self._primary_key or self.model.primary_key()
+        return self._primary_key or single_key(self.model)
 
     @property
     def foreign_key(self) -> str:
@@ -445,7 +445,7 @@ class HasOwned(Association):
         if query._order:
             return query
         return (
-            query.order_by(*self.order) if self.order else query.order_by(self.target.primary_key())
+            query.order_by(*self.order) if self.order else query.order_by(single_key(self.target))
         )
 
     def _set_inverse(self, owner: Any, children: Sequence[Any]) -> None:

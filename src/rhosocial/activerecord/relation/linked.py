@@ -24,7 +24,7 @@ from .associations import (
     association,
     associations,
 )
-from .registry import describe, polymorphic_name, singularize, underscore
+from .registry import describe, polymorphic_name, single_key, singularize, underscore
 from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class Link:
 
     def owner_key(self, owner: type) -> ex.Column:
         """Return the link's owner-key column, typed like the owner's key."""
-        pk = owner.c[owner.primary_key()]  # type: ignore[attr-defined]
+        pk = owner.c[single_key(owner)]  # type: ignore[attr-defined]
         return ex.Column(self.table, self.owner_column, pk.db_type, pk.python_to_db)
 
 
@@ -83,7 +83,7 @@ class Linked(Association):
     @property
     def owner_key(self) -> str:
         """Return the owner's key column."""
-        return self.model.primary_key()
+        return single_key(self.model)
 
     def read(self, record: Any) -> Any:
         from .collection import CollectionProxy
@@ -106,7 +106,7 @@ class Linked(Association):
         if query._order:
             return query
         return (
-            query.order_by(*self.order) if self.order else query.order_by(self.target.primary_key())
+            query.order_by(*self.order) if self.order else query.order_by(single_key(self.target))
         )
 
     def load(self, record: Any) -> list[Any]:
@@ -142,7 +142,7 @@ class Linked(Association):
             sql, params = query.to_sql()
             result = backend.execute(sql, params)
             position = list(result.columns).index(OWNER_KEY)
-            pk = target.primary_key()
+            pk = single_key(target)
             for row, loaded in zip(result.rows, target._load_rows(result.columns, result.rows)):
                 record = seen.setdefault(loaded.__dict__[pk], loaded)  # one instance per target row
                 key = row[position]
@@ -333,28 +333,28 @@ class ManyToMany(Linked):
 
     def _make_link(self) -> Link:
         target = self.target
-        on = ex.Column(self.join_table, self.target_key) == target.c[target.primary_key()]
+        on = ex.Column(self.join_table, self.target_key) == target.c[single_key(target)]
         return Link(self.join_table, self.foreign_key, on)
 
     def create_join_table(self, if_not_exists: bool = False) -> None:
         """Create the join table: both key columns, their foreign keys and a composite primary key."""
         columns = []
         for column, model in ((self.foreign_key, self.model), (self.target_key, self.target)):
-            spec = model._column_specs()[model.primary_key()]
+            spec = model._column_specs()[single_key(model)]
             columns.append(
                 ColumnDef(
                     column,
                     spec.db_type,
                     nullable=False,
                     primary_key=True,
-                    references=(model.table_name(), model.primary_key()),
+                    references=(model.table_name(), single_key(model)),
                     **spec.column.type_params(),
                 )
             )
         self.model.backend().create_table(self.join_table, columns, if_not_exists=if_not_exists)
 
     def _param(self, model: Any, value: Any) -> Any:
-        writer = model._schema().writers.get(model.primary_key())
+        writer = model._schema().writers.get(single_key(model))
         return writer(value) if writer is not None and value is not None else value
 
     def add(self, record: Any, items: Sequence[Any]) -> None:
@@ -364,21 +364,21 @@ class ManyToMany(Linked):
             set(
                 self.query_for(record)
                 .where(
-                    self.target.c[self.target.primary_key()].in_(
-                        [i.__dict__[self.target.primary_key()] for i in items]
+                    self.target.c[single_key(self.target)].in_(
+                        [i.__dict__[single_key(self.target)] for i in items]
                     )
                 )
-                .pluck(self.target.primary_key())
+                .pluck(single_key(self.target))
             )
             if items
             else set()
         )
-        new = unique(i for i in items if i.__dict__[self.target.primary_key()] not in existing)
+        new = unique(i for i in items if i.__dict__[single_key(self.target)] not in existing)
         if new:
             backend = self.model.backend()
             sql = backend.dialect.insert_sql(self.join_table, [self.foreign_key, self.target_key])
             rows = [
-                [key, self._param(self.target, i.__dict__[self.target.primary_key()])] for i in new
+                [key, self._param(self.target, i.__dict__[single_key(self.target)])] for i in new
             ]
             _in_transaction(self.model, [partial(backend.execute_raw, sql, row) for row in rows])
         self._remember(record, added=items)
@@ -388,7 +388,7 @@ class ManyToMany(Linked):
         backend = self.model.backend()
         sql = backend.dialect.delete_sql(self.join_table, [self.foreign_key, self.target_key])
         rows = [
-            [key, self._param(self.target, i.__dict__[self.target.primary_key()])] for i in items
+            [key, self._param(self.target, i.__dict__[single_key(self.target)])] for i in items
         ]
         _in_transaction(self.model, [partial(backend.execute_raw, sql, row) for row in rows])
         self._remember(record, removed=items)

@@ -96,6 +96,19 @@ def singularize(word: str) -> str:
 
 
 def describe(value: Any) -> str:
-    """Name a record for an error message: ``Post 3``."""
+    """Name a record for an error message: ``Post 3`` (``PlaylistTrack (1, 11)``)."""
     pk = getattr(type(value), "__primary_key__", "id")
+    if isinstance(pk, tuple):
+        return f"{type(value).__name__} {tuple(value.__dict__.get(k) for k in pk)!r}"
     return f"{type(value).__name__} {value.__dict__.get(pk)!r}"
+
+
+def single_key(model: Any) -> str:
+    """Return the key field of ``model`` for an association; a composite key is refused clearly."""
+    pk = model.primary_key()
+    if isinstance(pk, tuple):
+        raise ModelDefinitionError(
+            f"{model.__name__} has a composite primary key {pk}: associations through it are not "
+            "supported yet; join it with join() and explicit conditions, or name foreign_key= and "
+            "primary_key= fields that identify a row alone")
+    return pk
