@@ -7,6 +7,7 @@ converters. A dialect that needs different SQL for a node subclasses
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..backend.dialect import SQLBuilder
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from ..backend.dialect import SQLDialectBase
     from .query import Query
 
+
+#: Constant function arguments written as literals (see SQLCompiler._func_argument).
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}")
 
 class SQLCompiler:
     """Compiles queries and expressions for one dialect."""
@@ -230,7 +234,7 @@ class SQLCompiler:
     def visit_func(self, node: ex.Func, b: SQLBuilder) -> str:
         if not node.args:
             return f"{node.name}(*)"
-        args = ", ".join(self.expr(a, b) for a in node.args)
+        args = ", ".join(self._func_argument(a, b) for a in node.args)
         return f"{node.name}({'DISTINCT ' if node.distinct else ''}{args})"
 
     def visit_star(self, node: ex.Star, b: SQLBuilder) -> str:
@@ -247,6 +251,22 @@ class SQLCompiler:
 
     def visit_exists(self, node: ex.Exists, b: SQLBuilder) -> str:
         return "EXISTS " + self.expr(node.subquery, b)
+
+    def _func_argument(self, node: ex.Expr, b: SQLBuilder) -> str:
+        """A function argument; a constant word or integer is written as a literal.
+
+        ``func.date_part("month", col)`` in both SELECT and GROUP BY must be
+        the same SQL text for the server to see one expression; bound, each use
+        would get a placeholder of its own. Only words (a date part, a unit)
+        and integers are inlined, quoted by the dialect; other values are bound.
+        """
+        if isinstance(node, ex.Value) and node.column is None:
+            value = node.value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return str(int(value))
+            if isinstance(value, str) and _WORD.fullmatch(value):
+                return self.dialect.quote_string(value)
+        return self.expr(node, b)
 
     def _operand(self, node: ex.Expr, b: SQLBuilder) -> str:
         if isinstance(node, (ex.BinaryOp, ex.And, ex.Or)):

@@ -303,12 +303,37 @@ class Query(Generic[M]):
         """Return whether any record matches."""
         return bool(self._run("exists").rows)
 
-    def count(self) -> int:
-        """Return the number of matching records."""
+    def count(self) -> Any:
+        """Return the number of matching records.
+
+        On a grouped query (``group_by("city").count()``), a dict from each
+        group (a tuple when grouped by several columns) to its count.
+        """
+        if self._group:
+            return self._per_group(ex.Func("COUNT", ()), int)
         return int(self._run("count").scalar() or 0)
+
+    def _per_group(self, aggregate: ex.Expr, convert: Any) -> dict[Any, Any]:
+        """Run ``aggregate`` once per group; return ``{group: value}`` in the query's order."""
+        schema = self.model._schema()
+        groups = self._group
+        query = self._replace(_select=(*groups, aggregate.label("value")))
+        readers = [schema.reader_for(g) for g in groups]
+        out: dict[Any, Any] = {}
+        for row in query._run("select", schema=schema).rows:
+            key = tuple(v if (r is None or v is None) else r(v) for r, v in zip(readers, row[:-1]))
+            value = row[-1]
+            out[key[0] if len(key) == 1 else key] = value if value is None or convert is None else convert(value)
+        return out
 
     def _aggregate(self, function: str, column: Any) -> Any:
         expr = self._column(column)
+        if self._group:
+            agg = ex.Func(function, (expr,))
+            reader = self.model._schema().reader_for(agg)
+            if function == "AVG" and reader is None:
+                reader = float
+            return self._per_group(agg, reader)
         schema = self.model._schema()
         value = self._run("aggregate", function, expr, schema=schema).scalar()
         if value is None or function == "COUNT":

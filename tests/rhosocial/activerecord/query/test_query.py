@@ -211,7 +211,23 @@ def test_group_by_and_having(people):
     rows = (User.query().select("city", func.max(User.c.age).label("oldest")).group_by("city")
             .having("COUNT(*) >= ?", 1).order_by("city").dicts())
     assert [(r["city"], r["oldest"]) for r in rows] == [("London", 18), ("Paris", 30), ("Rome", 45)]
-    assert User.query().group_by("city").count() == 3
+    # A grouped count (and sum/avg/min/max) answers per group, as Rails' group(:city).count does.
+    assert User.query().group_by("city").count() == {"London": 2, "Paris": 2, "Rome": 1}
+    assert User.query().group_by("city").max("age") == {"London": 18, "Paris": 30, "Rome": 45}
+    by_two = User.query().group_by("city", "active").count()
+    assert sum(by_two.values()) == 5 and all(isinstance(k, tuple) and len(k) == 2 for k in by_two)
+    assert User.where(city="Rome").group_by("city").having(func.count() > 5).count() == {}
+
+
+def test_the_same_function_in_select_and_group_by_is_one_expression(people):
+    """A constant word argument is written as a literal, so both uses are the same SQL."""
+    rows = (User.query().select(func.substr(User.c.city, 1, 2).label("p"), func.count().label("n"))
+            .group_by(func.substr(User.c.city, 1, 2)).order_by(func.substr(User.c.city, 1, 2)).dicts())
+    assert [(r["p"], r["n"]) for r in rows] == [("Lo", 2), ("Pa", 2), ("Ro", 1)]
+    sql, params = User.query().select(func.coalesce(User.c.city, "nowhere")).to_sql()
+    assert "'nowhere'" in sql and params == []
+    sql, params = User.query().select(func.coalesce(User.c.city, "no where; --")).to_sql()
+    assert "no where" not in sql and params == ["no where; --"]  # not a plain word: bound
 
 
 # -- joins ---------------------------------------------------------------------
