@@ -12,6 +12,7 @@ from .errors import (
     RecordNotFound,
     StaleObjectError,
     StrictLoadingError,
+    UnloadedFieldError,
     UnsafeQueryError,
 )
 from .model import (

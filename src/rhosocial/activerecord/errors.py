@@ -34,6 +34,10 @@ class RecordInvalid(ActiveRecordError, ValueError):
         super().__init__(f"{type(record).__name__} is invalid: {detail}")
 
 
+class UnloadedFieldError(ActiveRecordError, AttributeError):
+    """A field the query that loaded the record did not select was read (or is needed to save)."""
+
+
 class StaleObjectError(ActiveRecordError):
     """An optimistic-locking update found the row changed by someone else; nothing was written."""
 

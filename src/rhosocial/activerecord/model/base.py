@@ -28,6 +28,7 @@ from ..errors import (
     RecordInvalid,
     RecordNotFound,
     StaleObjectError,
+    UnloadedFieldError,
 )
 from ..query import expressions as ex
 from ..query.query import Query
@@ -121,8 +122,17 @@ def _install_private_init(cls: type) -> None:
 
 
 def _changed_names(values: dict[str, Any], original: dict[str, Any]) -> list[str]:
-    """Return the fields whose value differs from the database state ``original``."""
-    return [k for k, v in values.items() if v is not original[k] and v != original[k]]
+    """Return the fields whose value differs from the database state ``original``.
+
+    A field the record was loaded without, and then set, counts as changed.
+    """
+    try:
+        return [k for k, v in values.items() if v is not original[k] and v != original[k]]
+    except KeyError:  # loaded without some field, then given it
+        return [k for k, v in values.items() if (o := original.get(k, _UNSET)) is _UNSET or (v is not o and v != o)]
+
+
+_UNSET = object()
 
 
 def _needs_default_pk(bases: tuple[type, ...], namespace: dict[str, Any]) -> bool:
@@ -227,9 +237,21 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             # Loaded records leave pydantic's fields set unset until first use (the
             # loader skips building a set per record): every field was set.
             if item == "__pydantic_fields_set__":
-                fields = set(type(self).model_fields)
+                fields = set(type(self).model_fields) - self.__pydantic_private__.get("_unloaded", set())
                 object.__setattr__(self, item, fields)
                 return fields
+            try:
+                private = object.__getattribute__(self, "__pydantic_private__")
+            except AttributeError:
+                private = None
+            if private is not None:
+                if item in private.get("_unloaded", ()):
+                    raise UnloadedFieldError(
+                        f"{type(self).__name__}.{item} was not loaded: the query that loaded this record "
+                        f"did not select it. Select it too, or call refresh() to load every field")
+                annotations = private.get("_annotations")
+                if annotations is not None and item in annotations:
+                    return annotations[item]
             return super().__getattr__(item)
 
     # -- class configuration -------------------------------------------------
@@ -421,7 +443,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         if original is None:
             return {k: (None, v) for k, v in values.items() if v is not None}
-        return {k: (original[k], values[k]) for k in _changed_names(values, original)}
+        return {k: (original.get(k), values[k]) for k in _changed_names(values, original)}
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        """Values the loading query selected besides the fields (aggregates, expressions), by label."""
+        return dict(self.__pydantic_private__.get("_annotations") or {})
 
     @property
     def is_dirty(self) -> bool:
@@ -622,10 +649,15 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         changed = tuple(_changed_names(values, original))
         if not changed:
             return False
+        if "_unloaded" in self.__pydantic_private__:
+            self._check_key_loaded(schema)
         lock = self.__lock_column__
         if lock is None:
             sql, build = schema.update(changed, schema.keys)
-            if self._run_one(schema, sql, build(values, original)).affected_rows == 0:
+            params = build(values, original)
+            result = schema.backend.execute_raw(sql, params) if schema._key_verified \
+                else self._run_one(schema, sql, params)
+            if result.affected_rows == 0:
                 raise self._no_row(schema)
         else:
             # Optimistic locking: bump the version and require the one we read.
@@ -647,6 +679,14 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         self.__pydantic_private__["_original"] = schema.snapshot(values)
         return True
 
+    def _check_key_loaded(self, schema: ModelSchema) -> None:
+        unloaded = self.__pydantic_private__.get("_unloaded")
+        if unloaded and not unloaded.isdisjoint(schema.lock_where):
+            missing = ", ".join(k for k in schema.lock_where if k in unloaded)
+            raise UnloadedFieldError(
+                f"Cannot write this {type(self).__name__}: it was loaded without {missing}, which "
+                "says which row it is. Select it too, or find() the record")
+
     def _run_one(self, schema: ModelSchema, sql: str, params: list[Any]) -> Any:
         """Run the UPDATE or DELETE of this one record; refuse (and undo) one that hit several rows.
 
@@ -655,7 +695,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         touching more than one row rolls it back.
         """
         backend = schema.backend
-        if schema.key_is_unique:
+        if schema._key_verified or schema.key_is_unique:
             return backend.execute_raw(sql, params)
         transaction = backend.current_transaction()
         if transaction is None:
@@ -753,6 +793,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         private = self.__pydantic_private__
         lock = self.__lock_column__
+        if "_unloaded" in private:
+            self._check_key_loaded(schema)
         key = schema.key_params(private["_original"])
         if lock is None:
             deleted = self._run_one(schema, schema.delete_by_pk_sql, key).affected_rows > 0
@@ -784,8 +826,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             raise RecordNotFound(f"{cls.__name__} {key!r} no longer exists", cls, key)
         # a new dict, not an update in place: the old one may be a snapshot (ModelSchema.snapshot)
         object.__setattr__(self, "__dict__", fresh.__dict__)
-        self.__pydantic_private__["_original"] = fresh.__pydantic_private__["_original"]
-        self.__pydantic_private__["_relations"] = None
+        private = self.__pydantic_private__
+        private["_original"] = fresh.__pydantic_private__["_original"]
+        private["_relations"] = None
+        private.pop("_unloaded", None)
+        private.pop("_annotations", None)
+        object.__setattr__(self, "__pydantic_fields_set__", set(cls.model_fields))
         return self
 
     # -- class-level reading and writing ---------------------------------------
@@ -832,7 +878,11 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             TypeError: a composite key was not given as a tuple of its values.
         """
         schema = cls._schema()
-        params = schema.lookup_params(pk)
+        writer = schema.pk_writer
+        if schema.pk is not None:
+            params = [pk if writer is None or pk is None else writer(pk)]
+        else:
+            params = schema.lookup_params(pk)
         if cls._default_scopes() or cls.__strict_loading__:
             keys = pk if schema.pk is None else (pk,)
             record = cls.query().where(**dict(zip(schema.keys, keys))).first()

@@ -207,10 +207,11 @@ class ModelSchema:
         }
         entries = []
         column_of = self.column_of
+        unloaded = []
         for name in self.names:  # model field order, whatever the SELECT order
             i = position.get(column_of[name])
             if i is None:
-                entries.append(f"{name!r}: None")
+                unloaded.append(name)  # left out: reading it raises (see ActiveRecord.__getattr__)
                 continue
             reader = self.readers.get(name)
             if reader is None:
@@ -243,6 +244,13 @@ class ModelSchema:
             else:
                 env[f"p{j}"] = _private_default(attr)
                 private.append(f"{name!r}: p{j}(d)")
+        if unloaded:
+            env["unloaded"] = frozenset(unloaded)
+            private.append("'_unloaded': unloaded")
+        known = set(column_of.values())
+        extras = [(name, i) for name, i in position.items() if name not in known]
+        if extras:  # selected expressions that are no field: readable as annotations
+            private.append("'_annotations': {" + ", ".join(f"{n!r}: row[{i}]" for n, i in extras) + "}")
         build = (  # one record from ``row``, shared by both loaders
             f"d = {{{', '.join(entries)}}}",
             "obj = new(cls)",
