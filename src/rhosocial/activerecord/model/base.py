@@ -163,7 +163,8 @@ class ColumnNamespace:
                 raise AttributeError(
                     f"{self._model.__name__} has no field {name!r}{hint}; fields: {', '.join(specs)}"
                 )
-            column = ex.Column(self._model.table_name(), spec.column_name, spec.db_type, spec.to_db)
+            column = ex.Column(self._model.table_name(), spec.column_name, spec.db_type, spec.to_db,
+                               spec.check)
             self._columns[name] = column
         return column
 
@@ -315,6 +316,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
                 raise ModelDefinitionError(f"{cls.__name__}: primary key {keys!r} names a field twice")
             specs = {name: resolve_column(name, info, cls.primary_key_fields())
                      for name, info in cls.model_fields.items()}
+            for spec in specs.values():
+                spec.model = cls.__name__
             type.__setattr__(cls, "__column_specs__", specs)
         return specs
 
@@ -880,6 +883,9 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         schema = cls._schema()
         writer = schema.pk_writer
         if schema.pk is not None:
+            spec = schema.columns[schema.pk]
+            if pk.__class__ is not spec.annotation and pk is not None:
+                pk = spec.check(pk)  # find("abc") on an integer key fails here, clearly
             params = [pk if writer is None or pk is None else writer(pk)]
         else:
             params = schema.lookup_params(pk)

@@ -104,11 +104,37 @@ class ColumnSpec:
     to_db: Callable[[Any], Any] | None = None  # Python-side step before the dialect's
     from_db: Callable[[Any], Any] | None = None  # Python-side step after the dialect's
     mutable: bool = False  # JSON values that can change in place
+    annotation: Any = None  # the field's Python type (Optional removed), for checking values
+    model: str = ""  # the model's name, for messages
+    _adapter: Any = None
 
     @property
     def column_name(self) -> str:
         """The column's name in the database."""
         return self.column.name
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` as this field's type (``"5"`` -> 5 for an int), for a query condition.
+
+        Only the type is checked, not the field's constraints (a LIKE pattern
+        may be longer than the column).
+
+        Raises:
+            DataError: the value cannot be one of this field's type.
+        """
+        adapter = self._adapter
+        if adapter is None:
+            if self.annotation is None:
+                return value
+            adapter = self._adapter = pydantic.TypeAdapter(self.annotation)
+        try:
+            return adapter.validate_python(value)
+        except pydantic.ValidationError as exc:
+            from ..backend.errors import DataError
+
+            reason = exc.errors()[0].get("msg", str(exc)) if exc.errors() else str(exc)
+            raise DataError(f"{self.model}.{self.name} cannot be compared with {value!r}: {reason}; "
+                            "nothing was sent to the database") from None
 
 
 def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> ColumnSpec:
@@ -182,7 +208,8 @@ def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> 
         check=options.check,
         **params,
     )
-    return ColumnSpec(name, db_type, nullable, column, options, to_db, from_db, mutable)
+    checked = None if db_type in (DatabaseType.JSON, DatabaseType.ARRAY) else annotation
+    return ColumnSpec(name, db_type, nullable, column, options, to_db, from_db, mutable, checked)
 
 
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:

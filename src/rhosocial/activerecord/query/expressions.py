@@ -118,15 +118,17 @@ class Expr:
 class Column(Expr):
     """A column of a table, typed so values compared with it convert like it."""
 
-    __slots__ = ("table", "name", "db_type", "python_to_db")
+    __slots__ = ("table", "name", "db_type", "python_to_db", "check")
     visit_name = "column"
 
     def __init__(self, table: str | None, name: str, db_type: "DatabaseType | None" = None,
-                 python_to_db: Any = None) -> None:
+                 python_to_db: Any = None, check: Any = None) -> None:
         self.table = table
         self.name = name
         self.db_type = db_type
         self.python_to_db = python_to_db
+        #: ``check(value)`` returns a value compared with the column as its field's type, or raises.
+        self.check = check
 
     def __repr__(self) -> str:
         return f"Column({self.table!r}, {self.name!r})"
@@ -139,6 +141,8 @@ class Value(Expr):
     visit_name = "value"
 
     def __init__(self, value: Any, column: Column | None = None) -> None:
+        if column is not None and value is not None and column.check is not None:
+            value = column.check(value)  # a wrong type fails here, naming the column, not in SQL
         self.value = value
         self.column = column
 
