@@ -8,6 +8,7 @@ driver rows into records without validating trusted data a second time.
 from __future__ import annotations
 
 import copy
+import datetime as _dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -15,6 +16,7 @@ from pydantic_core import PydanticUndefined
 
 from ..backend.base import StorageBackend
 from ..query.compiler import SQLCompiler
+from ..backend.errors import DataError
 from ..backend.typing import DatabaseType
 from ..query.expressions import Column, Func, Label
 from .fields import ColumnSpec
@@ -180,18 +182,55 @@ class ModelSchema:
         """Return a function turning rows with these columns into records."""
         found = self._loaders.get(result_columns)
         if found is None:
-            found = self._make_loader(result_columns)
+            def first_load(rows: Sequence[Sequence[Any]]) -> list[Any]:
+                return self._decide(result_columns, rows)(rows)
+            return first_load
         return found
 
     def row_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Any]], Any]:
         """Return a function turning one row with these columns into a record."""
         found = self._row_loaders.get(result_columns)
         if found is None:
-            self._make_loader(result_columns)
-            found = self._row_loaders[result_columns]
+            def first_load(row: Sequence[Any]) -> Any:
+                self._decide(result_columns, [row])
+                return self._row_loaders[result_columns](row)
+            return first_load
         return found
 
-    def _make_loader(self, result_columns: tuple[str, ...]) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
+    def _decide(self, result_columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> Any:
+        """Build the loaders for rows shaped like these, from what the first rows hold.
+
+        A column stored as another type than its field's (numbers kept as
+        text, a CHAR flag, a DATETIME read into a ``date``) gets a conversion;
+        a column whose values already have the field's type gets none, so the
+        usual case stays as fast as ever. Decided once per result shape.
+        """
+        coerce: dict[str, Callable[[Any], Any]] = {}
+        position = {name: i for i, name in reversed(list(enumerate(result_columns)))}
+        for field, spec in self.columns.items():
+            i = position.get(self.column_of[field])
+            if i is None or spec.annotation not in _COERCIONS:
+                continue
+            sample = next((row[i] for row in rows[:20] if row[i] is not None), None)
+            if sample is None:
+                continue
+            accepted, convert = _COERCIONS[spec.annotation]
+            reader = self.readers.get(field)
+            try:
+                value = sample if reader is None else reader(sample)
+                fits = isinstance(value, accepted) and not (
+                    spec.annotation is _dt.date and isinstance(value, _dt.datetime))
+            except (TypeError, ValueError, ArithmeticError):
+                fits = False
+            if spec.annotation is bool and isinstance(sample, str):
+                fits = False  # bool('0') is True: a text flag needs reading as a flag
+            if not fits:
+                # The conversion yields the field's type itself, so it replaces the reader.
+                coerce[field] = _coercion(convert, self.model.__name__, field)
+        return self._make_loader(result_columns, coerce)
+
+    def _make_loader(self, result_columns: tuple[str, ...],
+                     coerce: dict[str, Callable[[Any], Any]] | None = None) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
         """Generate the loaders (many rows, one row) for rows with these columns.
 
         A record gets its ``__dict__``, extra and private state here; pydantic's
@@ -214,6 +253,8 @@ class ModelSchema:
                 unloaded.append(name)  # left out: reading it raises (see ActiveRecord.__getattr__)
                 continue
             reader = self.readers.get(name)
+            if coerce and name in coerce:
+                reader = coerce[name]  # the stored type becomes the field's
             if reader is None:
                 entries.append(f"{name!r}: row[{i}]")
                 continue
@@ -367,6 +408,54 @@ class ModelSchema:
         if not self.mutable:
             return dict(values)
         return {k: (copy.deepcopy(v) if k in self.mutable else v) for k, v in values.items()}
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("1", "t", "true", "y", "yes", "on"):
+            return True
+        if text in ("0", "f", "false", "n", "no", "off", ""):
+            return False
+        raise ValueError(f"not a boolean: {value!r}")
+    return bool(value)
+
+
+def _to_date(value: Any) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    return _dt.date.fromisoformat(str(value)[:10])
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, str):
+        value = value.strip()
+    number = Decimal(value) if isinstance(value, str) else value
+    if number != int(number):
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(number)
+
+
+#: Field type -> (raw values taken as they are, conversion for any other).
+_COERCIONS: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
+    int: ((int,), _to_int),
+    float: ((float, int), float),
+    bool: ((bool, int), _to_bool),
+    str: ((str,), str),
+    _dt.date: ((_dt.date,), _to_date),  # a date, not a datetime (see ModelSchema._decide)
+}
+
+
+def _coercion(convert: Callable[[Any], Any], model: str, field: str) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if isinstance(value, _dt.datetime) and convert is _to_date:
+            return value.date()
+        try:
+            return convert(value)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise DataError(f"{model}.{field}: the database holds {value!r}, which is not a value of "
+                            f"the field's type ({exc})") from None
+    return coerce
 
 
 #: Aggregates whose result has the type of their column (AVG: for DECIMAL columns only).
