@@ -19,10 +19,12 @@ from .model import (
     ActiveRecord,
     ColumnOptions,
     Field,
+    FieldType,
     OptimisticLockMixin,
     SoftDeleteMixin,
     TimestampMixin,
     UUIDPrimaryKeyMixin,
+    register_type,
     scope,
 )
 from .query import Query, exists, func, raw
@@ -30,9 +32,9 @@ from .relation import belongs_to, has_many, has_one, many_to_many
 
 __all__ = [
     "DeleteRestrictedError", "belongs_to", "has_many", "has_one", "many_to_many",
-    "ActiveRecord", "ActiveRecordError", "ColumnOptions", "Field", "ModelDefinitionError",
+    "ActiveRecord", "ActiveRecordError", "ColumnOptions", "Field", "FieldType", "ModelDefinitionError",
     "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
     "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "configure", "create_backend", "exists", "func",
-    "get_default_backend", "raw", "register_backend", "scope",
+    "get_default_backend", "raw", "register_backend", "register_type", "scope",
 ]
 __version__ = "0.1.0"

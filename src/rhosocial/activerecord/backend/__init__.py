@@ -44,6 +44,7 @@ from .typing import (
     DatabaseType,
     IsolationLevel,
     QueryResult,
+    SQLDefault,
 )
 
 __all__ = [
@@ -55,7 +56,7 @@ __all__ = [
     "DeadlockError", "DriverNotInstalledError", "ForeignKeyViolationError", "IntegrityError",
     "InvalidIdentifierError", "IsolationLevel", "IsolationLevelError", "LockTimeoutError",
     "NO_DEFAULT", "NotNullViolationError", "NotSupportedError", "OperationalError",
-    "ProgrammingError", "QueryResult", "QueryTimeoutError", "ReadOnlyError", "SQLBuilder",
+    "ProgrammingError", "QueryResult", "QueryTimeoutError", "ReadOnlyError", "SQLBuilder", "SQLDefault",
     "SQLDialectBase", "SerializationError", "StorageBackend", "TransactionError", "TypeMapping",
     "UniqueViolationError", "available_backends", "create_backend", "format_decimal",
     "format_with_length", "format_with_precision", "get_backend_class", "register_backend",

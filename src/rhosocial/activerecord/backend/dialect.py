@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Self, Sequence
 
 from .errors import InvalidIdentifierError, NotSupportedError
-from .typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel
+from .typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel, SQLDefault
 
 FormatFunc = Callable[[str, Mapping[str, Any]], str]
 Converter = Callable[[Any], Any]
@@ -285,18 +285,45 @@ class SQLDialectBase:
         q = self.quote_identifier
         if column.autoincrement:
             return f"{q(column.name)} {self.autoincrement_column_sql(column)}"
-        parts = [q(column.name), self.get_column_type(column.db_type, **column.type_params())]
+        parts = [q(column.name), self.trusted_sql(self.get_column_type(column.db_type, **column.type_params()))]
         if column.primary_key:
             parts.append("PRIMARY KEY")
         if not column.nullable and not column.primary_key:
             parts.append("NOT NULL")
         if column.unique and not column.primary_key:
             parts.append("UNIQUE")
-        if column.default is not NO_DEFAULT:
-            parts.append("DEFAULT " + self.literal(column.default))
+        default = self.default_clause(column)
+        if default:
+            parts.append(default)
         if column.check:
-            parts.append(f"CHECK ({column.check})")
+            parts.append(f"CHECK ({self.trusted_sql(column.check)})")
         return " ".join(parts)
+
+    def default_clause(self, column: ColumnDef) -> str | None:
+        """Return the column's ``DEFAULT ...`` or ``GENERATED ...`` clause, if it has one."""
+        if column.generated:
+            return self.generated_column_sql(self.trusted_sql(column.generated))
+        if isinstance(column.default, SQLDefault):
+            return "DEFAULT " + self.default_expression_sql(self.trusted_sql(column.default.sql))
+        if column.default is NO_DEFAULT:
+            return None
+        return "DEFAULT " + self.literal(column.default)
+
+    def trusted_sql(self, sql: str) -> str:
+        """Return schema text (a CHECK, a default expression) as it is written into a statement.
+
+        With the ``format`` paramstyle a ``%`` must be doubled, even in DDL
+        run with parameters.
+        """
+        return sql.replace("%", "%%") if self.paramstyle == "format" else sql
+
+    def generated_column_sql(self, expression: str) -> str:
+        """Return the clause of a column the database computes from ``expression`` (SQL:2003)."""
+        return f"GENERATED ALWAYS AS ({expression}) STORED"
+
+    def default_expression_sql(self, expression: str) -> str:
+        """Return a default given as SQL, as the column definition writes it."""
+        return expression
 
     def autoincrement_column_sql(self, column: ColumnDef) -> str:
         """Return type and constraints of an auto-increment primary key column."""

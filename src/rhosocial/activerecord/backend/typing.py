@@ -224,13 +224,28 @@ class _NoDefault:
 NO_DEFAULT: Any = _NoDefault()
 
 
+@dataclass(frozen=True)
+class SQLDefault:
+    """A column default written as SQL (``SQLDefault("CURRENT_TIMESTAMP")``), not a literal value.
+
+    Trusted schema text, like ``ColumnDef.check``.
+    """
+
+    sql: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sql, str) or not self.sql.strip():
+            raise ValueError(f"SQLDefault needs SQL text, got {self.sql!r}")
+
+
 @dataclass
 class ColumnDef:
     """One column of a table to create.
 
     ``length`` sizes CHAR/VARCHAR, ``precision``/``scale`` size DECIMAL (and
     fractional seconds where a backend has them). ``references`` is a
-    ``(table, column)`` pair for a foreign key. ``check`` and ``custom_type``
+    ``(table, column)`` pair for a foreign key. ``default`` is a literal
+    value or a :class:`SQLDefault`. ``check``, ``generated`` and ``custom_type``
     are SQL text written into the DDL as given: they are trusted input from
     the schema author, never from end users.
     """
@@ -250,6 +265,8 @@ class ColumnDef:
     check: str | None = None
     custom_type: str | None = None
     item_type: DatabaseType | None = None
+    #: SQL the database computes the column from (``GENERATED ALWAYS AS (...) STORED``).
+    generated: str | None = None
 
     def type_params(self) -> dict[str, Any]:
         """Return the sizing parameters a ``TypeMapping.format_func`` reads."""

@@ -1,8 +1,9 @@
 """The model layer: ``ActiveRecord``, fields, events and mixins."""
 from .base import ActiveRecord, scope
 from .fields import ColumnOptions, Field
+from .types import FieldType, TypeRegistry, register_type
 
-__all__ = ["ActiveRecord", "ColumnOptions", "Field", "scope"]
+__all__ = ["ActiveRecord", "ColumnOptions", "Field", "FieldType", "TypeRegistry", "register_type", "scope"]
 
 from .mixins import OptimisticLockMixin, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin  # noqa: E402
 

@@ -78,6 +78,8 @@ class ActiveRecordMeta(_ModelMetaclass):
         if "__abstract__" not in namespace:
             type.__setattr__(cls, "__abstract__", False)
         _install_private_init(cls)
+        if not cls.__dict__["__abstract__"] and getattr(cls, "__pydantic_complete__", False):
+            cls._column_specs()  # type: ignore[attr-defined]  # a field no column can store fails here
         return cls
 
     @property

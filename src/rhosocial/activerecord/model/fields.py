@@ -20,9 +20,9 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ..backend.base import ColumnTypes
 from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType
 from ..errors import ModelDefinitionError
+from .types import FieldType, array_type, registry
 
 
 @dataclass(frozen=True)
@@ -82,13 +82,6 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
 
 KEY_STRING_LENGTH = 255  # VARCHAR length of an unbounded ``str`` key, unique or indexed column
 
-_SPECIAL_TYPES: dict[Any, DatabaseType] = {
-    pydantic.NaiveDatetime: DatabaseType.DATETIME,
-    pydantic.AwareDatetime: DatabaseType.TIMESTAMP,
-    pydantic.Json: DatabaseType.JSON,
-}
-
-
 @dataclass
 class ColumnSpec:
     """How one model field is stored: its column definition and Python-side conversions.
@@ -141,35 +134,10 @@ def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> 
     """Work out the column for field ``name`` from its annotation and metadata."""
     annotation, nullable = _unwrap_optional(info.annotation)
     options = next((m for m in info.metadata if isinstance(m, ColumnOptions)), ColumnOptions())
-    to_db = from_db = None
-    mutable = False
-    params: dict[str, Any] = {}
     max_length = next((m.max_length for m in info.metadata if isinstance(m, annotated_types.MaxLen)), None)
-    if options.db_type is not None:
-        db_type = options.db_type
-    elif annotation in _SPECIAL_TYPES:
-        db_type = _SPECIAL_TYPES[annotation]
-    elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        db_type, to_db, from_db, params = _enum_column(annotation)
-    else:
-        origin = typing.get_origin(annotation) or annotation
-        if origin in (list, dict, tuple, set):
-            db_type = DatabaseType.JSON
-        elif _is_pydantic_json(origin):
-            db_type, from_db = DatabaseType.JSON, origin.model_validate
-            to_db = _dump_model
-        elif origin is typing.Literal:
-            db_type, params = DatabaseType.VARCHAR, {"length": max(len(str(a)) for a in typing.get_args(annotation))}
-        else:
-            try:
-                db_type, params = ColumnTypes.for_python_type(origin)
-            except TypeError:
-                raise ModelDefinitionError(
-                    f"Field {name!r}: no column type for {annotation!r}; "
-                    "declare one with Field(db_type=DatabaseType....)"
-                ) from None
-    if db_type is DatabaseType.JSON:
-        mutable = True
+    how = _field_type(name, annotation, options)
+    db_type, to_db, from_db, mutable = how.db_type, how.to_db, how.from_db, how.mutable
+    params: dict[str, Any] = dict(how.params)
     if db_type in (DatabaseType.TEXT, DatabaseType.VARCHAR) and (max_length or options.length):
         db_type = DatabaseType.VARCHAR
         params["length"] = options.length or max_length
@@ -212,6 +180,28 @@ def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> 
     return ColumnSpec(name, db_type, nullable, column, options, to_db, from_db, mutable, checked)
 
 
+def _field_type(name: str, annotation: Any, options: ColumnOptions) -> FieldType:
+    """Look the annotation up in the type registry; ``Field(db_type=...)`` overrides the column type."""
+    if options.db_type is DatabaseType.ARRAY:
+        return array_type(annotation)
+    try:
+        how = registry.lookup(annotation)
+    except TypeError:
+        if options.db_type is None:
+            raise ModelDefinitionError(
+                f"Field {name!r}: no column type for {annotation!r}; declare one with "
+                "Field(db_type=DatabaseType....) or register the type with register_type()"
+            ) from None
+        return FieldType(options.db_type, mutable=options.db_type is DatabaseType.JSON)
+    if options.db_type is not None and options.db_type is not how.db_type:
+        # Another column type for a known Python type: its converters no longer apply,
+        # except an enum's (its value is stored whichever column holds it).
+        keep = isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+        return FieldType(options.db_type, how.to_db if keep else None, how.from_db if keep else None,
+                         mutable=options.db_type is DatabaseType.JSON)
+    return how
+
+
 def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
@@ -224,27 +214,6 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     if origin is typing.Annotated:
         return _unwrap_optional(typing.get_args(annotation)[0])
     return annotation, False
-
-
-def _enum_column(cls: type[enum.Enum]) -> tuple[DatabaseType, Any, Any, dict[str, Any]]:
-    values = [m.value for m in cls]
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return DatabaseType.INTEGER, _enum_value, cls, {}
-    if all(isinstance(v, str) for v in values):
-        return DatabaseType.VARCHAR, _enum_value, cls, {"length": max(len(v) for v in values) or 1}
-    raise ModelDefinitionError(f"Enum {cls.__name__} must have all-int or all-str values to be stored")
-
-
-def _dump_model(value: Any) -> Any:
-    return value.model_dump(mode="json") if isinstance(value, pydantic.BaseModel) else value
-
-
-def _enum_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
-def _is_pydantic_json(origin: Any) -> bool:
-    return isinstance(origin, type) and issubclass(origin, pydantic.BaseModel)
 
 
 def _literal_default(value: Any) -> bool:

@@ -131,12 +131,10 @@ def test_unknown_type_is_a_definition_error():
     class Opaque:
         pass
 
-    class Holder(ActiveRecord):
-        model_config = pydantic.ConfigDict(arbitrary_types_allowed=True)
-        thing: Opaque
-
-    with pytest.raises(ModelDefinitionError, match="thing"):
-        Holder.create_table()
+    with pytest.raises(ModelDefinitionError, match="thing.*register_type"):  # when the class is made
+        class Holder(ActiveRecord):
+            model_config = pydantic.ConfigDict(arbitrary_types_allowed=True)
+            thing: Opaque
 
 
 def test_db_type_override(backend):

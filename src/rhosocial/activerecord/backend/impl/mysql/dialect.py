@@ -20,7 +20,7 @@ from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import InvalidIdentifierError
-from ...typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel
+from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault
 from .types import (
     MYSQL_FROM_DB,
     MYSQL_PARAM_ADAPTERS,
@@ -116,33 +116,21 @@ class MySQLDialect(SQLDialectBase):
             return self.quote_string(value.isoformat())
         return super().literal(value)
 
-    def escape_percent(self, sql: str) -> str:
-        """Double ``%`` in trusted SQL text written into dialect-made statements."""
-        return sql.replace("%", "%%")
-
     # -- DDL ----------------------------------------------------------------------
 
-    def column_definition(self, column: ColumnDef) -> str:
-        """Return ``name TYPE constraints``; TEXT/BLOB/JSON defaults become expressions."""
-        if column.autoincrement:
-            return super().column_definition(column)
-        q = self.quote_identifier
-        parts = [q(column.name), self.escape_percent(
-            self.get_column_type(column.db_type, **column.type_params()))]
-        if column.primary_key:
-            parts.append("PRIMARY KEY")
-        if not column.nullable and not column.primary_key:
-            parts.append("NOT NULL")
-        if column.unique and not column.primary_key:
-            parts.append("UNIQUE")
-        if column.default is not NO_DEFAULT:
-            literal = self.literal(column.default)
-            if column.db_type in _EXPRESSION_DEFAULT_TYPES and column.default is not None:
-                literal = f"({literal})"
-            parts.append("DEFAULT " + literal)
-        if column.check:
-            parts.append(f"CHECK ({self.escape_percent(column.check)})")
-        return " ".join(parts)
+    def default_clause(self, column: ColumnDef) -> str | None:
+        """TEXT/BLOB/JSON columns take a default only as an expression: ``DEFAULT ('x')``."""
+        clause = super().default_clause(column)
+        if (clause is not None and column.db_type in _EXPRESSION_DEFAULT_TYPES and column.default is not None
+                and not column.generated and not isinstance(column.default, SQLDefault)):
+            clause = f"DEFAULT ({clause[len('DEFAULT '):]})"
+        return clause
+
+    def default_expression_sql(self, expression: str) -> str:
+        """MySQL takes an expression default in parentheses (CURRENT_TIMESTAMP also bare)."""
+        if expression.strip().upper().startswith("CURRENT_TIMESTAMP"):
+            return expression
+        return f"({expression})"
 
     def autoincrement_column_sql(self, column: ColumnDef) -> str:
         """Return ``<int type> AUTO_INCREMENT PRIMARY KEY`` (``BIGINT`` unless an integer type is given).
@@ -158,7 +146,7 @@ class MySQLDialect(SQLDialectBase):
     def create_table_sql(self, table: str, columns: Sequence[ColumnDef], if_not_exists: bool = False,
                          constraints: Sequence[str] = ()) -> str:
         """Return CREATE TABLE with InnoDB, utf8mb4 and the dialect's collation."""
-        escaped = [self.escape_percent(c) for c in constraints]
+        escaped = [self.trusted_sql(c) for c in constraints]
         return super().create_table_sql(table, columns, if_not_exists, escaped)
 
     def create_table_suffix(self) -> str:
