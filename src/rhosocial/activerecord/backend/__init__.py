@@ -45,6 +45,7 @@ from .typing import (
     IsolationLevel,
     QueryResult,
     SQLDefault,
+    TableName,
 )
 
 __all__ = [
@@ -56,7 +57,7 @@ __all__ = [
     "DeadlockError", "DriverNotInstalledError", "ForeignKeyViolationError", "IntegrityError",
     "InvalidIdentifierError", "IsolationLevel", "IsolationLevelError", "LockTimeoutError",
     "NO_DEFAULT", "NotNullViolationError", "NotSupportedError", "OperationalError",
-    "ProgrammingError", "QueryResult", "QueryTimeoutError", "ReadOnlyError", "SQLBuilder", "SQLDefault",
+    "ProgrammingError", "QueryResult", "QueryTimeoutError", "ReadOnlyError", "SQLBuilder", "SQLDefault", "TableName",
     "SQLDialectBase", "SerializationError", "StorageBackend", "TransactionError", "TypeMapping",
     "UniqueViolationError", "available_backends", "create_backend", "format_decimal",
     "format_with_length", "format_with_precision", "get_backend_class", "register_backend",

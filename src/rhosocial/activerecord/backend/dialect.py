@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Self, Sequence
 
 from .errors import InvalidIdentifierError, NotSupportedError
-from .typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel, SQLDefault
+from .typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel, SQLDefault, TableName, split_table_name
 
 FormatFunc = Callable[[str, Mapping[str, Any]], str]
 Converter = Callable[[Any], Any]
@@ -98,6 +98,12 @@ class SQLDialectBase:
     #: A ``query.compiler.SQLCompiler`` subclass for SQL this dialect writes
     #: differently from the ANSI compiler; ``None`` uses that compiler.
     compiler_class: ClassVar[Any] = None
+    #: Whether tables can live in named schemas (``TableName``, ``__table_schema__``).
+    supports_table_schemas: ClassVar[bool] = False
+    #: Whether the database has native array columns (``list`` fields may be stored in them).
+    native_arrays: ClassVar[bool] = False
+    #: Whether a computed (``GENERATED ALWAYS AS``) column may be declared NOT NULL.
+    generated_columns_take_not_null: bool = True
     #: Whether a backslash escapes inside string literals (MySQL's default sql_mode).
     string_backslash_escapes: ClassVar[bool] = False
     #: ``IN (...)`` lists longer than this bind all their values as one parameter
@@ -166,10 +172,15 @@ class SQLDialectBase:
     def quote_identifier(self, name: str) -> str:
         """Return ``name`` quoted, with the quote character doubled inside.
 
+        A :class:`~rhosocial.activerecord.backend.typing.TableName` is quoted
+        as ``schema.table``.
+
         Raises:
             InvalidIdentifierError: ``name`` is not a non-empty string, holds a
                 NUL character, or is longer than the database allows.
         """
+        if type(name) is TableName:  # a table in a schema: two identifiers
+            return f"{self.quote_identifier(name.schema)}.{self.quote_identifier(name.name)}"
         cached = self._quoted.get(name) if isinstance(name, str) else None
         if cached is not None:
             return cached
@@ -258,6 +269,23 @@ class SQLDialectBase:
         """Return the one parameter that holds an IN list's values."""
         return values
 
+    def list_test_sql(self, kind: str, operand: str, placeholder: str, db_type: DatabaseType | None,
+                      item_type: DatabaseType | None) -> str:
+        """Return the test of a list column (an ARRAY, or JSON holding a list).
+
+        ``kind`` is ``"contains"`` (holds every item of the bound list),
+        ``"overlaps"`` (holds one of them) or ``"any"`` (holds the one bound
+        item); ``placeholder`` binds :meth:`list_test_param`. There is no
+        portable SQL for it: a dialect that can, overrides.
+        """
+        raise NotSupportedError(f"{self.name} cannot test what a list column holds ({kind}())")
+
+    def list_test_param(self, kind: str, value: Any, db_type: DatabaseType | None) -> Any:
+        """Return the parameter of :meth:`list_test_sql`: the list (or item) as JSON text."""
+        from .helpers import json_dumps
+
+        return value if kind == "any" else json_dumps(value)
+
     def column_reader(self, column: ColumnDef) -> Converter | None:
         """Return the converter for reading values of ``column`` (its sizes known), or ``None``.
 
@@ -286,9 +314,12 @@ class SQLDialectBase:
         if column.autoincrement:
             return f"{q(column.name)} {self.autoincrement_column_sql(column)}"
         parts = [q(column.name), self.trusted_sql(self.get_column_type(column.db_type, **column.type_params()))]
+        if column.generated:
+            parts.append(self.generated_column_sql(self.trusted_sql(column.generated)))
         if column.primary_key:
             parts.append("PRIMARY KEY")
-        if not column.nullable and not column.primary_key:
+        if not column.nullable and not column.primary_key and (
+                self.generated_columns_take_not_null or not column.generated):
             parts.append("NOT NULL")
         if column.unique and not column.primary_key:
             parts.append("UNIQUE")
@@ -300,9 +331,9 @@ class SQLDialectBase:
         return " ".join(parts)
 
     def default_clause(self, column: ColumnDef) -> str | None:
-        """Return the column's ``DEFAULT ...`` or ``GENERATED ...`` clause, if it has one."""
+        """Return the column's ``DEFAULT ...`` clause, if it has one."""
         if column.generated:
-            return self.generated_column_sql(self.trusted_sql(column.generated))
+            return None  # a computed column has no default (its clause follows the type)
         if isinstance(column.default, SQLDefault):
             return "DEFAULT " + self.default_expression_sql(self.trusted_sql(column.default.sql))
         if column.default is NO_DEFAULT:
@@ -380,12 +411,20 @@ class SQLDialectBase:
         self, table: str, columns: Sequence[str], name: str | None = None, unique: bool = False,
         if_not_exists: bool = False,
     ) -> str:
-        """Return a CREATE INDEX statement."""
-        name = name or f"ix_{table}_{'_'.join(columns)}"
+        """Return a CREATE INDEX statement (the index goes in its table's schema)."""
+        name = name or self.index_name(table, columns)
         q = self.quote_identifier
         cols = ", ".join(q(c) for c in columns)
         exists = "IF NOT EXISTS " if if_not_exists else ""
-        return f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{q(name)} ON {q(table)} ({cols})"
+        return f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{self._index_target(table, name)} ({cols})"
+
+    def index_name(self, table: str, columns: Sequence[str]) -> str:
+        """Return the name an index on ``columns`` gets when none is given."""
+        return f"ix_{split_table_name(table)[1]}_{'_'.join(columns)}"
+
+    def _index_target(self, table: str, name: str) -> str:
+        """``name ON table``: an index takes its table's schema."""
+        return f"{self.quote_identifier(name)} ON {self.quote_identifier(table)}"
 
     # -- DML templates ------------------------------------------------------------
 

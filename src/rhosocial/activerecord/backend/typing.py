@@ -211,6 +211,42 @@ class ColumnInfo:
     db_type: DatabaseType | None = None
 
 
+class TableName(str):
+    """A table in a named schema: ``TableName("track", schema="music")``.
+
+    A ``str`` (``"music.track"``) so it goes wherever a table name goes; the
+    dialect quotes it as two identifiers (``"music"."track"``) and the
+    catalog methods look in that schema. What a schema is depends on the
+    database: a PostgreSQL schema, a MySQL/MariaDB database, an attached
+    SQLite database.
+    """
+
+    schema: str
+    name: str
+
+    def __new__(cls, name: str, schema: str) -> "TableName":
+        for part, what in ((name, "table"), (schema, "schema")):
+            if not isinstance(part, str) or not part:
+                raise ValueError(f"TableName needs a {what} name, got {part!r}")
+        self = super().__new__(cls, f"{schema}.{name}")
+        self.schema = schema
+        self.name = name
+        return self
+
+    def __repr__(self) -> str:
+        return f"TableName({self.name!r}, schema={self.schema!r})"
+
+    def __reduce__(self) -> Any:
+        return (TableName, (self.name, self.schema))
+
+
+def split_table_name(table: str) -> tuple[str | None, str]:
+    """Return ``(schema, name)`` of a table name (``schema`` is None for a plain name)."""
+    if type(table) is TableName:
+        return table.schema, table.name
+    return None, table
+
+
 class _NoDefault:
     __slots__ = ()
 

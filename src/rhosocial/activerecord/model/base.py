@@ -20,7 +20,8 @@ except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own
     _pydantic_private_init = None  # type: ignore[assignment]
 
 from ..backend.base import StorageBackend
-from ..backend.errors import DeadlockError, SerializationError
+from ..backend.errors import DataError, DeadlockError, NotSupportedError, SerializationError
+from ..backend.typing import TableName
 from ..config import backend_from_settings, get_default_backend
 from ..errors import (
     ModelDefinitionError,
@@ -166,7 +167,7 @@ class ColumnNamespace:
                     f"{self._model.__name__} has no field {name!r}{hint}; fields: {', '.join(specs)}"
                 )
             column = ex.Column(self._model.table_name(), spec.column_name, spec.db_type, spec.to_db,
-                               spec.check)
+                               spec.check, spec.column.item_type)
             self._columns[name] = column
         return column
 
@@ -225,6 +226,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     __backend__: ClassVar[StorageBackend | None] = None
     __lock_column__: ClassVar[str | None] = None
     __strict_loading__: ClassVar[bool] = False
+    #: The schema (PostgreSQL), database (MySQL/MariaDB) or attached database (SQLite) of the table.
+    __table_schema__: ClassVar[str | None] = None
 
     _original: Optional[dict] = PrivateAttr(default=None)
     _relations: Optional[dict] = PrivateAttr(default=None)
@@ -273,11 +276,18 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @classmethod
     def table_name(cls) -> str:
-        """Return the table name: ``__tablename__`` or the snake_case plural of the class name."""
+        """Return the table name: ``__tablename__`` or the snake_case plural of the class name.
+
+        With ``__table_schema__`` it is a :class:`~rhosocial.activerecord.backend.TableName`
+        (a ``str``, ``"schema.table"``) that SQL quotes as ``"schema"."table"``.
+        """
         name = cls.__dict__.get("__tablename__")
         if name is None:
             name = _default_table_name(cls.__name__)
             type.__setattr__(cls, "__tablename__", name)
+        schema = cls.__table_schema__
+        if schema is not None:
+            return TableName(name, schema)  # quoted as "schema"."table"
         return name
 
     @classmethod
@@ -636,7 +646,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         pk = schema.generated_key
         generate = pk is not None and values.get(pk) is None
-        sql, build = schema.insert(schema.names_without_pk if generate else schema.names)
+        if schema.generated_fields or schema.db_defaults:
+            read = self._filled_by_database(schema)
+            if read:
+                self._insert_reading(schema, read, generate)
+                return
+        sql, build = schema.insert(schema.names_without_pk if generate else schema.insert_names)
         result = schema.backend.execute_raw(sql, build(values))
         if generate:
             assert pk is not None
@@ -644,6 +659,53 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             reader = schema.readers.get(pk)
             values[pk] = reader(key) if (reader is not None and key is not None) else key
         self.__pydantic_private__["_original"] = schema.snapshot(values)
+
+    def _filled_by_database(self, schema: ModelSchema) -> tuple[str, ...]:
+        """The fields this insert leaves to the database: computed ones, and unset ones with a default."""
+        values = self.__dict__
+        given = self.__pydantic_fields_set__
+        return tuple(n for n in schema.db_defaults if values.get(n) is None and n not in given) \
+            + schema.generated_fields
+
+    def _insert_reading(self, schema: ModelSchema, read: tuple[str, ...], generate: bool) -> None:
+        """INSERT without the fields the database fills in, then read their values back.
+
+        With RETURNING the INSERT reads them itself; otherwise they are
+        selected by key right after, in the same transaction.
+        """
+        values = self.__dict__
+        pk = schema.generated_key
+        columns = tuple(n for n in (schema.names_without_pk if generate else schema.insert_names)
+                        if n not in read)
+        sql, build, returning = schema.insert_reading(columns, read, generate)
+        backend = schema.backend
+        if returning:
+            row = backend.execute_raw(sql, build(values)).rows[0]
+            if generate:
+                assert pk is not None
+                schema.read_into(values, (pk,), row[:1])
+                row = row[1:]
+            schema.read_into(values, read, row)
+        else:
+            with backend.transaction():
+                result = backend.execute_raw(sql, build(values))
+                if generate:
+                    assert pk is not None
+                    if result.last_insert_id is None:
+                        raise NotSupportedError(
+                            f"{backend.name} reported no key for the new {type(self).__name__}, so the "
+                            "values the database filled in cannot be read back")
+                    schema.read_into(values, (pk,), (result.last_insert_id,))
+                rows = backend.execute_raw(schema.reread_sql(read), schema.key_params(values)).rows
+            schema.read_into(values, read, rows[0])
+        self.__pydantic_private__["_original"] = schema.snapshot(values)
+
+    def _reread_generated(self, schema: ModelSchema) -> None:
+        """Read the computed fields again after an UPDATE changed what they are computed from."""
+        fields = schema.generated_fields
+        rows = schema.backend.execute_raw(schema.reread_sql(fields), schema.key_params(self.__dict__)).rows
+        if rows:
+            schema.read_into(self.__dict__, fields, rows[0])
 
     def _update(self, schema: ModelSchema) -> bool:
         """UPDATE the changed columns; return whether there were any."""
@@ -656,6 +718,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             return False
         if "_unloaded" in self.__pydantic_private__:
             self._check_key_loaded(schema)
+        if schema.generated_fields:
+            written = [n for n in changed if n in schema.generated_fields]
+            if written:
+                raise DataError(
+                    f"{type(self).__name__}.{written[0]} is computed by the database and cannot be "
+                    "written; nothing was saved")
         lock = self.__lock_column__
         if lock is None:
             sql, build = schema.update(changed, schema.keys)
@@ -681,6 +749,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
                     f"{type(self).__name__} {schema.key_of(values)!r} was changed or deleted by someone "
                     f"else since it was read ({lock}={original[lock]!r}); reload it and try again"
                 )
+        if schema.generated_fields:
+            self._reread_generated(schema)
         self.__pydantic_private__["_original"] = schema.snapshot(values)
         return True
 
@@ -926,10 +996,22 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             return 0
         schema = cls._schema()
         # Keep only the validated values: a record built here is dropped at once.
-        rows = [(r if isinstance(r, ActiveRecord) else cls(**r)).__dict__ for r in records]
+        made = [r if isinstance(r, ActiveRecord) else cls(**r) for r in records]
+        rows = [r.__dict__ for r in made]
         pk = schema.generated_key
         generate = pk is not None and all(v.get(pk) is None for v in rows)
-        return schema.insert_rows(schema.names_without_pk if generate else schema.names, rows)
+        names = schema.names_without_pk if generate else schema.insert_names
+        if not schema.db_defaults:
+            return schema.insert_rows(names, rows)
+        # Rows that leave different fields to their database defaults go in separate statements.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for record, values in zip(made, rows):
+            left = record._filled_by_database(schema)
+            groups.setdefault(tuple(n for n in names if n not in left), []).append(values)
+        if len(groups) == 1 or schema.backend.in_transaction:
+            return sum(schema.insert_rows(columns, group) for columns, group in groups.items())
+        with schema.backend.transaction():
+            return sum(schema.insert_rows(columns, group) for columns, group in groups.items())
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:

@@ -13,6 +13,7 @@ import enum
 import types
 import typing
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable
 
 import annotated_types
@@ -20,7 +21,7 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType
+from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType, SQLDefault
 from ..errors import ModelDefinitionError
 from .types import FieldType, array_type, registry
 
@@ -39,6 +40,14 @@ class ColumnOptions:
         length: VARCHAR length when no ``max_length`` validation is wanted.
         column: the column's name in the database when it differs from the
             field's (``Field(column="ArtistId")``); everything in Python uses the field name.
+        db_default: the column's default in the database: a literal value or
+            :class:`~rhosocial.activerecord.backend.SQLDefault` SQL. A new record
+            that leaves the field unset is inserted without it, and the value
+            the database chose is read back.
+        generated: the database computes the column: SQL it is computed from
+            (``"quantity * unit_price"``), or ``True`` for a column computed by
+            other means (a trigger, an existing table's definition). Never written;
+            read back after every save.
     """
 
     unique: bool = False
@@ -49,6 +58,8 @@ class ColumnOptions:
     check: str | None = None
     length: int | None = None
     column: str | None = None
+    db_default: Any = NO_DEFAULT
+    generated: str | bool = False
 
 
 def Field(  # noqa: N802 - mirrors pydantic.Field
@@ -62,22 +73,49 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
     check: str | None = None,
     length: int | None = None,
     column: str | None = None,
+    db_default: Any = NO_DEFAULT,
+    db_generated: str | bool = False,
     **kwargs: Any,
 ) -> Any:
     """Declare a model field: pydantic's ``Field`` plus column options.
 
     Example: ``email: str = Field(max_length=255, unique=True)``;
-    ``artist_id: int = Field(column="ArtistId")`` for a differently named column.
+    ``artist_id: int = Field(column="ArtistId")`` for a differently named column;
+    ``created_at: datetime = Field(db_default=raw("CURRENT_TIMESTAMP"))`` for a
+    value the database fills in (see :class:`ColumnOptions`).
     pydantic's ``alias`` keeps its meaning (the name in input and output data,
     such as JSON); it never names the column.
     """
     if column is not None and (not isinstance(column, str) or not column):
         raise ModelDefinitionError(f"Field(column=...) takes a column name, got {column!r}")
+    db_default = _database_default(db_default)
+    if not isinstance(db_generated, (str, bool)) or db_generated == "":
+        raise ModelDefinitionError(f"Field(db_generated=...) takes SQL text or True, got {db_generated!r}")
+    if db_generated and db_default is not NO_DEFAULT:
+        raise ModelDefinitionError("A field cannot have both db_default and db_generated")
+    if (db_generated or db_default is not NO_DEFAULT) and default is PydanticUndefined \
+            and "default_factory" not in kwargs:
+        default = None  # None until the database has given it a value
     info = pydantic.Field(default, **kwargs)
-    options = ColumnOptions(unique, index, db_type, references, on_delete, check, length, column)
+    options = ColumnOptions(unique, index, db_type, references, on_delete, check, length, column,
+                            db_default, db_generated)
     if options != ColumnOptions():
         info.metadata.append(options)
     return info
+
+
+def _database_default(value: Any) -> Any:
+    """``raw("SQL")`` becomes a SQLDefault; literal values stay as they are."""
+    from ..query.expressions import Raw
+
+    if isinstance(value, Raw):
+        if value.params:
+            raise ModelDefinitionError("A db_default written as SQL cannot have parameters")
+        return SQLDefault(value.sql)
+    if value is NO_DEFAULT or value is None or isinstance(value, SQLDefault) or _literal_default(value) \
+            or isinstance(value, (_dt.date, _dt.time, Decimal)):
+        return value
+    raise ModelDefinitionError(f"Field(db_default=...) takes a literal value or raw('SQL'), got {value!r}")
 
 
 KEY_STRING_LENGTH = 255  # VARCHAR length of an unbounded ``str`` key, unique or indexed column
@@ -97,6 +135,8 @@ class ColumnSpec:
     to_db: Callable[[Any], Any] | None = None  # Python-side step before the dialect's
     from_db: Callable[[Any], Any] | None = None  # Python-side step after the dialect's
     mutable: bool = False  # JSON values that can change in place
+    db_default: bool = False  # the database fills the column in when an insert leaves it out
+    generated: bool = False  # the database computes the column: never written
     annotation: Any = None  # the field's Python type (Optional removed), for checking values
     model: str = ""  # the model's name, for messages
     _adapter: Any = None
@@ -153,9 +193,14 @@ def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> 
             if getattr(meta, "decimal_places", None) is not None:
                 params["scale"] = meta.decimal_places
     is_pk = name in primary_key
-    nullable = nullable or (info.default is None and not is_pk)
+    from_database = options.db_default is not NO_DEFAULT or bool(options.generated)
+    nullable = nullable or (info.default is None and not is_pk and not from_database)
     default = NO_DEFAULT
-    if info.default is not PydanticUndefined and info.default is not None and _literal_default(info.default):
+    if options.db_default is not NO_DEFAULT:
+        default = options.db_default
+        if to_db and not isinstance(default, SQLDefault) and default is not None:
+            default = to_db(default)
+    elif info.default is not PydanticUndefined and info.default is not None and _literal_default(info.default):
         default = to_db(info.default) if to_db else info.default
     references = None
     if options.references:
@@ -174,10 +219,12 @@ def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> 
         references=references,
         on_delete=options.on_delete,
         check=options.check,
+        generated=options.generated if isinstance(options.generated, str) else None,
         **params,
     )
     checked = None if db_type in (DatabaseType.JSON, DatabaseType.ARRAY) else annotation
-    return ColumnSpec(name, db_type, nullable, column, options, to_db, from_db, mutable, checked)
+    return ColumnSpec(name, db_type, nullable, column, options, to_db, from_db, mutable,
+                      options.db_default is not NO_DEFAULT, bool(options.generated), checked)
 
 
 def _field_type(name: str, annotation: Any, options: ColumnOptions) -> FieldType:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import types
+import typing
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -16,7 +18,8 @@ from pydantic_core import PydanticUndefined
 
 from ..backend.base import StorageBackend
 from ..query.compiler import SQLCompiler
-from ..backend.errors import DataError
+from ..backend.errors import DataError, NotSupportedError
+from ..backend.typing import TableName
 from ..backend.typing import DatabaseType
 from ..query.expressions import Column, Func, Label
 from .fields import ColumnSpec
@@ -50,11 +53,25 @@ class ModelSchema:
         #: The key the database generates on insert (an auto-increment integer), if any.
         self.generated_key: str | None = next(
             (k for k in self.keys if self.columns[k].column.autoincrement), None)
-        self.names_without_pk: tuple[str, ...] = tuple(n for n in self.names if n != self.generated_key)
+        #: Fields the database computes: never written, read back after each save.
+        self.generated_fields: tuple[str, ...] = tuple(n for n, c in self.columns.items() if c.generated)
+        self.names_without_pk: tuple[str, ...] = tuple(
+            n for n in self.names if n != self.generated_key and n not in self.generated_fields)
+        self.insert_names: tuple[str, ...] = tuple(n for n in self.names if n not in self.generated_fields)
+        self._defaults: tuple[str, ...] | None = None  # fields with a database default (see db_defaults)
+        self._inserts_reading: dict[tuple[tuple[str, ...], tuple[str, ...], bool], tuple[str, Any, bool]] = {}
+        self._catalog: list[Any] | None = None
+        # JSON list fields that may sit on native array columns of a table made elsewhere.
+        self._maybe_arrays: tuple[str, ...] = tuple(
+            n for n, c in self.columns.items()
+            if c.db_type is DatabaseType.JSON and dialect.native_arrays and _is_list_type(model, n))
         # Field names are the Python side everywhere; the SQL uses the columns' names.
         self.column_of: dict[str, str] = {n: c.column_name for n, c in self.columns.items()}
         self.field_of: dict[str, str] = {c: n for n, c in self.column_of.items()}
         self.table: str = model.table_name()
+        if type(self.table) is TableName and not dialect.supports_table_schemas:
+            raise NotSupportedError(
+                f"{model.__name__}.__table_schema__ = {model.__table_schema__!r}: {backend.name} has no schemas")
         self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
         self.readers = {n: compose(dialect.column_reader(c.column), c.from_db) for n, c in self.columns.items()}
         self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
@@ -162,6 +179,8 @@ class ModelSchema:
         SET/VALUES parameters come from ``values``; WHERE parameters (after
         them) from ``where_values``, so an update can match the state it read.
         """
+        if self._maybe_arrays:
+            self._adopt_array_columns()
         env: dict[str, Any] = {}
         items = []
         for i, (source_name, name) in enumerate([("d", c) for c in columns] + [("w", c) for c in where]):
@@ -384,8 +403,77 @@ class ModelSchema:
         return self.key_params(dict(zip(self.keys, key)))
 
     def key_created(self) -> None:
-        """Note that this model created its table, so the table's primary key is the model's."""
+        """Note that this model created its table: its key and defaults are the model's."""
         self._key_verified = True
+        self._defaults = tuple(n for n, c in self.columns.items() if c.db_default)
+        self._maybe_arrays = ()
+
+    def _adopt_array_columns(self) -> None:
+        """Write ``list`` fields as arrays where the existing column is a native array (asked once)."""
+        names, self._maybe_arrays = self._maybe_arrays, ()
+        arrays = {c.name for c in self.catalog_columns() if c.db_type is DatabaseType.ARRAY}
+        for name in names:
+            if self.column_of[name] in arrays:
+                self.writers[name] = compose(self.columns[name].to_db, self.dialect.to_db(DatabaseType.ARRAY))
+
+    def catalog_columns(self) -> list[Any]:
+        """The table's columns as the database describes them (asked once)."""
+        found = self._catalog
+        if found is None:
+            found = self._catalog = self.backend.get_columns(self.table)
+        return found
+
+    @property
+    def db_defaults(self) -> tuple[str, ...]:
+        """Fields whose column has a default in the database: declared, or found in the catalog.
+
+        A table this model did not create is asked once, at the first
+        insert, which of its columns have defaults, so a new record that
+        leaves such a field unset gets the database's value, as an existing
+        schema intends.
+        """
+        found = self._defaults
+        if found is None:
+            declared = {n for n, c in self.columns.items() if c.db_default}
+            with_default = {c.name for c in self.catalog_columns()
+                            if c.default is not None and str(c.default).upper() != "NULL"}
+            found = self._defaults = tuple(
+                n for n in self.names
+                if n != self.generated_key and n not in self.generated_fields
+                and (n in declared or self.column_of[n] in with_default))
+        return found
+
+    def insert_reading(self, columns: tuple[str, ...], read: tuple[str, ...],
+                       generate: bool) -> tuple[str, Callable[[dict[str, Any]], list[Any]], bool]:
+        """Return an INSERT of ``columns`` that reads back ``read`` (and the generated key).
+
+        Returns the SQL, its parameter builder and whether it reads them
+        itself (RETURNING); when not, :meth:`reread_sql` does it after.
+        """
+        cache_key = (columns, read, generate)
+        found = self._inserts_reading.get(cache_key)
+        if found is None:
+            returning: tuple[str, ...] = ()
+            if self.backend.capabilities.supports_returning:
+                wanted = ((self.generated_key,) if generate and self.generated_key else ()) + read
+                returning = tuple(self._sql_names(wanted))
+            sql = self.dialect.insert_sql(self.table, self._sql_names(columns), returning)
+            found = self._inserts_reading[cache_key] = (sql, self._param_builder(columns), bool(returning))
+        return found
+
+    def reread_sql(self, fields: tuple[str, ...]) -> str:
+        """Return ``SELECT fields FROM table WHERE key = ...`` (parameters: :meth:`key_params`)."""
+        q = self.dialect.quote_identifier
+        where = " AND ".join(f"{q(c)} = {self.dialect.placeholder(i)}"
+                             for i, c in enumerate(self._sql_names(self.keys), 1))
+        return f"SELECT {', '.join(q(c) for c in self._sql_names(fields))} FROM {q(self.table)} WHERE {where}"
+
+    def read_into(self, values: dict[str, Any], fields: Sequence[str], row: Sequence[Any]) -> None:
+        """Store database values of ``fields`` (from ``row``) into a record's ``values``."""
+        readers = self.readers
+        for name, value in zip(fields, row):
+            reader = readers.get(name)
+            values[name] = reader(value) if (reader is not None and value is not None) else value
 
     @property
     def key_is_unique(self) -> bool:
@@ -396,7 +484,7 @@ class ModelSchema:
         """
         found = self._key_verified
         if found is None:
-            columns = self.backend.get_columns(self.table)
+            columns = self.catalog_columns()
             catalog = {c.name for c in columns if c.primary_key}
             found = self._key_verified = bool(catalog) and catalog == set(self._sql_names(self.keys))
         return found
@@ -408,6 +496,15 @@ class ModelSchema:
         if not self.mutable:
             return dict(values)
         return {k: (copy.deepcopy(v) if k in self.mutable else v) for k, v in values.items()}
+
+
+def _is_list_type(model: Any, field: str) -> bool:
+    """Whether the field is a ``list[...]`` (or an optional one)."""
+    annotation = model.model_fields[field].annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else None
+    return (typing.get_origin(annotation) or annotation) is list
 
 
 def _to_bool(value: Any) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backend.dialect import SQLBuilder
 from ..backend.errors import NotSupportedError
+from ..backend.typing import TableName
 from . import expressions as ex
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class SQLCompiler:
         if query._select:
             b.append(", ".join(self.expr(e, b) for e in query._select))
         else:
-            b.append(self.q(table) + ".*")
+            b.append(self._qualifier(table) + ".*")
         b.append(" FROM " + self.q(table))
         self.write_joins(query, b)
         self.write_where(query, b)
@@ -172,7 +173,7 @@ class SQLCompiler:
 
     def visit_column(self, node: ex.Column, b: SQLBuilder) -> str:
         if node.table:
-            return f"{self.q(node.table)}.{self.q(node.name)}"
+            return f"{self._qualifier(node.table)}.{self.q(node.name)}"
         return self.q(node.name)
 
     def visit_value(self, node: ex.Value, b: SQLBuilder) -> str:
@@ -222,6 +223,17 @@ class SQLCompiler:
                                             node.negated)
         return f"{operand} {keyword} (" + ", ".join(self.expr(v, b) for v in node.values) + ")"
 
+    def visit_list_test(self, node: ex.ListTest, b: SQLBuilder) -> str:
+        column = node.operand if isinstance(node.operand, ex.Column) else None
+        db_type = column.db_type if column is not None else None
+        item_type = column.item_type if column is not None else None
+        values = node.values
+        if column is not None and column.python_to_db is not None and node.kind != "any":
+            values = [column.python_to_db(v) for v in values]
+        param = self.dialect.list_test_param(node.kind, values, db_type)
+        return self.dialect.list_test_sql(node.kind, self._operand(node.operand, b), b.add_param(param),
+                                          db_type, item_type)
+
     def visit_and(self, node: ex.And, b: SQLBuilder) -> str:
         return " AND ".join(self._grouped(item, b) for item in node.items)
 
@@ -238,7 +250,11 @@ class SQLCompiler:
         return f"{node.name}({'DISTINCT ' if node.distinct else ''}{args})"
 
     def visit_star(self, node: ex.Star, b: SQLBuilder) -> str:
-        return f"{self.q(node.table)}.*" if node.table else "*"
+        return f"{self._qualifier(node.table)}.*" if node.table else "*"
+
+    def _qualifier(self, table: str) -> str:
+        """A table as columns name it: without its schema (``FROM s.t`` exposes ``t``)."""
+        return self.q(table.name if type(table) is TableName else table)
 
     def visit_label(self, node: ex.Label, b: SQLBuilder) -> str:
         return f"{self.expr(node.expr, b)} AS {self.q(node.name)}"

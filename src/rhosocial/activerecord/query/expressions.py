@@ -101,6 +101,21 @@ class Expr:
         """``expr IS NOT NULL``."""
         return Postfix(self, "IS NOT NULL")
 
+    # lists (array columns, JSON lists) ----------------------------------------
+    def contains(self, values: Iterable[Any]) -> "Expr":
+        """The list column holds every one of ``values`` (``tags @> ARRAY[...]``)."""
+        return ListTest(self, "contains", _list_operand(values, "contains"))
+
+    def overlaps(self, values: Iterable[Any]) -> "Expr":
+        """The list column holds at least one of ``values`` (``tags && ARRAY[...]``)."""
+        return ListTest(self, "overlaps", _list_operand(values, "overlaps"))
+
+    def any(self, value: Any) -> "Expr":
+        """The list column holds ``value`` (``value = ANY(tags)``)."""
+        if value is None or isinstance(value, (list, tuple, set, dict)):
+            raise TypeError(f"any() takes one item, got {value!r}; use contains() or overlaps() for several")
+        return ListTest(self, "any", value)
+
     # ordering and naming ----------------------------------------------------
     def asc(self) -> "OrderBy":
         """Sort ascending by this expression."""
@@ -118,17 +133,19 @@ class Expr:
 class Column(Expr):
     """A column of a table, typed so values compared with it convert like it."""
 
-    __slots__ = ("table", "name", "db_type", "python_to_db", "check")
+    __slots__ = ("table", "name", "db_type", "python_to_db", "check", "item_type")
     visit_name = "column"
 
     def __init__(self, table: str | None, name: str, db_type: "DatabaseType | None" = None,
-                 python_to_db: Any = None, check: Any = None) -> None:
+                 python_to_db: Any = None, check: Any = None, item_type: "DatabaseType | None" = None) -> None:
         self.table = table
         self.name = name
         self.db_type = db_type
         self.python_to_db = python_to_db
         #: ``check(value)`` returns a value compared with the column as its field's type, or raises.
         self.check = check
+        #: The element type of an ARRAY column.
+        self.item_type = item_type
 
     def __repr__(self) -> str:
         return f"Column({self.table!r}, {self.name!r})"
@@ -205,6 +222,18 @@ class In(Expr):
         self.operand = operand
         self.values = values
         self.negated = negated
+
+
+class ListTest(Expr):
+    """A test of a list column: ``contains`` (all of), ``overlaps`` (any of) or ``any`` (one item)."""
+
+    __slots__ = ("operand", "kind", "values")
+    visit_name = "list_test"
+
+    def __init__(self, operand: Expr, kind: str, values: Any) -> None:
+        self.operand = operand
+        self.kind = kind
+        self.values = values
 
 
 class And(Expr):
@@ -352,6 +381,15 @@ def _in_operand(values: Any, column: Expr) -> "tuple[Expr, ...] | Subquery":
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"in_() takes a list of values or a query, got {values!r}")
     return tuple(_wrap(v, column) for v in values)
+
+
+def _list_operand(values: Any, what: str) -> list[Any]:
+    if isinstance(values, (str, bytes, dict)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what}() takes a list of items, got {values!r}")
+    items = list(values)
+    if any(v is None for v in items):
+        raise TypeError(f"{what}() cannot look for None in a list")
+    return items
 
 
 def _as_condition(value: Any) -> Expr:

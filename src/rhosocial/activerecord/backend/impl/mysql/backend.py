@@ -29,7 +29,7 @@ from ...errors import (
 )
 from ...helpers import as_bool, check_options, shut_down_socket, socket_has_data
 from ...transaction import TransactionStatus
-from ...typing import ColumnInfo, QueryResult
+from ...typing import ColumnInfo, QueryResult, split_table_name
 from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
 from .types import native_type
 
@@ -435,8 +435,8 @@ class MySQLBackend(StorageBackend):
     def _table_exists(self, table_name: str) -> bool:
         result = self.execute_raw(
             "SELECT 1 FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (table_name,),
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+            split_table_name(table_name),
         )
         return bool(result.rows)
 
@@ -444,8 +444,8 @@ class MySQLBackend(StorageBackend):
         result = self.execute_raw(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
             "COLUMN_KEY, CHARACTER_SET_NAME FROM information_schema.COLUMNS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
-            (table_name,),
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+            split_table_name(table_name),
         )
         if not result.rows:
             return []
@@ -469,8 +469,8 @@ class MySQLBackend(StorageBackend):
     def _primary_key_columns(self, table_name: str) -> set[str]:
         result = self.execute_raw(
             "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY'",
-            (table_name,),
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s AND CONSTRAINT_NAME = 'PRIMARY'",
+            split_table_name(table_name),
         )
         return {row[0] for row in result.rows}
 
@@ -480,8 +480,8 @@ class MySQLBackend(StorageBackend):
             return set()
         result = self.execute_raw(
             "SELECT CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
-            "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (table_name,),
+            "WHERE CONSTRAINT_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+            split_table_name(table_name),
         )
         found = set()
         for name, clause in result.rows:

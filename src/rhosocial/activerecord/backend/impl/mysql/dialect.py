@@ -20,6 +20,7 @@ from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import InvalidIdentifierError
+from ...helpers import json_dumps
 from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault
 from .types import (
     MYSQL_FROM_DB,
@@ -48,6 +49,8 @@ class MySQLDialect(SQLDialectBase):
     Vendor differences (``FOR SHARE`` and the default collation) follow the
     server the backend connected to; :meth:`configure` records it.
     """
+
+    supports_table_schemas = True
 
     name = "mysql"
     paramstyle = "format"
@@ -87,10 +90,10 @@ class MySQLDialect(SQLDialectBase):
             InvalidIdentifierError: empty, not a string, NUL, too long, ending
                 in a space or holding an astral character (MySQL rejects such names).
         """
-        cached = self._quoted.get(name) if isinstance(name, str) else None
+        cached = self._quoted.get(name) if type(name) is str else None
         if cached is not None:
             return cached
-        if isinstance(name, str):
+        if type(name) is str:
             if len(name) > MAX_IDENTIFIER_LENGTH:
                 raise InvalidIdentifierError(
                     f"Identifier {name!r} is longer than MySQL's limit of "
@@ -117,6 +120,19 @@ class MySQLDialect(SQLDialectBase):
         return super().literal(value)
 
     # -- DDL ----------------------------------------------------------------------
+
+    def list_test_sql(self, kind: str, operand: str, placeholder: str, db_type: DatabaseType | None,
+                      item_type: DatabaseType | None) -> str:
+        """Test a list stored as JSON: ``JSON_CONTAINS`` / ``JSON_OVERLAPS`` (MySQL 8.0.17, MariaDB 10.9)."""
+        if kind == "overlaps":
+            return f"JSON_OVERLAPS({operand}, {placeholder})"
+        return f"JSON_CONTAINS({operand}, {placeholder})"
+
+    def list_test_param(self, kind: str, value: Any, db_type: DatabaseType | None) -> Any:
+        """The list as JSON text; one item as a one-item list."""
+        return json_dumps([value] if kind == "any" else value)
+
+    generated_columns_take_not_null = False  # MariaDB refuses NOT NULL on a computed column
 
     def default_clause(self, column: ColumnDef) -> str | None:
         """TEXT/BLOB/JSON columns take a default only as an expression: ``DEFAULT ('x')``."""
@@ -157,7 +173,7 @@ class MySQLDialect(SQLDialectBase):
                          unique: bool = False, if_not_exists: bool = False) -> str:
         """Return CREATE INDEX; the generated name is cut to 64 characters."""
         if name is None:
-            name = f"ix_{table}_{'_'.join(columns)}"
+            name = self.index_name(table, columns)
             if len(name) > MAX_IDENTIFIER_LENGTH:
                 import hashlib
 

@@ -32,7 +32,7 @@ from ...errors import (
 from ...helpers import shut_down_socket, socket_has_data
 from ...pool import POOL_OPTIONS
 from ...transaction import TransactionStatus
-from ...typing import ColumnInfo, DatabaseType, IsolationLevel, QueryResult
+from ...typing import ColumnInfo, DatabaseType, IsolationLevel, QueryResult, split_table_name
 from .dialect import PostgresDialect
 from .types import POSTGRES_NATIVE_TYPES, normalize_default
 
@@ -131,6 +131,7 @@ _OWN_OPTIONS = frozenset(
         "statement_timeout",
         "idle_in_transaction_session_timeout",
         "search_path",
+        "schema",
         "prepare_threshold",
     }
 )
@@ -150,8 +151,10 @@ _NUMBER = re.compile(r"\d+(\.\d+)?")
 _TABLE_OID_SQL = (
     "SELECT c.oid FROM pg_catalog.pg_class c "
     "WHERE c.relname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
-    "AND c.relnamespace IN (pg_catalog.pg_my_temp_schema(), "
-    "(SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = pg_catalog.current_schema())) "
+    # $2 is the table's schema (a TableName's), or NULL: then the temporary schema and the current one.
+    "AND c.relnamespace IN (CASE WHEN $2::text IS NULL THEN pg_catalog.pg_my_temp_schema() ELSE 0::oid END, "
+    "(SELECT n.oid FROM pg_catalog.pg_namespace n "
+    "WHERE n.nspname = COALESCE($2::text, pg_catalog.current_schema()))) "
     "ORDER BY c.relnamespace = pg_catalog.pg_my_temp_schema() DESC LIMIT 1"
 )
 _COLUMNS_SQL = (
@@ -185,6 +188,8 @@ class PostgresBackend(StorageBackend):
             connect. ``begin_transaction(lock_timeout=..., statement_timeout=...)``
             sets them for one transaction only (``SET LOCAL``).
         search_path: a schema name or a list of them; tables are created in the first.
+        schema: one schema name, the same as ``search_path=[schema]``: where
+            tables without a schema of their own (``__table_schema__``) live.
         prepare_threshold: executions of one statement before psycopg prepares
             it on the server (5); ``None`` never prepares (needed behind
             PgBouncer in transaction mode).
@@ -266,6 +271,8 @@ class PostgresBackend(StorageBackend):
             if options.get(name) is not None:
                 statements.append(f"SET {name} TO {self._duration(name, options[name])}")
         search_path = options.get("search_path")
+        if search_path is None and options.get("schema"):
+            search_path = [options["schema"]]  # schema=NAME: tables without a schema live there
         if search_path:
             names = search_path.split(",") if isinstance(search_path, str) else list(search_path)
             quoted = ", ".join(self.dialect.quote_identifier(n.strip()) for n in names)
@@ -519,12 +526,12 @@ class PostgresBackend(StorageBackend):
     # -- catalog -------------------------------------------------------------
 
     def _table_exists(self, table_name: str) -> bool:
-        return bool(self.execute_raw(_TABLE_OID_SQL, (table_name,)).rows)
+        return bool(self.execute_raw(_TABLE_OID_SQL, _catalog_params(table_name)).rows)
 
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         columns = []
         for name, type_text, nullable, default, pk, typname, category in self.execute_raw(
-            _COLUMNS_SQL, (table_name,)
+            _COLUMNS_SQL, _catalog_params(table_name)
         ).rows:
             db_type = DatabaseType.ARRAY if category == "A" else POSTGRES_NATIVE_TYPES.get(typname)
             columns.append(
@@ -538,6 +545,12 @@ class PostgresBackend(StorageBackend):
                 )
             )
         return columns
+
+
+def _catalog_params(table_name: str) -> tuple[str, str | None]:
+    """The parameters of _TABLE_OID_SQL: the table's name and its schema (None: the current one)."""
+    schema, name = split_table_name(table_name)
+    return name, schema
 
 
 def _diagnose_connect_failure(exc: BaseException, params: dict[str, Any]) -> str:

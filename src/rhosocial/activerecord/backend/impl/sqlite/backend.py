@@ -24,13 +24,13 @@ from ...errors import (
 )
 from ...helpers import as_bool, base_type_name, check_options
 from ...transaction import TransactionStatus
-from ...typing import ColumnInfo, IsolationLevel, QueryResult
+from ...typing import ColumnInfo, IsolationLevel, QueryResult, split_table_name
 from .dialect import SQLiteDialect
 from .types import SQLITE_NATIVE_TYPES
 
 _ACTIVE, _IDLE = TransactionStatus.ACTIVE, TransactionStatus.IDLE
 _KNOWN_OPTIONS = frozenset({"timeout", "wal", "foreign_keys", "transaction_mode", "cached_statements",
-                            "immutable", "check_same_thread"})
+                            "immutable", "check_same_thread", "attach"})
 
 # sqlite_errorname -> error class; the longest matching prefix wins.
 _ERROR_CLASSES: dict[str, type[DatabaseError]] = {
@@ -70,6 +70,9 @@ class SQLiteBackend(StorageBackend):
             appear beside it). Turn it off for a database on a network file
             system, or one that tools needing the rollback journal open.
         foreign_keys: enforce foreign keys (on by default).
+        attach: ``{"archive": "archive.db"}``: more database files, attached
+            under those schema names on every connection, so models name them
+            with ``__table_schema__ = "archive"``.
         transaction_mode: the ``BEGIN`` mode: DEFERRED, IMMEDIATE or EXCLUSIVE.
             By default a read-write transaction begins IMMEDIATE (it takes the
             write lock at once, so concurrent writers queue behind the busy
@@ -113,6 +116,13 @@ class SQLiteBackend(StorageBackend):
                     f"transaction_mode must be DEFERRED, IMMEDIATE or EXCLUSIVE, got {mode!r}"
                 )
         self._transaction_mode: str | None = mode
+        attach = options.get("attach") or {}
+        if not isinstance(attach, dict) or not all(
+                isinstance(k, str) and k and isinstance(v, str) and v for k, v in attach.items()):
+            raise ConfigurationError(f"attach takes {{schema name: database file}}, got {attach!r}")
+        if {k.lower() for k in attach} & {"main", "temp"}:
+            raise ConfigurationError("attach cannot use the schema names main or temp")
+        self._attach: dict[str, str] = dict(attach)
         try:
             self._timeout = float(options.get("timeout", 5.0))
         except (TypeError, ValueError):
@@ -157,6 +167,8 @@ class SQLiteBackend(StorageBackend):
                     raise ConfigurationError(
                         f"SQLite database {self.config.database!r} cannot use write-ahead logging "
                         f"(journal_mode stays {mode[0] if mode else '?'!r})")
+            for schema, path in self._attach.items():
+                connection.execute(f"ATTACH DATABASE ? AS {self.dialect.quote_identifier(schema)}", (path,))
             # Touch the schema so a file that is not a database fails now, not later.
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
@@ -275,6 +287,12 @@ class SQLiteBackend(StorageBackend):
     # -- catalog -------------------------------------------------------------
 
     def _table_exists(self, table_name: str) -> bool:
+        schema, name = split_table_name(table_name)
+        if schema is not None:
+            master = "sqlite_temp_master" if schema.lower() == "temp" else \
+                f"{self.dialect.quote_identifier(schema)}.sqlite_master"
+            return bool(self.execute_raw(
+                f"SELECT 1 FROM {master} WHERE type IN ('table', 'view') AND name = ?", (name,)).rows)
         result = self.execute_raw(
             "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ? "
             "UNION ALL SELECT 1 FROM sqlite_temp_master WHERE type IN ('table', 'view') AND name = ?",
@@ -284,8 +302,8 @@ class SQLiteBackend(StorageBackend):
 
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         result = self.execute_raw(
-            'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?) ORDER BY cid',
-            (table_name,),
+            'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?, ?) ORDER BY cid',
+            split_table_name(table_name)[::-1],
         )
         columns = []
         for name, declared, notnull, default, pk in result.rows:

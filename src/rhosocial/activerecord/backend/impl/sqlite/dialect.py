@@ -6,7 +6,7 @@ from typing import Any
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import NotSupportedError
 from ...helpers import json_dumps
-from ...typing import ColumnDef, DatabaseType, IsolationLevel
+from ...typing import ColumnDef, DatabaseType, IsolationLevel, split_table_name
 from .types import (
     SQLITE_FROM_DB,
     SQLITE_PARAM_ADAPTERS,
@@ -21,6 +21,8 @@ TRANSACTION_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
 
 class SQLiteDialect(SQLDialectBase):
     """SQL as SQLite speaks it."""
+
+    supports_table_schemas = True
 
     name = "sqlite"
     paramstyle = "qmark"
@@ -44,6 +46,22 @@ class SQLiteDialect(SQLDialectBase):
     def in_many_param(self, values: list[Any]) -> Any:
         """Return the values as one JSON array."""
         return json_dumps(values)
+
+    def _index_target(self, table: str, name: str) -> str:
+        """SQLite names the schema on the index, not on its table: ``s.ix ON t``."""
+        schema, bare = split_table_name(table)
+        q = self.quote_identifier
+        return f"{q(schema) + '.' if schema else ''}{q(name)} ON {q(bare)}"
+
+    def list_test_sql(self, kind: str, operand: str, placeholder: str, db_type: DatabaseType | None,
+                      item_type: DatabaseType | None) -> str:
+        """Test a list stored as JSON text through ``json_each``."""
+        held = f"SELECT value FROM json_each({operand})"
+        if kind == "contains":
+            return f"NOT EXISTS (SELECT 1 FROM json_each({placeholder}) AS w WHERE w.value NOT IN ({held}))"
+        if kind == "overlaps":
+            return f"EXISTS (SELECT 1 FROM json_each({placeholder}) AS w WHERE w.value IN ({held}))"
+        return f"{placeholder} IN ({held})"
 
     def column_reader(self, column: ColumnDef) -> Any:
         """Read a DECIMAL column with a declared scale as a Decimal quantized to it.

@@ -1,0 +1,126 @@
+"""Database defaults and computed columns: left out of writes, the database's values read back."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import pytest
+
+from rhosocial.activerecord import ActiveRecord, Field, ModelDefinitionError, raw
+from rhosocial.activerecord.backend import ColumnDef, DataError, DatabaseType, SQLDefault
+
+
+class Ticket(ActiveRecord):
+    __tablename__ = "defaults_tickets"
+    id: Optional[int] = None
+    title: str = Field(max_length=40)
+    status: str = Field(max_length=10, db_default="open")
+    opened_at: dt.datetime = Field(db_default=raw("CURRENT_TIMESTAMP"))
+    priority: int = Field(db_default=3)
+    note: Optional[str] = Field(None, max_length=40, db_default="none")
+
+
+class Line(ActiveRecord):
+    __tablename__ = "defaults_lines"
+    id: Optional[int] = None
+    quantity: int
+    unit_cents: int
+    total_cents: int = Field(db_generated="quantity * unit_cents")
+
+
+def test_unset_fields_take_the_database_default_and_read_it_back(bind, backend):
+    bind(Ticket)
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)  # a datetime field is aware
+    t = Ticket.create(title="first")
+    assert (t.status, t.priority, t.note) == ("open", 3, "none")
+    assert isinstance(t.opened_at, dt.datetime) and t.opened_at >= before
+    stored = Ticket.find(t.id)
+    assert (stored.status, stored.priority, stored.note, stored.opened_at) == ("open", 3, "none", t.opened_at)
+
+
+def test_values_the_user_gives_are_written_even_none(bind, backend):
+    bind(Ticket)
+    t = Ticket.create(title="given", status="closed", priority=1, note=None,
+                      opened_at=dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
+    stored = Ticket.find(t.id)
+    assert (stored.status, stored.priority, stored.note, stored.opened_at) == (
+        "closed", 1, None, dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc))
+
+
+def test_insert_many_leaves_unset_fields_to_the_database(bind, backend):
+    bind(Ticket)
+    assert Ticket.insert_many([{"title": "a"}, {"title": "b", "priority": 9}, Ticket(title="c")]) == 3
+    rows = {t.title: (t.status, t.priority) for t in Ticket.all()}
+    assert rows == {"a": ("open", 3), "b": ("open", 9), "c": ("open", 3)}
+
+
+def test_defaults_of_a_table_made_elsewhere_are_found_in_the_catalog(backend):
+    backend.create_table("defaults_legacy", [
+        ColumnDef("id", DatabaseType.INTEGER, primary_key=True, autoincrement=True),
+        ColumnDef("name", DatabaseType.VARCHAR, length=20, nullable=False),
+        ColumnDef("created_at", DatabaseType.DATETIME, nullable=False, default=SQLDefault("CURRENT_TIMESTAMP")),
+        ColumnDef("kind", DatabaseType.VARCHAR, length=10, nullable=False, default="plain"),
+    ])
+
+    class Legacy(ActiveRecord):  # declares no defaults: the table has them
+        __tablename__ = "defaults_legacy"
+        id: Optional[int] = None
+        name: str
+        created_at: Optional[dt.datetime] = None
+        kind: Optional[str] = None
+
+    Legacy.configure(backend)
+    row = Legacy.create(name="x")
+    assert row.kind == "plain" and isinstance(row.created_at, dt.datetime)
+    assert Legacy.find(row.id).kind == "plain"
+
+
+def test_computed_columns_are_never_written_and_follow_their_inputs(bind, backend):
+    bind(Line)
+    line = Line.create(quantity=3, unit_cents=250)
+    assert line.total_cents == 750
+    line.quantity = 4
+    line.save()
+    assert line.total_cents == 1000 and Line.find(line.id).total_cents == 1000
+    line.total_cents = 1
+    with pytest.raises(DataError, match=r"Line\.total_cents is computed by the database"):
+        line.save()
+    assert Line.find(line.id).total_cents == 1000
+    assert Line.insert_many([{"quantity": 2, "unit_cents": 5}]) == 1
+    assert Line.where(quantity=2).one().total_cents == 10
+
+
+def test_bad_database_default_declarations_are_refused():
+    with pytest.raises(ModelDefinitionError, match="both db_default and db_generated"):
+        Field(db_default=1, db_generated="a + 1")
+    with pytest.raises(ModelDefinitionError, match="literal value or raw"):
+        Field(db_default=object())
+    with pytest.raises(ModelDefinitionError, match="cannot have parameters"):
+        Field(db_default=raw("?", 1))
+    with pytest.raises(ModelDefinitionError, match="db_generated"):
+        Field(db_generated="")
+
+
+def test_without_returning_the_values_are_read_back_by_key(backend):
+    """Where INSERT cannot return values (MySQL, SQLite before 3.35) they are selected by key."""
+    import dataclasses
+
+    backend.connect()
+    if not backend.capabilities.reports_last_insert_id:
+        pytest.skip(f"{backend.name} learns new keys only through RETURNING")
+    backend._capabilities = dataclasses.replace(backend.capabilities, supports_returning=False)
+
+    class Plain(ActiveRecord):
+        __tablename__ = "defaults_plain"
+        id: Optional[int] = None
+        name: str = Field(max_length=10)
+        kind: str = Field(max_length=10, db_default="plain")
+        doubled: int = Field(db_generated="length(name) * 2")
+
+    Plain.configure(backend)
+    Plain.create_table()
+    with backend.capture_statements() as statements:
+        row = Plain.create(name="abc")
+    assert (row.kind, row.doubled) == ("plain", 6) and row.id is not None
+    assert not any("RETURNING" in s for s in statements)
+    assert sum(s.lstrip().upper().startswith("SELECT") for s in statements) == 1
