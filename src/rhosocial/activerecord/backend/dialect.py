@@ -98,6 +98,8 @@ class SQLDialectBase:
     #: A ``query.compiler.SQLCompiler`` subclass for SQL this dialect writes
     #: differently from the ANSI compiler; ``None`` uses that compiler.
     compiler_class: ClassVar[Any] = None
+    #: Whether row values compare as one (``(a, b) IN ((1, 2), (3, 4))``); else an OR of ANDs is written.
+    supports_row_values: ClassVar[bool] = False
     #: Whether tables can live in named schemas (``TableName``, ``__table_schema__``).
     supports_table_schemas: ClassVar[bool] = False
     #: Whether the database has native array columns (``list`` fields may be stored in them).

@@ -38,6 +38,7 @@ from ..relation import loading as _relation_loading
 from ..relation.descriptor import RelationDescriptor
 from .events import EVENTS, CallbackRegistry
 from .fields import ColumnSpec, resolve_column
+from .metadata import ModelMetadata, metadata_of
 from .schema import IMMUTABLE_DEFAULTS, ModelSchema
 
 T = TypeVar("T", bound="ActiveRecord")
@@ -76,6 +77,7 @@ class ActiveRecordMeta(_ModelMetaclass):
             namespace["__pydantic_parent_namespace__"] = _lenient_namespace(_parent_frame_namespace(parent_depth=2))
             kwargs["__pydantic_reset_parent_namespace__"] = False
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        type.__setattr__(cls, "__meta__", ModelMetadata(cls))  # everything worked out about the class
         if "__abstract__" not in namespace:
             type.__setattr__(cls, "__abstract__", False)
         _install_private_init(cls)
@@ -86,11 +88,7 @@ class ActiveRecordMeta(_ModelMetaclass):
     @property
     def c(cls) -> "ColumnNamespace":
         """The model's columns as query expressions: ``User.c.age >= 18``."""
-        found = cls.__dict__.get("__columns__")
-        if found is None:
-            found = ColumnNamespace(cls)  # type: ignore[arg-type]  # cls is a model class
-            type.__setattr__(cls, "__columns__", found)
-        return found
+        return metadata_of(cls).namespace
 
 
 def _install_private_init(cls: type) -> None:
@@ -311,36 +309,39 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         return cls.c[field].name
 
     @classmethod
+    def metadata(cls) -> ModelMetadata:
+        """What the ORM knows about this model: table, columns, key, associations, scopes, callbacks."""
+        return cls.__dict__["__meta__"]
+
+    @classmethod
     def _column_specs(cls) -> dict[str, ColumnSpec]:
-        specs = cls.__dict__.get("__column_specs__")
-        if specs is None:
-            if cls.__abstract__:
-                raise ModelDefinitionError(f"{cls.__name__} is abstract and has no table")
-            keys = cls.__primary_key__
-            if not (isinstance(keys, str) or (isinstance(keys, tuple) and keys and
-                                              all(isinstance(k, str) for k in keys))):
-                raise ModelDefinitionError(
-                    f"{cls.__name__}: __primary_key__ must be a field name or a tuple of them, got {keys!r}")
-            for key in cls.primary_key_fields():
-                if key not in cls.model_fields:
-                    raise ModelDefinitionError(f"{cls.__name__}: primary key {key!r} is not a field")
-            if len(set(cls.primary_key_fields())) != len(cls.primary_key_fields()):
-                raise ModelDefinitionError(f"{cls.__name__}: primary key {keys!r} names a field twice")
-            specs = {name: resolve_column(name, info, cls.primary_key_fields())
-                     for name, info in cls.model_fields.items()}
-            for spec in specs.values():
-                spec.model = cls.__name__
-            type.__setattr__(cls, "__column_specs__", specs)
+        return cls.__dict__["__meta__"].columns
+
+    @classmethod
+    def _resolve_columns(cls) -> dict[str, ColumnSpec]:
+        """Work out every field's column (once, for :attr:`ModelMetadata.columns`)."""
+        if cls.__abstract__:
+            raise ModelDefinitionError(f"{cls.__name__} is abstract and has no table")
+        keys = cls.__primary_key__
+        if not (isinstance(keys, str) or (isinstance(keys, tuple) and keys and
+                                          all(isinstance(k, str) for k in keys))):
+            raise ModelDefinitionError(
+                f"{cls.__name__}: __primary_key__ must be a field name or a tuple of them, got {keys!r}")
+        for key in cls.primary_key_fields():
+            if key not in cls.model_fields:
+                raise ModelDefinitionError(f"{cls.__name__}: primary key {key!r} is not a field")
+        if len(set(cls.primary_key_fields())) != len(cls.primary_key_fields()):
+            raise ModelDefinitionError(f"{cls.__name__}: primary key {keys!r} names a field twice")
+        specs = {name: resolve_column(name, info, cls.primary_key_fields())
+                 for name, info in cls.model_fields.items()}
+        for spec in specs.values():
+            spec.model = cls.__name__
         return specs
 
     @classmethod
     def _schema(cls) -> ModelSchema:
-        backend = cls.__backend__ or get_default_backend()
-        schema = cls.__dict__.get("__schema__")
-        if schema is None or schema.backend is not backend:
-            schema = ModelSchema(cls, backend)
-            type.__setattr__(cls, "__schema__", schema)
-        return schema
+        return cls.__dict__["__meta__"].schema(
+            cls.__backend__ or get_default_backend())
 
     @classmethod
     def _default_scopes(cls) -> dict[str, ex.Expr]:
@@ -349,15 +350,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @classmethod
     def _named_scopes(cls) -> dict[str, Callable[..., Query[Any]]]:
-        found = cls.__dict__.get("__named_scopes__")
-        if found is None:
-            found = {}
-            for klass in reversed(cls.__mro__):
-                for name, value in vars(klass).items():
-                    if isinstance(value, classmethod) and hasattr(value.__func__, "__rhosocial_scope__"):
-                        found[name] = value.__func__.__rhosocial_scope__
-            type.__setattr__(cls, "__named_scopes__", found)
-        return found
+        return cls.__dict__["__meta__"].scopes
 
     @classmethod
     def _soft_delete_values(cls) -> dict[str, Any] | None:
@@ -1054,10 +1047,17 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
     # -- loading ---------------------------------------------------------------
 
     @classmethod
-    def _load_rows(cls: type[T], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[T]:
+    def from_rows(cls: type[T], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[T]:
+        """Turn driver rows (tuples, with these column names) into loaded records.
+
+        Columns are the database's names; values are read as the model's
+        fields read them, and fields the rows lack are unloaded.
+        """
         if not rows:
             return []
         return cls._schema().loader(tuple(columns))(rows)
+
+    _load_rows = from_rows
 
     @classmethod
     def _after_load(cls, records: list[Any], query: Query[Any]) -> None:

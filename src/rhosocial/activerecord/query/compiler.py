@@ -207,7 +207,15 @@ class SQLCompiler:
         return (f"{self._operand(node.operand, b)} BETWEEN {self._operand(node.low, b)} "
                 f"AND {self._operand(node.high, b)}")
 
+    def visit_row(self, node: ex.Row, b: SQLBuilder) -> str:
+        return "(" + ", ".join(self.expr(item, b) for item in node.items) + ")"
+
     def visit_in(self, node: ex.In, b: SQLBuilder) -> str:
+        if isinstance(node.operand, ex.Row) and not isinstance(node.values, ex.Subquery) and (
+                not self.dialect.supports_row_values and node.values):
+            # (a, b) IN ((1, 2), ...) where row values are missing: an OR of ANDs means the same.
+            return self.expr(ex.Not(ex.Or(self._row_matches(node))) if node.negated
+                             else ex.Or(self._row_matches(node)), b)
         operand = self._operand(node.operand, b)
         keyword = "NOT IN" if node.negated else "IN"
         if isinstance(node.values, ex.Subquery):
@@ -233,6 +241,13 @@ class SQLCompiler:
         param = self.dialect.list_test_param(node.kind, values, db_type)
         return self.dialect.list_test_sql(node.kind, self._operand(node.operand, b), b.add_param(param),
                                           db_type, item_type)
+
+    @staticmethod
+    def _row_matches(node: ex.In) -> list[ex.Expr]:
+        assert isinstance(node.operand, ex.Row) and not isinstance(node.values, ex.Subquery)
+        columns = node.operand.items
+        return [ex.And([c == v for c, v in zip(columns, row.items)])  # type: ignore[attr-defined]
+                for row in node.values]
 
     def visit_and(self, node: ex.And, b: SQLBuilder) -> str:
         return " AND ".join(self._grouped(item, b) for item in node.items)

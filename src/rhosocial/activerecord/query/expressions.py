@@ -236,6 +236,16 @@ class ListTest(Expr):
         self.values = values
 
 
+class Row(Expr):
+    """A row value, ``(a, b)``: a composite key compared or looked up as one."""
+
+    __slots__ = ("items",)
+    visit_name = "row"
+
+    def __init__(self, items: Iterable[Expr]) -> None:
+        self.items = tuple(items)
+
+
 class And(Expr):
     """Conditions that must all hold."""
 

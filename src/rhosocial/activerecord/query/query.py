@@ -66,6 +66,33 @@ class Query(Generic[M]):
             object.__setattr__(clone, slot, value)
         return clone
 
+    # -- what the query holds (read-only, for extensions such as relations) -------
+
+    @property
+    def ordering(self) -> tuple[Any, ...]:
+        """The ORDER BY terms given so far."""
+        return self._order
+
+    @property
+    def included(self) -> tuple[str, ...]:
+        """The association paths given to :meth:`includes`."""
+        return self._includes
+
+    @property
+    def is_distinct(self) -> bool:
+        """Whether :meth:`distinct` is on."""
+        return self._distinct
+
+    @property
+    def loads_strictly(self) -> bool:
+        """Whether :meth:`strict_loading` is on (lazy association reads raise)."""
+        return bool(self._strict)
+
+    @property
+    def joined_tables(self) -> tuple[str, ...]:
+        """The names the joined tables go by in SQL (their aliases where given)."""
+        return tuple(alias or table for _, table, alias, _ in self._joins)
+
     # -- building ----------------------------------------------------------------
 
     def where(self, *conditions: Any, **equals: Any) -> "Query[M]":

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 def belongs_to(
     class_name: str | type[ActiveRecord] | None = None,
     *,
-    foreign_key: str | None = None,
-    primary_key: str | None = None,
+    foreign_key: str | tuple[str, ...] | None = None,
+    primary_key: str | tuple[str, ...] | None = None,
     inverse_of: str | None = None,
     polymorphic: bool = False,
     foreign_type: str | None = None,
@@ -36,8 +36,9 @@ def belongs_to(
 
     Args:
         class_name: the target model (default: the camel-cased association name).
-        foreign_key: this model's key column (default ``<name>_id``).
-        primary_key: the target column it points at (default the target's primary key).
+        foreign_key: this model's key field (default ``<name>_id``); a tuple of
+            fields for a target with a composite key, in the key's order.
+        primary_key: the target field(s) it points at (default the target's primary key).
         inverse_of: the target's has_one/has_many that mirrors this one (inferred by key).
         polymorphic: the target model is named per row in ``<name>_type`` (or ``foreign_type``).
         scope: ``lambda query: query.where(...)`` narrowing what is loaded.
@@ -56,8 +57,8 @@ def belongs_to(
 def has_one(
     class_name: str | type[ActiveRecord] | None = None,
     *,
-    foreign_key: str | None = None,
-    primary_key: str | None = None,
+    foreign_key: str | tuple[str, ...] | None = None,
+    primary_key: str | tuple[str, ...] | None = None,
     inverse_of: str | None = None,
     as_: str | None = None,
     dependent: str | None = None,
@@ -83,8 +84,8 @@ def has_one(
 def has_many(
     class_name: str | type[ActiveRecord] | None = None,
     *,
-    foreign_key: str | None = None,
-    primary_key: str | None = None,
+    foreign_key: str | tuple[str, ...] | None = None,
+    primary_key: str | tuple[str, ...] | None = None,
     inverse_of: str | None = None,
     as_: str | None = None,
     dependent: str | None = None,
@@ -97,9 +98,10 @@ def has_many(
 
     Args:
         class_name: the target model (default: the singular, camel-cased association name).
-        foreign_key: the target's column holding this model's key; inferred from
-            ``<model>_id`` or the target's one belongs_to pointing here.
-        primary_key: this model's column the key holds (default its primary key).
+        foreign_key: the target's field holding this model's key; inferred from
+            ``<model>_id`` or the target's one belongs_to pointing here. For a
+            composite key, a tuple of the target's fields, in the key's order.
+        primary_key: this model's field(s) the key holds (default its primary key).
         inverse_of: the target's belongs_to that mirrors this one (inferred by key).
         as_: the name of the target's polymorphic belongs_to (``as_="commentable"``).
         dependent: on delete of the owner: ``"destroy"`` (each child's ``delete()``,

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import DeleteRestrictedError, ModelDefinitionError
 from ..query import expressions as ex
 from .descriptor import RelationDescriptor
-from .registry import camelize, describe, polymorphic_name, resolve_model, single_key, singularize, underscore
+from .keys import KeyFields, key_fields
+from .registry import camelize, describe, polymorphic_name, resolve_model, singularize, underscore
 from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
 
 if TYPE_CHECKING:
@@ -26,15 +27,7 @@ Scope = Callable[["Query[Any]"], "Query[Any]"]
 
 def associations(model: type) -> dict[str, Association]:
     """Return the associations declared on ``model`` and its ancestors, by name."""
-    found = model.__dict__.get("__associations__")
-    if found is None:
-        found = {}
-        for klass in reversed(model.__mro__):
-            for name, value in vars(klass).items():
-                if isinstance(value, Association):
-                    found[name] = value
-        type.__setattr__(model, "__associations__", found)
-    return found
+    return model.metadata().associations  # type: ignore[attr-defined]
 
 
 def association(model: type, name: str) -> Association:
@@ -61,7 +54,7 @@ class Association(RelationDescriptor):
         self,
         class_name: str | type[ActiveRecord] | None = None,
         *,
-        foreign_key: str | None = None,
+        foreign_key: str | tuple[str, ...] | None = None,
         inverse_of: str | None = None,
         scope: Scope | None = None,
     ) -> None:
@@ -76,8 +69,9 @@ class Association(RelationDescriptor):
     def __set_name__(self, owner: type, name: str) -> None:
         self.owner = owner
         self.name = name
-        if "__associations__" in owner.__dict__:
-            type.__delattr__(owner, "__associations__")
+        meta = owner.__dict__.get("__meta__")
+        if meta is not None:
+            meta.associations_changed()  # added after the class was made
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -118,13 +112,20 @@ class Association(RelationDescriptor):
     def _default_class_name(self) -> str:
         return camelize(singularize(self.name) if self.to_many else self.name)
 
-    def _check_column(self, model: Any, column: str, what: str) -> str:
-        if column not in model.model_fields:
-            raise ModelDefinitionError(
-                f"{self}: {what} {column!r} is not a field of {model.__name__}; "
-                f"declare it (e.g. {column}: Optional[int] = None) or pass foreign_key="
-            )
+    def _check_column(self, model: Any, column: Any, what: str) -> Any:
+        for field in key_fields(column):
+            if field not in model.model_fields:
+                raise ModelDefinitionError(
+                    f"{self}: {what} {field!r} is not a field of {model.__name__}; "
+                    f"declare it (e.g. {field}: Optional[int] = None) or pass foreign_key="
+                )
         return column
+
+    def _check_widths(self, foreign: Any, target: Any) -> None:
+        if len(key_fields(foreign)) != len(key_fields(target)):
+            raise ModelDefinitionError(
+                f"{self}: the foreign key {foreign!r} has {len(key_fields(foreign))} field(s) but the key it "
+                f"points at, {target!r}, has {len(key_fields(target))}")
 
     def _scoped(self, query: Query[Any]) -> Query[Any]:
         return self.scope(query) if self.scope is not None else query
@@ -157,8 +158,8 @@ class BelongsTo(Association):
         self,
         class_name: str | type[ActiveRecord] | None = None,
         *,
-        foreign_key: str | None = None,
-        primary_key: str | None = None,
+        foreign_key: str | tuple[str, ...] | None = None,
+        primary_key: str | tuple[str, ...] | None = None,
         inverse_of: str | None = None,
         polymorphic: bool = False,
         foreign_type: str | None = None,
@@ -174,11 +175,21 @@ class BelongsTo(Association):
         self._foreign_type = foreign_type
         self._types: dict[str, type[ActiveRecord]] = {}
         self._inverses: dict[type, list[HasOwned]] = {}
+        self._key_fields: dict[type, tuple[KeyFields, KeyFields]] = {}
 
     @property
-    def foreign_key(self) -> str:
-        """Return the owner's column holding the target's key (default ``<name>_id``)."""
+    def foreign_key(self) -> Any:
+        """Return the owner's field holding the target's key (default ``<name>_id``; a tuple for a composite key)."""
         return self._check_column(self.model, self._foreign_key or f"{self.name}_id", "foreign key")
+
+    def keys_for(self, target: type) -> tuple[KeyFields, KeyFields]:
+        """The owner's foreign key fields and the target's fields they point at."""
+        found = self._key_fields.get(target)
+        if found is None:
+            foreign, aimed = self.foreign_key, self.target_key(target)
+            self._check_widths(foreign, aimed)
+            found = self._key_fields[target] = (KeyFields(foreign), KeyFields(aimed))
+        return found
 
     @property
     def foreign_type(self) -> str:
@@ -187,9 +198,9 @@ class BelongsTo(Association):
             self.model, self._foreign_type or f"{self.name}_type", "type column"
         )
 
-    def target_key(self, target: type) -> str:
-        """Return the target column the foreign key points at (its primary key by default)."""
-        return self._primary_key or single_key(target)
+    def target_key(self, target: type) -> Any:
+        """Return the target field(s) the foreign key points at (its primary key by default)."""
+        return self._primary_key or target.primary_key()  # type: ignore[attr-defined]
 
     def target_for(self, record: Any) -> type[ActiveRecord] | None:
         """Return the model ``record`` points at (read from the type column if polymorphic)."""
@@ -235,7 +246,7 @@ class BelongsTo(Association):
         except ModelDefinitionError:
             return False
 
-    def _foreign_key_name(self) -> str:
+    def _foreign_key_name(self) -> Any:
         return self._foreign_key or f"{self.name}_id"
 
     def _cached(self, record: Any, key: Any) -> tuple[bool, Any]:
@@ -245,24 +256,24 @@ class BelongsTo(Association):
         value = cache[self.name]
         if value is None:
             return key is None, None
-        fresh = value.__dict__.get(self.target_key(type(value))) == key
+        fresh = self.keys_for(type(value))[1].read(value) == key
         if fresh and self.polymorphic:
             fresh = polymorphic_name(type(value)) == record.__dict__.get(self.foreign_type)
         return fresh, value
 
     def read(self, record: Any) -> Any:
-        key = record.__dict__.get(self.foreign_key)
+        target = self.target_for(record)
+        key = self.keys_for(target)[0].read(record) if target is not None else None
         hit, value = self._cached(record, key)
         if hit:
             return value
-        target = self.target_for(record) if key is not None else None
-        if target is None:
+        if target is None or key is None:
             relations(record)[self.name] = None
             return None
         check_lazy_load(record, self.name)
         rows = (
             self._scoped(target.query())
-            .where(target.c[self.target_key(target)] == key)
+            .where(self.keys_for(target)[1].equals(target, key))
             .limit(1)
             .all()
         )
@@ -274,7 +285,7 @@ class BelongsTo(Association):
 
     def write(self, record: Any, value: Any) -> None:
         if value is None:
-            setattr(record, self.foreign_key, None)
+            KeyFields(self.foreign_key).assign(record, None)
             if self.polymorphic:
                 setattr(record, self.foreign_type, None)
             relations(record)[self.name] = None
@@ -282,12 +293,13 @@ class BelongsTo(Association):
         target = type(value) if self.polymorphic else self.target
         if not isinstance(value, target):
             raise TypeError(f"{self} takes a {target.__name__} record, got {value!r}")
-        key = value.__dict__.get(self.target_key(target))
+        foreign, aimed = self.keys_for(target)
+        key = aimed.read(value)
         if key is None:
             raise ValueError(
                 f"Save the {target.__name__} before assigning it to {self}: it has no key yet"
             )
-        setattr(record, self.foreign_key, key)
+        foreign.assign(record, key)
         if self.polymorphic:
             setattr(record, self.foreign_type, polymorphic_name(target))
         relations(record)[self.name] = value
@@ -299,27 +311,24 @@ class BelongsTo(Association):
                 relations(value)[inverse.name] = record
 
     def preload(self, records: Sequence[Any]) -> list[Any]:
-        fk = self.foreign_key
         groups: dict[type, list[Any]] = {}
+        keyed: list[tuple[Any, type, Any]] = []
         for record in records:
-            key = record.__dict__.get(fk)
-            target = self.target_for(record) if key is not None else None
-            if target is None:
+            target = self.target_for(record)
+            key = self.keys_for(target)[0].read(record) if target is not None else None
+            if target is None or key is None:
                 relations(record)[self.name] = None
             else:
                 groups.setdefault(target, []).append(key)
+                keyed.append((record, target, key))
         found: dict[tuple[type, Any], Any] = {}
         for target, keys in groups.items():
-            column = self.target_key(target)
-            for batch in chunks(unique(keys), in_batch_size(target)):
-                for row in self._scoped(target.query()).where(target.c[column].in_(batch)).all():
-                    found[(target, row.__dict__[column])] = row
-        for record in records:
-            key = record.__dict__.get(fk)
-            if key is None:
-                continue
-            target = self.target_for(record)
-            value = found.get((target, key))  # type: ignore[arg-type]
+            aimed = self.keys_for(target)[1]
+            for batch in chunks(unique(keys), max(1, in_batch_size(target) // len(aimed))):
+                for row in self._scoped(target.query()).where(aimed.within(target, batch)).all():
+                    found[(target, aimed.read(row))] = row
+        for record, target, key in keyed:
+            value = found.get((target, key))
             relations(record)[self.name] = value
             if value is not None:
                 self._set_inverse(record, value)
@@ -333,8 +342,8 @@ class HasOwned(Association):
         self,
         class_name: str | type[ActiveRecord] | None = None,
         *,
-        foreign_key: str | None = None,
-        primary_key: str | None = None,
+        foreign_key: str | tuple[str, ...] | None = None,
+        primary_key: str | tuple[str, ...] | None = None,
         inverse_of: str | None = None,
         as_: str | None = None,
         dependent: str | None = None,
@@ -352,25 +361,40 @@ class HasOwned(Association):
         self.order = (
             order_by if isinstance(order_by, (tuple, list)) else ((order_by,) if order_by else ())
         )
-        self._resolved_fk: str | None = None
+        self._resolved_fk: Any = None
         self._inverse_names: list[str] | None = None
+        self._keys: tuple[KeyFields, KeyFields] | None = None
 
     @property
-    def owner_key(self) -> str:
-        """Return the owner's column the foreign key holds (its primary key by default)."""
-        return self._primary_key or single_key(self.model)
+    def owner_key(self) -> Any:
+        """Return the owner's field(s) the foreign key holds (its primary key by default)."""
+        return self._primary_key or self.model.primary_key()
 
     @property
-    def foreign_key(self) -> str:
-        """Return the target's column holding the owner's key, inferred when not given."""
+    def foreign_key(self) -> Any:
+        """Return the target's field(s) holding the owner's key, inferred when not given."""
         if self._resolved_fk is None:
             self._resolved_fk = self._infer_foreign_key()
         return self._resolved_fk
 
-    def _infer_foreign_key(self) -> str:
+    @property
+    def keys(self) -> tuple[KeyFields, KeyFields]:
+        """The owner's key fields and the target's fields holding them."""
+        found = self._keys
+        if found is None:
+            owner, foreign = self.owner_key, self.foreign_key
+            self._check_widths(foreign, owner)
+            found = self._keys = (KeyFields(owner), KeyFields(foreign))
+        return found
+
+    def _infer_foreign_key(self) -> Any:
         target = self.target
         if self._foreign_key:
             return self._check_column(target, self._foreign_key, "foreign key")
+        if not isinstance(self.owner_key, str):
+            raise ModelDefinitionError(
+                f"{self}: {self.model.__name__} has the composite key {self.owner_key}; name the "
+                f"{target.__name__} fields that hold it with foreign_key=(...)")
         if self.as_:
             return self._check_column(target, f"{self.as_}_id", "foreign key")
         if self._inverse_of:
@@ -437,15 +461,18 @@ class HasOwned(Association):
     def query_for(self, record: Any) -> Query[Any]:
         """Return the query of the target records that belong to ``record``."""
         target = self.target
-        key = record.__dict__.get(self.owner_key)
-        query = target.query().where(target.c[self.foreign_key] == key, *self.conditions())
+        owner, foreign = self.keys
+        key = owner.read(record)
+        if key is None:
+            return self._scoped(target.query().where(ex.Raw("1 = 0")))  # no key yet: nothing belongs to it
+        query = target.query().where(foreign.equals(target, key), *self.conditions())
         return self._scoped(query)
 
     def _ordered(self, query: Query[Any]) -> Query[Any]:
-        if query._order:
+        if query.ordering:
             return query
         return (
-            query.order_by(*self.order) if self.order else query.order_by(single_key(self.target))
+            query.order_by(*self.order) if self.order else query.order_by(*self.target.primary_key_fields())
         )
 
     def _set_inverse(self, owner: Any, children: Sequence[Any]) -> None:
@@ -457,7 +484,7 @@ class HasOwned(Association):
                     cache[name] = owner
 
     def _load(self, record: Any) -> list[Any]:
-        if record.__dict__.get(self.owner_key) is None:
+        if self.keys[0].read(record) is None:
             return []
         check_lazy_load(record, self.name)
         query = self._ordered(self.query_for(record))
@@ -467,14 +494,13 @@ class HasOwned(Association):
 
     def preload(self, records: Sequence[Any]) -> list[Any]:
         target = self.target
-        fk = self.foreign_key
-        owner_key = self.owner_key
+        owner, foreign = self.keys
         groups: dict[Any, list[Any]] = {}
-        keys = unique(r.__dict__.get(owner_key) for r in records)
-        for batch in chunks(keys, in_batch_size(target)):
-            query = target.query().where(target.c[fk].in_(batch), *self.conditions())
+        keys = unique(owner.read(r) for r in records)
+        for batch in chunks(keys, max(1, in_batch_size(target) // len(foreign))):
+            query = target.query().where(foreign.within(target, batch), *self.conditions())
             for child in self._ordered(self._scoped(query)).all():
-                key = child.__dict__[fk]
+                key = foreign.read(child)
                 group = groups.get(key)
                 if group is None:
                     groups[key] = [child]
@@ -483,8 +509,8 @@ class HasOwned(Association):
         loaded: list[Any] = []
         done: set[Any] = set()  # owner keys whose children are in ``loaded`` (records may share a key)
         for record in records:
-            key = record.__dict__.get(owner_key)
-            children = groups.get(key, [])
+            key = owner.read(record)
+            children = groups.get(key, []) if key is not None else []
             if not self.collection:
                 children = children[:1]
             relations(record)[self.name] = (
@@ -516,24 +542,25 @@ class HasOwned(Association):
         elif action == "delete_all":
             query.delete_all()
         else:
-            values: dict[str, Any] = {self.foreign_key: None}
+            values: dict[str, Any] = dict.fromkeys(self.keys[1].fields)
             if self.as_:
                 values[self.foreign_type or ""] = None
             query.update_all(**values)
         relations(record).pop(self.name, None)
 
     def _attach(self, record: Any, child: Any) -> None:
-        key = record.__dict__.get(self.owner_key)
+        owner, foreign = self.keys
+        key = owner.read(record)
         if key is None:
             raise ValueError(f"Save {describe(record)} before adding to {self}: it has no key yet")
         if not isinstance(child, self.target):
             raise TypeError(f"{self} takes {self.target.__name__} records, got {child!r}")
-        setattr(child, self.foreign_key, key)
+        foreign.assign(child, key)
         if self.as_:
             setattr(child, self.foreign_type or "", polymorphic_name(self.model))
 
     def _detach(self, child: Any) -> None:
-        setattr(child, self.foreign_key, None)
+        self.keys[1].assign(child, None)
         if self.as_:
             setattr(child, self.foreign_type or "", None)
         cache = relations(child)
@@ -602,9 +629,10 @@ class HasMany(HasOwned):
 
     def remove(self, record: Any, children: Sequence[Any]) -> None:
         """Set each child's key to NULL and save it."""
-        key = record.__dict__.get(self.owner_key)
+        owner, foreign = self.keys
+        key = owner.read(record)
         for child in children:
-            if child.__dict__.get(self.foreign_key) != key:
+            if foreign.read(child) != key:
                 raise ValueError(f"{describe(child)} is not in {describe(record)}.{self.name}")
             self._detach(child)
         _in_transaction(self.model, [child.save for child in children])

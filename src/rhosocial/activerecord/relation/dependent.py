@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .associations import Association, associations
-from .linked import ManyToMany
-
-_cache: dict[type, tuple[Association, ...]] = {}
+from .associations import Association
 
 
 def dependents(model: type) -> tuple[Association, ...]:
     """Return the associations of ``model`` that act when one of its records is deleted."""
-    found = model.__dict__.get("__dependents__")
-    if found is None:
-        found = tuple(
-            a
-            for a in associations(model).values()
-            if a.dependent is not None or isinstance(a, ManyToMany)
-        )
-        type.__setattr__(model, "__dependents__", found)
-    return found
+    return model.metadata().dependents  # type: ignore[attr-defined]
 
 
 def has_dependents(model: type) -> bool:

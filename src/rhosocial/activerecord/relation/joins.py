@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
     """Return ``query`` with an INNER JOIN for every association along ``paths``."""
-    names = {query.model.table_name()} | {alias or table for _, table, alias, _ in query._joins}
-    distinct = query._distinct
+    names = {query.model.table_name()} | set(query.joined_tables)
+    distinct = query.is_distinct
     for path in paths:
         model: Any = query.model
         current = model.table_name()
@@ -36,7 +36,7 @@ def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
                 query = query.join(table, on, alias=alias)
             distinct = distinct or assoc.to_many
             model = assoc.target
-    return query._replace(_distinct=True) if distinct else query
+    return query.distinct() if distinct else query
 
 
 def _alias(table: str, wanted: str, names: set[str]) -> tuple[str, str | None]:
@@ -62,13 +62,13 @@ def _steps(
     target = assoc.target
     if isinstance(assoc, BelongsTo):
         name, alias = _alias(target.table_name(), assoc.name, names)
-        on = ex.Column(name, target.column_name(assoc.target_key(target))) == \
-            ex.Column(source, assoc.model.column_name(assoc.foreign_key))
+        foreign, aimed = assoc.keys_for(target)
+        on = aimed.joined(name, target, source, assoc.model, foreign)
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
     if isinstance(assoc, HasOwned):
         name, alias = _alias(target.table_name(), assoc.name, names)
-        on = ex.Column(name, target.column_name(assoc.foreign_key)) == \
-            ex.Column(source, assoc.model.column_name(assoc.owner_key))
+        owner, foreign = assoc.keys
+        on = foreign.joined(name, target, source, assoc.model, owner)
         if assoc.as_:
             on = ex.And([on, *assoc.conditions(name)])
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name

@@ -103,7 +103,7 @@ class Linked(Association):
         return self._scoped(query)
 
     def _ordered(self, query: Query[Any]) -> Query[Any]:
-        if query._order:
+        if query.ordering:
             return query
         return (
             query.order_by(*self.order) if self.order else query.order_by(single_key(self.target))
@@ -126,7 +126,7 @@ class Linked(Association):
         target, link = self.target, self.link
         owner_column = link.owner_key(self.model)
         backend = target.backend()
-        read_key = self.model._schema().readers.get(self.owner_key)
+        read_key = self.model.metadata().reader(self.model.backend(), self.owner_key)
         groups: dict[Any, list[Any]] = {}
         seen: dict[Any, Any] = {}
         keys = unique(r.__dict__.get(self.owner_key) for r in records)
@@ -143,7 +143,7 @@ class Linked(Association):
             result = backend.execute(sql, params)
             position = list(result.columns).index(OWNER_KEY)
             pk = single_key(target)
-            for row, loaded in zip(result.rows, target._load_rows(result.columns, result.rows)):
+            for row, loaded in zip(result.rows, target.from_rows(result.columns, result.rows)):
                 record = seen.setdefault(loaded.__dict__[pk], loaded)  # one instance per target row
                 key = row[position]
                 if key is not None and read_key is not None:
@@ -319,6 +319,8 @@ class ManyToMany(Linked):
     @property
     def foreign_key(self) -> str:
         """Return the join-table column holding the owner's key (default ``<owner>_id``)."""
+        if self._foreign_key is not None and not isinstance(self._foreign_key, str):
+            raise ModelDefinitionError(f"{self}: a many_to_many join column is one column, got {self._foreign_key!r}")
         return self._foreign_key or f"{underscore(self.model.__name__)}_id"
 
     @property
@@ -340,7 +342,7 @@ class ManyToMany(Linked):
         """Create the join table: both key columns, their foreign keys and a composite primary key."""
         columns = []
         for column, model in ((self.foreign_key, self.model), (self.target_key, self.target)):
-            spec = model._column_specs()[single_key(model)]
+            spec = model.metadata().columns[single_key(model)]
             columns.append(
                 ColumnDef(
                     column,
@@ -354,7 +356,7 @@ class ManyToMany(Linked):
         self.model.backend().create_table(self.join_table, columns, if_not_exists=if_not_exists)
 
     def _param(self, model: Any, value: Any) -> Any:
-        writer = model._schema().writers.get(single_key(model))
+        writer = model.metadata().writer(model.backend(), single_key(model))
         return writer(value) if writer is not None and value is not None else value
 
     def add(self, record: Any, items: Sequence[Any]) -> None:

@@ -47,11 +47,11 @@ def _check_tree(model: type, tree: Tree) -> None:
 
 def after_load(model: type, records: list[Any], query: Query[Any]) -> None:
     """Mark strict records and load the query's ``includes`` for ``records``."""
-    strict = bool(query._strict)
+    strict = query.loads_strictly
     if strict:
         mark_strict(records)
-    if query._includes and records:
-        preload(model, records, parse_paths(query._includes), strict)
+    if query.included and records:
+        preload(model, records, parse_paths(query.included), strict)
 
 
 def preload(model: type, records: Sequence[Any], tree: Tree, strict: bool = False) -> None:

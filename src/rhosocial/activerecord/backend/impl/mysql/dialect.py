@@ -51,6 +51,7 @@ class MySQLDialect(SQLDialectBase):
     """
 
     supports_table_schemas = True
+    supports_row_values = True
 
     name = "mysql"
     paramstyle = "format"

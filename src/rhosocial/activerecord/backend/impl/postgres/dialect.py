@@ -34,6 +34,7 @@ class PostgresDialect(SQLDialectBase):
     """
 
     supports_table_schemas = True
+    supports_row_values = True
 
     name = "postgres"
     paramstyle = "numeric"

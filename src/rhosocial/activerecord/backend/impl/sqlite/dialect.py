@@ -23,6 +23,7 @@ class SQLiteDialect(SQLDialectBase):
     """SQL as SQLite speaks it."""
 
     supports_table_schemas = True
+    supports_row_values = True
 
     name = "sqlite"
     paramstyle = "qmark"
