@@ -340,8 +340,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
 
     @classmethod
     def _schema(cls) -> ModelSchema:
-        return cls.__dict__["__meta__"].schema(
-            cls.__backend__ or get_default_backend())
+        backend = cls.__backend__ or get_default_backend()
+        meta = cls.__meta__  # type: ignore[attr-defined]  # set on every model class by the metaclass
+        schema = meta._schema
+        if schema is None or schema.backend is not backend:
+            schema = meta.schema(backend)
+        return schema
 
     @classmethod
     def _default_scopes(cls) -> dict[str, ex.Expr]:
@@ -639,7 +643,7 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         pk = schema.generated_key
         generate = pk is not None and values.get(pk) is None
-        if schema.generated_fields or schema.db_defaults:
+        if not schema.plain_inserts and (schema.generated_fields or schema.db_defaults):
             read = self._filled_by_database(schema)
             if read:
                 self._insert_reading(schema, read, generate)

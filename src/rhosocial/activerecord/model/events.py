@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .metadata import metadata_of
+from .metadata import _version, metadata_of
 
 EVENTS = (
     "before_validate", "after_validate",
@@ -58,4 +58,8 @@ class CallbackRegistry:
         An overridden ``validate_record`` is listed too, so a save can skip validation
         that would find nothing.
         """
-        return model.__dict__["__meta__"].active_events()
+        meta = model.__meta__  # type: ignore[attr-defined]  # every model class has its own
+        found = meta._active
+        if found is not None and meta._seen_version == _version[0]:
+            return found
+        return meta.active_events()

@@ -59,6 +59,8 @@ class ModelSchema:
             n for n in self.names if n != self.generated_key and n not in self.generated_fields)
         self.insert_names: tuple[str, ...] = tuple(n for n in self.names if n not in self.generated_fields)
         self._defaults: tuple[str, ...] | None = None  # fields with a database default (see db_defaults)
+        #: Known to have neither database defaults nor computed fields: inserts write every field.
+        self.plain_inserts = False
         self._inserts_reading: dict[tuple[tuple[str, ...], tuple[str, ...], bool], tuple[str, Any, bool]] = {}
         self._catalog: list[Any] | None = None
         # JSON list fields that may sit on native array columns of a table made elsewhere.
@@ -407,6 +409,7 @@ class ModelSchema:
         self._key_verified = True
         self._defaults = tuple(n for n, c in self.columns.items() if c.db_default)
         self._maybe_arrays = ()
+        self.plain_inserts = not self._defaults and not self.generated_fields
 
     def _adopt_array_columns(self) -> None:
         """Write ``list`` fields as arrays where the existing column is a native array (asked once)."""
@@ -441,6 +444,7 @@ class ModelSchema:
                 n for n in self.names
                 if n != self.generated_key and n not in self.generated_fields
                 and (n in declared or self.column_of[n] in with_default))
+            self.plain_inserts = not found and not self.generated_fields
         return found
 
     def insert_reading(self, columns: tuple[str, ...], read: tuple[str, ...],
