@@ -22,3 +22,18 @@ def sqlite_backend(tmp_path):
     b.connect()
     yield b
     b.disconnect()
+
+
+@pytest.fixture
+def bind(backend):
+    """Return ``bind(*models)``: make ``backend`` the default and create the models' tables."""
+
+    def bind(*models):
+        from rhosocial.activerecord import configure
+
+        configure(backend)
+        for model in models:
+            model.create_table()
+        return backend
+
+    return bind

@@ -1,22 +1,9 @@
-"""Fixtures for model-layer tests: bind models to the test's backend."""
+"""Fixtures for model-layer tests (``bind`` is in the top-level conftest)."""
 from __future__ import annotations
 
 import pytest
 
 from rhosocial.activerecord import configure
-
-
-@pytest.fixture
-def bind(backend):
-    """Return ``bind(*models)``: make ``backend`` the default and create the models' tables."""
-
-    def bind(*models):
-        configure(backend)
-        for model in models:
-            model.create_table()
-        return backend
-
-    return bind
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Custom field types from the registry: stored, loaded and compared through their converters."""
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from ipaddress import IPv4Address
 from typing import Any, Optional
@@ -12,6 +11,7 @@ from pydantic_core import core_schema
 from rhosocial.activerecord import ActiveRecord, Field, FieldType, ModelDefinitionError, register_type
 from rhosocial.activerecord.backend import DatabaseType
 from rhosocial.activerecord.model.types import TypeRegistry
+from rhosocial.activerecord.testing.threads import run_threads
 
 
 class Money:
@@ -119,17 +119,5 @@ def test_registration_applies_to_subclasses_unless_told_otherwise():
 def test_registering_from_several_threads_loses_no_entry():
     reg = TypeRegistry()
     kinds = [type(f"Kind{i}", (), {}) for i in range(200)]
-    barrier = threading.Barrier(4)
-
-    def work(part: list[type]) -> None:
-        barrier.wait(timeout=10)
-        for kind in part:
-            reg.register(kind, DatabaseType.TEXT)
-
-    threads = [threading.Thread(target=work, args=(kinds[i::4],)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
-    assert not any(t.is_alive() for t in threads)
+    run_threads(lambda i: [reg.register(kind, DatabaseType.TEXT) for kind in kinds[i::4]], 4, timeout=20)
     assert all(reg.lookup(k).db_type is DatabaseType.TEXT for k in kinds)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import gc
-import threading
 import weakref
 from typing import Optional
 
 from rhosocial.activerecord import ActiveRecord, Field, has_many
 from rhosocial.activerecord.model.metadata import ModelMetadata
+from rhosocial.activerecord.testing.threads import run_threads
 
 
 def _make_model(events: list[str]) -> type:
@@ -73,18 +73,11 @@ def test_callbacks_registered_from_many_threads_are_all_kept():
         id: Optional[int] = None
 
     hooks = [(lambda i: (lambda record: i))(i) for i in range(200)]
-    barrier = threading.Barrier(4)
 
-    def register(part: list) -> None:
-        barrier.wait(timeout=10)
-        for hook in part:
+    def register(i: int) -> None:
+        for hook in hooks[i::4]:
             Busy.on("before_save", hook)
             Busy.metadata().active_events()
 
-    threads = [threading.Thread(target=register, args=(hooks[i::4],)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
-    assert not any(t.is_alive() for t in threads)
+    run_threads(register, 4, timeout=20)
     assert set(Busy.metadata().callbacks("before_save")) == set(hooks)

@@ -5,18 +5,7 @@ from typing import Optional
 
 import pytest
 
-from rhosocial.activerecord import (
-    ActiveRecord, Field, ModelDefinitionError, belongs_to, configure, has_many, has_one,
-)
-
-
-@pytest.fixture
-def bind(backend):
-    def bind(*models):
-        configure(backend)
-        for model in models:
-            model.create_table()
-    return bind
+from rhosocial.activerecord import ActiveRecord, Field, ModelDefinitionError, belongs_to, has_many, has_one
 
 
 class OrderLine(ActiveRecord):
