@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from rhosocial.activerecord import configure
-
 
 @pytest.fixture
 def count_rows(backend):
