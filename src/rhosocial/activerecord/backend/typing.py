@@ -209,6 +209,8 @@ class ColumnInfo:
     default: Any = None
     primary_key: bool = False
     db_type: DatabaseType | None = None
+    #: The database computes the column (``GENERATED ALWAYS AS ...``): it cannot be written.
+    generated: bool = False
 
 
 class TableName(str):

@@ -643,7 +643,9 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         values = self.__dict__
         pk = schema.generated_key
         generate = pk is not None and values.get(pk) is None
-        if not schema.plain_inserts and (schema.generated_fields or schema.db_defaults):
+        if not schema.writes_prepared:
+            schema.prepare_writes()
+        if not schema.plain_inserts:
             read = self._filled_by_database(schema)
             if read:
                 self._insert_reading(schema, read, generate)
@@ -715,6 +717,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
             return False
         if "_unloaded" in self.__pydantic_private__:
             self._check_key_loaded(schema)
+        if not schema.writes_prepared:
+            schema.prepare_writes()
         if schema.generated_fields:
             written = [n for n in changed if n in schema.generated_fields]
             if written:
@@ -992,6 +996,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if not records:
             return 0
         schema = cls._schema()
+        if not schema.writes_prepared:
+            schema.prepare_writes()
         # Keep only the validated values: a record built here is dropped at once.
         made = [r if isinstance(r, ActiveRecord) else cls(**r) for r in records]
         rows = [r.__dict__ for r in made]

@@ -30,6 +30,9 @@ class SQLCompiler:
         self.dialect = dialect
         self.q = dialect.quote_identifier
         self._visitors: dict[type, Any] = {}  # node class -> bound visit_<name> method
+        #: (table, column) of list fields that may be JSON or a native array (a table made elsewhere):
+        #: their list tests are compiled to work on either.
+        self.uncertain_lists: frozenset[tuple[str, str]] = frozenset()
 
     # -- statements ------------------------------------------------------------
 
@@ -235,6 +238,8 @@ class SQLCompiler:
         column = node.operand if isinstance(node.operand, ex.Column) else None
         db_type = column.db_type if column is not None else None
         item_type = column.item_type if column is not None else None
+        if column is not None and self.uncertain_lists and (column.table, column.name) in self.uncertain_lists:
+            db_type = None  # JSON or an array: the dialect writes a test that fits both
         values = node.values
         if column is not None and column.python_to_db is not None and node.kind != "any":
             values = [column.python_to_db(v) for v in values]

@@ -124,3 +124,26 @@ def test_without_returning_the_values_are_read_back_by_key(backend):
     assert (row.kind, row.doubled) == ("plain", 6) and row.id is not None
     assert not any("RETURNING" in s for s in statements)
     assert sum(s.lstrip().upper().startswith("SELECT") for s in statements) == 1
+
+
+def test_computed_columns_of_a_table_made_elsewhere_are_found_in_the_catalog(backend):
+    q = backend.dialect.quote_identifier
+    backend.execute(
+        f"CREATE TABLE {q('defaults_found')} ({q('id')} INTEGER PRIMARY KEY, {q('qty')} INTEGER NOT NULL, "
+        f"{q('price')} INTEGER NOT NULL, {q('total')} INTEGER GENERATED ALWAYS AS ({q('qty')} * {q('price')}) STORED)")
+    assert [c.generated for c in backend.get_columns("defaults_found")] == [False, False, False, True]
+
+    class Found(ActiveRecord):  # declares nothing about total: the catalog says it is computed
+        __tablename__ = "defaults_found"
+        id: int
+        qty: int
+        price: int
+        total: Optional[int] = None
+
+    Found.configure(backend)
+    row = Found.create(id=1, qty=2, price=21)
+    assert row.total == 42
+    row.qty = 3
+    row.save()
+    assert row.total == 63 and Found.find(1).total == 63
+    assert Found.insert_many([{"id": 2, "qty": 1, "price": 5}]) == 1 and Found.find(2).total == 5

@@ -69,7 +69,7 @@ def test_array_fields_must_be_lists_of_simple_items():
             tags: dict = Field(db_type=DatabaseType.ARRAY)
 
 
-def test_a_list_field_over_an_existing_native_array_column_saves_and_loads(backend):
+def test_a_list_field_over_an_existing_native_array_column_saves_loads_and_filters(backend):
     if not backend.dialect.native_arrays:
         pytest.skip(f"{backend.name} has no native arrays: a list field is JSON there")
     backend.execute('CREATE TABLE "list_existing" (id BIGSERIAL PRIMARY KEY, labels TEXT[] NOT NULL, '
@@ -82,7 +82,10 @@ def test_a_list_field_over_an_existing_native_array_column_saves_and_loads(backe
         scores: Optional[list[int]] = None
 
     Existing.configure(backend)
+    assert Existing.where(Existing.c.labels.contains(["x"])).count() == 0  # filters before any write
     row = Existing.create(labels=["x", "y"], scores=[1, 2])
+    assert Existing.where(Existing.c.labels.contains(["y"])).count() == 1
+    assert Existing.where(Existing.c.labels.any("x"), Existing.c.scores.overlaps([2, 9])).count() == 1
     assert Existing.find(row.id).labels == ["x", "y"]
     row.labels = ["z"]
     row.save()

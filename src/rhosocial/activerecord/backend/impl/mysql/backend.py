@@ -443,7 +443,7 @@ class MySQLBackend(StorageBackend):
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         result = self.execute_raw(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
-            "COLUMN_KEY, CHARACTER_SET_NAME FROM information_schema.COLUMNS "
+            "COLUMN_KEY, CHARACTER_SET_NAME, EXTRA FROM information_schema.COLUMNS "
             "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
             split_table_name(table_name),
         )
@@ -452,10 +452,14 @@ class MySQLBackend(StorageBackend):
         json_columns = self._json_checked_columns(table_name) if self._is_mariadb else set()
         primary = self._primary_key_columns(table_name)
         columns = []
-        for name, data_type, column_type, nullable, default, key, charset in result.rows:
+        for name, data_type, column_type, nullable, default, key, charset, extra in result.rows:
             data_type, column_type = _text(data_type), _text(column_type)
             if self._is_mariadb and default == "NULL":
                 default = None  # MariaDB spells "no default" on a nullable column as NULL
+            # "VIRTUAL GENERATED" / "STORED GENERATED"; MySQL's "DEFAULT_GENERATED" is an expression default.
+            generated = _text(extra or "").upper().endswith(" GENERATED")
+            if generated:
+                default = None  # MariaDB reports the expression there
             columns.append(ColumnInfo(
                 name=name,
                 type=column_type.upper(),
@@ -463,6 +467,7 @@ class MySQLBackend(StorageBackend):
                 default=default,
                 primary_key=name in primary,
                 db_type=native_type(data_type, column_type, charset, name in json_columns),
+                generated=generated,
             ))
         return columns
 

@@ -161,7 +161,9 @@ _COLUMNS_SQL = (
     "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
     "pg_catalog.pg_get_expr(d.adbin, d.adrelid), "
     "EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = a.attrelid "
-    "AND i.indisprimary AND a.attnum = ANY (i.indkey)), t.typname, t.typcategory "
+    "AND i.indisprimary AND a.attnum = ANY (i.indkey)), t.typname, t.typcategory, "
+    # attgenerated exists from PostgreSQL 12; read through to_jsonb so version 10 and 11 say ''.
+    "COALESCE(pg_catalog.to_jsonb(a) ->> 'attgenerated', '') <> '' "
     "FROM pg_catalog.pg_attribute a "
     "JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid "
     "JOIN pg_catalog.pg_type t "
@@ -530,7 +532,7 @@ class PostgresBackend(StorageBackend):
 
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         columns = []
-        for name, type_text, nullable, default, pk, typname, category in self.execute_raw(
+        for name, type_text, nullable, default, pk, typname, category, generated in self.execute_raw(
             _COLUMNS_SQL, _catalog_params(table_name)
         ).rows:
             db_type = DatabaseType.ARRAY if category == "A" else POSTGRES_NATIVE_TYPES.get(typname)
@@ -539,9 +541,10 @@ class PostgresBackend(StorageBackend):
                     name=name,
                     type=type_text,
                     nullable=bool(nullable) and not pk,
-                    default=normalize_default(default),
+                    default=None if generated else normalize_default(default),
                     primary_key=bool(pk),
                     db_type=db_type,
+                    generated=bool(generated),
                 )
             )
         return columns

@@ -60,7 +60,12 @@ class PostgresDialect(SQLDialectBase):
 
     def list_test_sql(self, kind: str, operand: str, placeholder: str, db_type: DatabaseType | None,
                       item_type: DatabaseType | None) -> str:
-        """Native arrays: ``@>``, ``&&`` and ``= ANY``; a JSONB list: ``@>`` and element matching."""
+        """Native arrays: ``@>``, ``&&`` and ``= ANY``; a JSONB list: ``@>`` and element matching.
+
+        ``db_type`` None is a list column that may be either (an existing
+        table's ``list`` field): the test goes through ``to_jsonb()``, which
+        reads both, at the price of an index on the column.
+        """
         if db_type is DatabaseType.ARRAY:
             if kind == "any":
                 item = self.get_column_type(item_type) if item_type is not None else "TEXT"
@@ -68,6 +73,9 @@ class PostgresDialect(SQLDialectBase):
             array = self.get_column_type(DatabaseType.ARRAY, **({"item_type": item_type} if item_type else {}))
             op = "@>" if kind == "contains" else "&&"
             return f"{operand} {op} CAST({placeholder} AS {array})"
+        if db_type is None:
+            # Not known to be JSONB or an array (an undeclared list column): to_jsonb() reads either.
+            operand = f"to_jsonb({operand})"
         if kind == "overlaps":
             return (f"EXISTS (SELECT 1 FROM jsonb_array_elements({operand}) AS h "
                     f"JOIN jsonb_array_elements({placeholder}) AS w ON h.value = w.value)")

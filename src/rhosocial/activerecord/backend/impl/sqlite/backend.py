@@ -302,11 +302,16 @@ class SQLiteBackend(StorageBackend):
 
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         result = self.execute_raw(
-            'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?, ?) ORDER BY cid',
+            # table_xinfo (SQLite 3.26) also lists computed columns: hidden 2 (virtual) or 3 (stored).
+            'SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?, ?) ORDER BY cid'
+            if sqlite3.sqlite_version_info >= (3, 26) else
+            'SELECT name, type, "notnull", dflt_value, pk, 0 FROM pragma_table_info(?, ?) ORDER BY cid',
             split_table_name(table_name)[::-1],
         )
         columns = []
-        for name, declared, notnull, default, pk in result.rows:
+        for name, declared, notnull, default, pk, hidden in result.rows:
+            if hidden == 1:
+                continue  # a virtual table's hidden column
             base = base_type_name(declared)
             columns.append(ColumnInfo(
                 name=name,
@@ -315,5 +320,6 @@ class SQLiteBackend(StorageBackend):
                 default=default,
                 primary_key=bool(pk),
                 db_type=SQLITE_NATIVE_TYPES.get(base),
+                generated=hidden in (2, 3),
             ))
         return columns
