@@ -30,6 +30,7 @@ class Capabilities:
     supports_check_constraints: bool = True
     supports_json: bool = True
     supports_arrays: bool = False
+    supports_computed_columns: bool = False  # GENERATED ALWAYS AS (...) STORED columns
     supports_native_uuid: bool = False
     supports_native_decimal: bool = True
     supports_timezone_aware_datetime: bool = False

@@ -23,6 +23,7 @@ from .connection import TestConnection
 from .dialect import TestDialectOnBackend
 from .errors import TestErrors
 from .execute import TestExecute
+from .existing import TestExistingSchemas
 from .identifiers import TestHostileInput
 from .model_concurrency import TestModelsUnderThreads, TestRecordsAfterRollback
 from .models import TestModels
@@ -32,7 +33,7 @@ from .statement_log import TestStatementLogging
 from .transactions import TestTransactions
 
 __all__ = [
-    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestHostileInput",
+    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput",
     "TestLazyBegin", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
     "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestStatementLogging",
     "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",

@@ -327,6 +327,7 @@ class MySQLBackend(StorageBackend):
             supports_window_functions=modern,
             supports_cte=modern,
             supports_upsert=True,
+            supports_computed_columns=version >= ((10, 2) if self._is_mariadb else (5, 7)),
             supports_nul_in_text=True,
             supports_lock_timeout=True,
             supports_statement_timeout=True,

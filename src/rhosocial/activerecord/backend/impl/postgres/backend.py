@@ -402,6 +402,7 @@ class PostgresBackend(StorageBackend):
             supports_check_constraints=True,
             supports_json=True,
             supports_arrays=True,
+            supports_computed_columns=version >= 120000,
             supports_native_uuid=True,
             supports_native_decimal=True,
             supports_timezone_aware_datetime=True,

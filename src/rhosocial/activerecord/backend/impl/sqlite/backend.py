@@ -205,6 +205,7 @@ class SQLiteBackend(StorageBackend):
             supports_timezone_aware_datetime=True,
             supports_window_functions=version >= (3, 25, 0),
             supports_upsert=version >= (3, 24, 0),
+            supports_computed_columns=version >= (3, 31, 0),
             supports_nul_in_text=True,
             supports_lock_timeout=True,
             supports_multiple_connections=not memory,
