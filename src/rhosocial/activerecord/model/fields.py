@@ -21,7 +21,7 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType, SQLDefault
+from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType, SQLDefault, TableName
 from ..errors import ModelDefinitionError
 from .types import FieldType, array_type, registry
 
@@ -34,7 +34,8 @@ class ColumnOptions:
         unique: add a UNIQUE constraint.
         index: create an index on the column.
         db_type: force a generic column type instead of the one the annotation implies.
-        references: ``"table.column"`` (or a model's table) for a foreign key.
+        references: ``"table.column"`` (or a model's table; ``"schema.table.column"``
+            for a table in another schema) for a foreign key.
         on_delete: the foreign key's ON DELETE action.
         check: a CHECK expression in SQL (trusted schema text).
         length: VARCHAR length when no ``max_length`` validation is wanted.
@@ -202,10 +203,14 @@ def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> 
             default = to_db(default)
     elif info.default is not PydanticUndefined and info.default is not None and _literal_default(info.default):
         default = to_db(info.default) if to_db else info.default
-    references = None
+    references: tuple[str, str] | None = None
     if options.references:
-        table, _, target = options.references.partition(".")
-        references = (table, target or "id")
+        parts = options.references.split(".")
+        if len(parts) == 3:  # "schema.table.column": a table in another schema
+            references = (TableName(parts[1], parts[0]), parts[2] or "id")
+        else:
+            table, _, target = options.references.partition(".")
+            references = (table, target or "id")
     column = ColumnDef(
         name=options.column or name,
         db_type=db_type,

@@ -147,3 +147,25 @@ def test_computed_columns_of_a_table_made_elsewhere_are_found_in_the_catalog(bac
     row.save()
     assert row.total == 63 and Found.find(1).total == 63
     assert Found.insert_many([{"id": 2, "qty": 1, "price": 5}]) == 1 and Found.find(2).total == 5
+
+
+def test_threads_making_the_first_writes_at_once_all_get_the_database_values(backend):
+    from rhosocial.activerecord.testing.threads import run_threads
+
+    q = backend.dialect.quote_identifier
+    backend.execute(
+        f"CREATE TABLE {q('defaults_race')} ({q('id')} INTEGER PRIMARY KEY, {q('qty')} INTEGER NOT NULL, "
+        f"{q('kind')} VARCHAR(10) DEFAULT 'plain' NOT NULL, "
+        f"{q('twice')} INTEGER GENERATED ALWAYS AS ({q('qty')} * 2) STORED)")
+
+    class Race(ActiveRecord):
+        __tablename__ = "defaults_race"
+        id: int
+        qty: int
+        kind: Optional[str] = None
+        twice: Optional[int] = None
+
+    Race.configure(backend)
+    rows = run_threads(lambda i: Race.create(id=i + 1, qty=i), 8, timeout=60)
+    assert [(r.kind, r.twice) for r in rows] == [("plain", 2 * i) for i in range(8)]
+    assert sorted(Race.query().pluck("twice")) == [2 * i for i in range(8)]

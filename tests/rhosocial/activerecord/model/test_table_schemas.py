@@ -117,3 +117,31 @@ def test_a_schema_name_is_quoted_like_any_identifier(backend):
     q = backend.dialect.quote_identifier
     table, schema = 'a"b`c', 'we"ird'
     assert q(TableName(table, schema)) == q(schema) + "." + q(table)
+
+
+def test_a_foreign_key_into_another_schema(elsewhere):
+    from rhosocial.activerecord.backend import ForeignKeyViolationError, NotSupportedError
+
+    class Pressing(ActiveRecord):
+        __tablename__ = "schema_pressings"
+        id: Optional[int] = None
+        label_id: int = Field(references=f"{SCHEMA}.schema_labels.id")
+
+    b = elsewhere
+    for model in (Label, Pressing):
+        model.configure(b)
+    try:
+        Label.create_table()
+        if b.name == "sqlite":
+            with pytest.raises(NotSupportedError, match="another database"):
+                Pressing.create_table()
+            return
+        Pressing.create_table()
+        label = Label.create(name="Decca")
+        Pressing.create(label_id=label.id)
+        with pytest.raises(ForeignKeyViolationError):
+            Pressing.create(label_id=label.id + 100)
+    finally:
+        for model in (Pressing, Label):
+            model.drop_table(if_exists=True)
+            type.__setattr__(model, "__backend__", None)

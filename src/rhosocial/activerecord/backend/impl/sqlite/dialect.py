@@ -1,6 +1,7 @@
 """The SQLite dialect: what differs from the ANSI defaults."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
@@ -47,6 +48,18 @@ class SQLiteDialect(SQLDialectBase):
     def in_many_param(self, values: list[Any]) -> Any:
         """Return the values as one JSON array."""
         return json_dumps(values)
+
+    def foreign_key_clause(self, column: ColumnDef) -> str:
+        """SQLite's foreign keys stay inside one database file: a key into another schema is refused."""
+        assert column.references is not None
+        schema, bare = split_table_name(column.references[0])
+        if schema is not None and schema.lower() != "main":
+            raise NotSupportedError(
+                f"SQLite cannot enforce a foreign key from {column.name!r} into another database "
+                f"({schema}.{bare}): foreign keys stay within one database file")
+        if schema is not None:
+            column = replace(column, references=(bare, column.references[1]))
+        return super().foreign_key_clause(column)
 
     def _index_target(self, table: str, name: str) -> str:
         """SQLite names the schema on the index, not on its table: ``s.ix ON t``."""
