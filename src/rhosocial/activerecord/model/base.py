@@ -20,7 +20,7 @@ except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own
     _pydantic_private_init = None  # type: ignore[assignment]
 
 from ..backend.base import StorageBackend
-from ..backend.errors import DataError, DeadlockError, NotSupportedError, SerializationError
+from ..backend.errors import DatabaseError, DataError, DeadlockError, NotSupportedError, SerializationError
 from ..backend.typing import TableName
 from ..config import backend_from_settings, get_default_backend
 from ..errors import (
@@ -652,6 +652,10 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
                 return
         sql, build = schema.insert(schema.names_without_pk if generate else schema.insert_names)
         result = schema.backend.execute_raw(sql, build(values))
+        if not result.affected_rows and not result.rows:
+            raise DatabaseError(
+                f"The INSERT of a {type(self).__name__} stored no row (a rule or trigger on {schema.table!r} "
+                "skipped it); the record stays unsaved")
         if generate:
             assert pk is not None
             key = result.rows[0][0] if result.rows else result.last_insert_id
@@ -679,7 +683,12 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         sql, build, returning = schema.insert_reading(columns, read, generate)
         backend = schema.backend
         if returning:
-            row = backend.execute_raw(sql, build(values)).rows[0]
+            returned = backend.execute_raw(sql, build(values)).rows
+            if not returned:
+                raise DatabaseError(
+                    f"The INSERT of a {type(self).__name__} returned no row (a rule or trigger on "
+                    f"{schema.table!r} replaced it), so the values the database filled in are unknown")
+            row = returned[0]
             if generate:
                 assert pk is not None
                 schema.read_into(values, (pk,), row[:1])
@@ -696,6 +705,10 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
                             "values the database filled in cannot be read back")
                     schema.read_into(values, (pk,), (result.last_insert_id,))
                 rows = backend.execute_raw(schema.reread_sql(read), schema.key_params(values)).rows
+                if not rows:
+                    raise DatabaseError(
+                        f"The new {type(self).__name__} {schema.key_of(values)!r} cannot be read back from "
+                        f"{schema.table!r}, so the values the database filled in are unknown; nothing was kept")
             schema.read_into(values, read, rows[0])
         self.__pydantic_private__["_original"] = schema.snapshot(values)
 

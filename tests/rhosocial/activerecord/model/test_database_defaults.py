@@ -169,3 +169,27 @@ def test_threads_making_the_first_writes_at_once_all_get_the_database_values(bac
     rows = run_threads(lambda i: Race.create(id=i + 1, qty=i), 8, timeout=60)
     assert [(r.kind, r.twice) for r in rows] == [("plain", 2 * i) for i in range(8)]
     assert sorted(Race.query().pluck("twice")) == [2 * i for i in range(8)]
+
+
+def test_an_insert_a_trigger_skipped_is_an_error_not_a_saved_record(bind, backend):
+    from rhosocial.activerecord.backend import DatabaseError
+
+    bind(Ticket)
+    q = backend.dialect.quote_identifier
+    if backend.name == "sqlite":
+        backend.execute(f"CREATE TRIGGER skip_tickets BEFORE INSERT ON {q('defaults_tickets')} "
+                        "BEGIN SELECT RAISE(IGNORE); END")
+    elif backend.name == "postgres":
+        backend.execute("CREATE OR REPLACE FUNCTION skip_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+        backend.execute(f"CREATE TRIGGER skip_tickets BEFORE INSERT ON {q('defaults_tickets')} "
+                        "FOR EACH ROW EXECUTE FUNCTION skip_row()")
+    else:
+        pytest.skip(f"{backend.name}: a trigger cannot skip a row silently")
+    ticket = Ticket(title="skipped")
+    with pytest.raises(DatabaseError, match="returned no row"):
+        ticket.save()
+    assert ticket.id is None and Ticket.count() == 0
+    plain = Ticket(title="given", status="x", priority=1, note=None, opened_at=dt.datetime.now(dt.timezone.utc))
+    with pytest.raises(DatabaseError, match="stored no row"):  # every field given: the plain INSERT
+        plain.save()
+    assert plain.id is None and plain.is_new_record
