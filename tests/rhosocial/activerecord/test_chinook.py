@@ -135,12 +135,15 @@ def make_models(pascal: bool) -> dict[str, Any]:
         __primary_key__ = "playlist_id"
         playlist_id: int = col("playlist_id")
         name: Optional[str] = col("name", None, max_length=120)
+        entries = has_many("PlaylistTrack", foreign_key="playlist_id")
+        tracks = has_many("Track", through="entries", source="track")
 
     class PlaylistTrack(ActiveRecord):
         __tablename__ = table("playlist_track")
         __primary_key__ = ("playlist_id", "track_id")
         playlist_id: int = col("playlist_id")
         track_id: int = col("track_id")
+        track = belongs_to("Track", foreign_key="track_id")
 
     return {m.__name__: m for m in (Artist, Album, Track, Employee, Customer, Invoice, Playlist, PlaylistTrack)}
 
@@ -220,6 +223,14 @@ def test_chinook_composite_keys_and_eager_loading(chinook, backend):
         func.count().desc(), "playlist_id").limit(1).dicts()[0]
     assert (top["playlist_id"], top["n"]) == (top_id, top_count)
     assert Playlist.find(top_id).name is not None
+
+    # The same through the association: Playlist.tracks goes through the composite-key table.
+    assert len(Playlist.find(top_id).tracks) == top_count
+    with backend.capture_statements(this_thread_only=True) as statements:
+        playlists = Playlist.query().includes("tracks").all()
+        per_playlist = {p.playlist_id: len(p.tracks) for p in playlists}
+    assert len(statements) == 2
+    assert {k: v for k, v in per_playlist.items() if v} == dict(counts)
 
     # An artist's albums with their tracks: three statements, however many albums.
     wanted = Artist.where(name="Iron Maiden").one()
