@@ -1019,15 +1019,20 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         names = schema.names_without_pk if generate else schema.insert_names
         if not schema.db_defaults:
             return schema.insert_rows(names, rows)
-        # Rows that leave different fields to their database defaults go in separate statements.
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        # Rows that leave different fields to their database defaults go in separate statements;
+        # runs of neighbours are grouped, so rows are inserted in the order given.
+        runs: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
         for record, values in zip(made, rows):
             left = record._filled_by_database(schema)
-            groups.setdefault(tuple(n for n in names if n not in left), []).append(values)
-        if len(groups) == 1 or schema.backend.in_transaction:
-            return sum(schema.insert_rows(columns, group) for columns, group in groups.items())
+            columns = tuple(n for n in names if n not in left)
+            if runs and runs[-1][0] == columns:
+                runs[-1][1].append(values)
+            else:
+                runs.append((columns, [values]))
+        if len(runs) == 1 or schema.backend.in_transaction:
+            return sum(schema.insert_rows(columns, run) for columns, run in runs)
         with schema.backend.transaction():
-            return sum(schema.insert_rows(columns, group) for columns, group in groups.items())
+            return sum(schema.insert_rows(columns, run) for columns, run in runs)
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:

@@ -167,7 +167,7 @@ class ModelMetadata:
 
     def callbacks(self, event: str) -> tuple[Callback, ...]:
         """The callbacks for ``event``, ancestors' first."""
-        self._fresh()
+        version = self._fresh()
         found = self._resolved.get(event)
         if found is None:
             collected: list[Callback] = []
@@ -176,13 +176,14 @@ class ModelMetadata:
                 if isinstance(meta, ModelMetadata):
                     collected.extend(meta.own_callbacks.get(event, ()))
             found = tuple(collected)
-            if self._seen_version == _version[0]:  # not stored if a callback came meanwhile
-                self._resolved[event] = found
+            with _lock:  # stored only if no callback came meanwhile, whoever refreshed since
+                if _version[0] == version == self._seen_version:
+                    self._resolved[event] = found
         return found
 
     def active_events(self) -> frozenset[str]:
         """The events with an overridden hook or a callback (plus ``validate_record`` if overridden)."""
-        self._fresh()
+        version = self._fresh()
         found = self._active
         if found is not None:
             return found
@@ -194,17 +195,23 @@ class ModelMetadata:
         if getattr(model, "validate_record") is not ActiveRecord.validate_record:
             events.add("validate_record")
         found = frozenset(events)
-        if self._seen_version == _version[0]:
-            self._active = found
+        with _lock:
+            if _version[0] == version == self._seen_version:
+                self._active = found
         return found
 
-    def _fresh(self) -> None:
-        """Drop resolved callbacks computed before the last registration anywhere."""
+    def _fresh(self) -> int:
+        """Drop resolved callbacks computed before the last registration anywhere; return the version."""
         version = _version[0]
-        if self._seen_version != version:
-            self._resolved = {}
-            self._active = None
-            self._seen_version = version
+        if self._seen_version == version:
+            return version  # the common case: nothing registered since
+        with _lock:
+            version = _version[0]
+            if self._seen_version != version:
+                self._resolved = {}
+                self._active = None
+                self._seen_version = version
+            return version
 
     def __repr__(self) -> str:
         return f"<ModelMetadata {self.model.__name__}>"

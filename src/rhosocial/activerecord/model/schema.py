@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import threading
 import types
 import typing
 from decimal import Decimal
@@ -100,6 +101,8 @@ class ModelSchema:
         self.delete_locked_sql = dialect.delete_sql(self.table, self._sql_names(self.lock_where)) \
             if lock else None
         self._key_verified: bool | None = None
+        self._created = False  # this model created the table (key_created): the catalog need not be asked
+        self._prepare_lock = threading.Lock()
         # With assignment validation, pydantic gives a record a new ``__dict__`` on every
         # assignment, so the dict a record was loaded or saved with can serve as its
         # database state until then; fields that change in place need their own copy.
@@ -251,7 +254,7 @@ class ModelSchema:
                 fits = False  # bool('0') is True: a text flag needs reading as a flag
             if not fits:
                 # The conversion yields the field's type itself, so it replaces the reader.
-                coerce[field] = _coercion(convert, self.model.__name__, field)
+                coerce[field] = _coercion(convert, spec.annotation, self.model.__name__, field)
         return self._make_loader(result_columns, coerce)
 
     def _make_loader(self, result_columns: tuple[str, ...],
@@ -411,6 +414,7 @@ class ModelSchema:
     def key_created(self) -> None:
         """Note that this model created its table: its key, defaults and columns are the model's."""
         self._key_verified = True
+        self._created = True
         self._defaults = tuple(n for n, c in self.columns.items() if c.db_default)
         self._maybe_arrays = ()
         self.compiler.uncertain_lists = frozenset()  # this model made the columns: JSON
@@ -428,27 +432,33 @@ class ModelSchema:
         """
         if self.writes_prepared:
             return
-        declared = {n for n, c in self.columns.items() if c.db_default}
-        catalog = {} if self._key_verified is True else {c.name: c for c in self.catalog_columns()}
-        computed = tuple(n for n in self.names if n not in self.generated_fields and n not in self.keys
-                         and getattr(catalog.get(self.column_of[n]), "generated", False))
-        if computed:
-            self._set_generated(self.generated_fields + computed)
-        with_default = {name for name, c in catalog.items()
-                        if c.default is not None and str(c.default).upper() != "NULL"}
-        self._defaults = tuple(
-            n for n in self.names
-            if n != self.generated_key and n not in self.generated_fields
-            and (n in declared or self.column_of[n] in with_default))
-        arrays = [n for n in self._maybe_arrays
-                  if getattr(catalog.get(self.column_of[n]), "db_type", None) is DatabaseType.ARRAY]
-        for name in arrays:
-            self.writers[name] = compose(self.columns[name].to_db, self.dialect.to_db(DatabaseType.ARRAY))
-        # Known now: JSONB columns get the tests that use their indexes; arrays keep the ones that fit both.
-        self.compiler.uncertain_lists = frozenset((self.table, self.column_of[n]) for n in arrays)
-        self._maybe_arrays = ()
-        self.plain_inserts = not self._defaults and not self.generated_fields
-        self.writes_prepared = True
+        with self._prepare_lock:  # several threads may make their first write at once
+            if self.writes_prepared:
+                return
+            declared = {n for n, c in self.columns.items() if c.db_default}
+            catalog = {} if self._created else {c.name: c for c in self.catalog_columns()}
+            computed = tuple(n for n in self.names if n not in self.generated_fields and n not in self.keys
+                             and getattr(catalog.get(self.column_of[n]), "generated", False))
+            generated = self.generated_fields + computed
+            with_default = {name for name, c in catalog.items()
+                            if c.default is not None and str(c.default).upper() != "NULL"}
+            defaults = tuple(
+                n for n in self.names
+                if n != self.generated_key and n not in generated
+                and (n in declared or self.column_of[n] in with_default))
+            arrays = [n for n in self._maybe_arrays
+                      if getattr(catalog.get(self.column_of[n]), "db_type", None) is DatabaseType.ARRAY]
+            # Publish: the computed fields, then writers and filters, and last the flag readers check.
+            if computed:
+                self._set_generated(generated)
+            self._defaults = defaults
+            for name in arrays:
+                self.writers[name] = compose(self.columns[name].to_db, self.dialect.to_db(DatabaseType.ARRAY))
+            # Known now: JSONB columns get the tests that use their indexes; arrays keep the ones that fit both.
+            self.compiler.uncertain_lists = frozenset((self.table, self.column_of[n]) for n in arrays)
+            self._maybe_arrays = ()
+            self.plain_inserts = not defaults and not generated
+            self.writes_prepared = True
 
     def _set_generated(self, fields: tuple[str, ...]) -> None:
         self.generated_fields = fields
@@ -547,6 +557,12 @@ def _to_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _to_str(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8")  # not str(b"..."): that would be "b'...'"
+    return str(value)
+
+
 def _to_date(value: Any) -> _dt.date:
     if isinstance(value, _dt.datetime):
         return value.date()
@@ -567,13 +583,15 @@ _COERCIONS: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
     int: ((int,), _to_int),
     float: ((float, int), float),
     bool: ((bool, int), _to_bool),
-    str: ((str,), str),
+    str: ((str,), _to_str),
     _dt.date: ((_dt.date,), _to_date),  # a date, not a datetime (see ModelSchema._decide)
 }
 
 
-def _coercion(convert: Callable[[Any], Any], model: str, field: str) -> Callable[[Any], Any]:
+def _coercion(convert: Callable[[Any], Any], kind: type, model: str, field: str) -> Callable[[Any], Any]:
     def coerce(value: Any) -> Any:
+        if type(value) is kind:
+            return value  # this row already holds the field's type (SQLite columns may mix)
         if isinstance(value, _dt.datetime) and convert is _to_date:
             return value.date()
         try:

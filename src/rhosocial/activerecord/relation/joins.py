@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelDefinitionError
+from ..backend.typing import split_table_name
 from ..query import expressions as ex
 from .associations import BelongsTo, HasOwned, association
 from .linked import HasManyThrough, ManyToMany
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
     """Return ``query`` with an INNER JOIN for every association along ``paths``."""
-    names = {query.model.table_name()} | set(query.joined_tables)
+    # The names tables go by in SQL: a table in a schema is named by its bare name (see the compiler).
+    names = {_bare(query.model.table_name())} | {_bare(n) for n in query.joined_tables}
     distinct = query.is_distinct
     for path in paths:
         model: Any = query.model
@@ -39,9 +41,13 @@ def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
     return query.distinct() if distinct else query
 
 
+def _bare(table: str) -> str:
+    return split_table_name(table)[1]
+
+
 def _alias(table: str, wanted: str, names: set[str]) -> tuple[str, str | None]:
-    if table not in names:
-        names.add(table)
+    if _bare(table) not in names:
+        names.add(_bare(table))
         return table, None
     if wanted in names:
         raise ModelDefinitionError(
@@ -74,11 +80,11 @@ def _steps(
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
     if isinstance(assoc, (HasManyThrough, ManyToMany)):
         link = assoc.link
-        if link.table in names or target.table_name() in names:
+        if _bare(link.table) in names or _bare(target.table_name()) in names:
             raise ModelDefinitionError(
                 f"joins({assoc.name!r}): {assoc} would join a table twice; use join() with aliases"
             )
-        names.update((link.table, target.table_name()))
+        names.update((_bare(link.table), _bare(target.table_name())))
         first = ex.Column(link.table, link.owner_column) == \
             ex.Column(source, assoc.model.column_name(assoc.owner_key))
         if link.conditions:

@@ -145,3 +145,36 @@ def test_a_foreign_key_into_another_schema(elsewhere):
         for model in (Pressing, Label):
             model.drop_table(if_exists=True)
             type.__setattr__(model, "__backend__", None)
+
+
+def test_tables_of_one_name_in_two_schemas_join_under_an_alias(elsewhere):
+    class Original(ActiveRecord):
+        __tablename__ = "schema_items"
+        __table_schema__ = SCHEMA
+        id: Optional[int] = None
+        name: str = Field(max_length=20)
+
+    class Copy(ActiveRecord):
+        __tablename__ = "schema_items"  # the same name, in the default schema
+        id: Optional[int] = None
+        name: str = Field(max_length=20)
+        original_id: int
+        original = belongs_to(Original, foreign_key="original_id")
+
+    b = elsewhere
+    for model in (Original, Copy):
+        model.configure(b)
+    try:
+        Original.create_table()
+        Copy.create_table()
+        first = Original.create(name="first")
+        Copy.create(name="copy of first", original_id=first.id)
+        q = b.dialect.quote_identifier
+        query = Copy.query().joins("original")
+        assert f"{q('schema_items')} {q('original')} ON" in query.to_sql()[0]  # aliased
+        assert query.pluck("name") == ["copy of first"]
+        assert Copy.query().includes("original").one().original.name == "first"
+    finally:
+        for model in (Copy, Original):
+            model.drop_table(if_exists=True)
+            type.__setattr__(model, "__backend__", None)

@@ -190,12 +190,13 @@ class DuckDBBackend(StorageBackend):
             "current_schema() AND table_name = ? AND constraint_type = 'PRIMARY KEY'", (table_name,))
         primary = {name for row in keys.rows for name in row[0]}
         result = self.execute_raw(
-            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "SELECT column_name, data_type, is_nullable, column_default, is_generated = 'ALWAYS' "
+            "FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
             (table_name,))
         return [
             ColumnInfo(name=name, type=declared, nullable=nullable == "YES" and name not in primary,
-                       default=default, primary_key=name in primary,
-                       db_type=DUCKDB_NATIVE_TYPES.get(base_type_name(declared)))
-            for name, declared, nullable, default in result.rows
+                       default=None if generated else default, primary_key=name in primary,
+                       db_type=DUCKDB_NATIVE_TYPES.get(base_type_name(declared)), generated=bool(generated))
+            for name, declared, nullable, default, generated in result.rows
         ]
