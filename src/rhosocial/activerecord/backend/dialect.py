@@ -100,6 +100,9 @@ class SQLDialectBase:
     compiler_class: ClassVar[Any] = None
     #: Whether row values compare as one (``(a, b) IN ((1, 2), (3, 4))``); else an OR of ANDs is written.
     supports_row_values: ClassVar[bool] = False
+    #: Whether every value read from a column has the column's type (False for SQLite, whose
+    #: columns may hold values of any type: loaded values are then checked one by one).
+    values_follow_column_types: ClassVar[bool] = True
     #: Whether tables can live in named schemas (``TableName``, ``__table_schema__``).
     supports_table_schemas: ClassVar[bool] = False
     #: Whether the database has native array columns (``list`` fields may be stored in them).

@@ -82,6 +82,10 @@ class ModelSchema:
         self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
         self.readers = {n: compose(dialect.column_reader(c.column), c.from_db) for n, c in self.columns.items()}
         self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
+        #: Fields whose loaded values are type-checked one by one: where a column's values need not
+        #: share one type (SQLite), a row may hold text in a number column.
+        self.guarded: frozenset[str] = frozenset() if dialect.values_follow_column_types else frozenset(
+            n for n, c in self.columns.items() if c.annotation in (int, float, bool, str))
         self._use_returning: bool | None = None  # decided at the first insert (needs the server)
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
         self._insert_rows: dict[tuple[tuple[str, ...], int], str] = {}
@@ -270,7 +274,7 @@ class ModelSchema:
             position.setdefault(name, index)
         env: dict[str, Any] = {
             "cls": self.model, "new": object.__new__, "setattr": object.__setattr__,
-            "deepcopy": copy.deepcopy, "isinstance": isinstance, "str": str,
+            "deepcopy": copy.deepcopy, "isinstance": isinstance, "str": str, "type": type,
         }
         entries = []
         column_of = self.column_of
@@ -283,6 +287,13 @@ class ModelSchema:
             reader = self.readers.get(name)
             if coerce and name in coerce:
                 reader = coerce[name]  # the stored type becomes the field's
+            elif name in self.guarded:
+                # Values of one column may differ in type (SQLite): each is checked, the odd one converted.
+                spec = self.columns[name]
+                env[f"k{i}"] = spec.annotation
+                env[f"c{i}"] = _coercion(_COERCIONS[spec.annotation][1], spec.annotation, self.model.__name__, name)
+                entries.append(f"{name!r}: (v{i} if type(v{i} := row[{i}]) is k{i} or v{i} is None else c{i}(v{i}))")
+                continue
             if reader is None:
                 entries.append(f"{name!r}: row[{i}]")
                 continue

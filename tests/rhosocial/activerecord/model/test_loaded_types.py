@@ -58,3 +58,27 @@ def test_a_stored_value_that_is_not_of_the_fields_type_is_a_clear_error(backend)
             Legacy.query().all()
     finally:
         type.__setattr__(Legacy, "__backend__", None)
+
+
+def test_a_sqlite_column_holding_several_types_loads_every_row_as_the_field_type(sqlite_backend):
+    sqlite_backend.execute('CREATE TABLE "mixed_values" (id INTEGER PRIMARY KEY, n, t, b)')  # untyped columns
+    sqlite_backend.execute("INSERT INTO \"mixed_values\" VALUES (1, 5, 'x', 0), (2, '12', 42, '1'), "
+                           "(3, 7, x'68656c6c6f', 'no')")
+
+    class Mixed(ActiveRecord):
+        __tablename__ = "mixed_values"
+        n: int
+        t: str
+        b: bool
+
+    Mixed.configure(sqlite_backend)
+    try:
+        # One at a time, in either order, and all at once: the same values, of the field's types.
+        singles = [Mixed.find(i) for i in (1, 2, 3)] + [Mixed.find(i) for i in (3, 2, 1)]
+        together = Mixed.query().order_by("id").all()
+        expected = [(5, "x", False), (12, "42", True), (7, "hello", False)]
+        assert [(r.n, r.t, r.b) for r in together] == expected
+        assert [(r.n, r.t, r.b) for r in singles] == expected + expected[::-1]
+        assert all(type(r.n) is int and type(r.t) is str and type(r.b) is bool for r in singles + together)
+    finally:
+        type.__setattr__(Mixed, "__backend__", None)

@@ -24,6 +24,7 @@ class SQLiteDialect(SQLDialectBase):
     """SQL as SQLite speaks it."""
 
     supports_table_schemas = True
+    values_follow_column_types = False  # dynamic typing: any column may hold any type
     supports_row_values = True
 
     name = "sqlite"
