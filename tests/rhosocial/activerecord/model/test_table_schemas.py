@@ -1,6 +1,7 @@
 """Tables in another schema: a PostgreSQL schema, a MySQL/MariaDB database, an attached SQLite file."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Optional
 
 import pytest
@@ -25,6 +26,19 @@ class Release(ActiveRecord):  # in the default schema, pointing into the other o
     title: str = Field(max_length=30)
     label_id: int
     label = belongs_to("Label", foreign_key="label_id")
+
+
+@contextmanager
+def bound(backend, *models):
+    """Bind ``models`` to ``backend`` for the block; drop their tables afterwards (last first)."""
+    for model in models:
+        model.configure(backend)
+    try:
+        yield
+    finally:
+        for model in reversed(models):
+            model.drop_table(if_exists=True)
+            type.__setattr__(model, "__backend__", None)
 
 
 @pytest.fixture
@@ -55,9 +69,7 @@ def elsewhere(backend, tmp_path):
 
 def test_a_model_in_another_schema(elsewhere):
     b = elsewhere
-    for model in (Label, Release):
-        model.configure(b)
-    try:
+    with bound(b, Label, Release):
         Label.create_table()
         Release.create_table()
         assert b.table_exists(TableName("schema_labels", SCHEMA))
@@ -79,10 +91,6 @@ def test_a_model_in_another_schema(elsewhere):
         emi.update(name="EMI Records")
         assert Label.where(name="EMI Records").count() == 1
         assert emi.delete() and Label.count() == 0
-    finally:
-        for model in (Release, Label):
-            model.drop_table(if_exists=True)
-            type.__setattr__(model, "__backend__", None)
 
 
 def test_postgres_schema_setting_is_where_unqualified_tables_live(backend):
@@ -128,9 +136,7 @@ def test_a_foreign_key_into_another_schema(elsewhere):
         label_id: int = Field(references=f"{SCHEMA}.schema_labels.id")
 
     b = elsewhere
-    for model in (Label, Pressing):
-        model.configure(b)
-    try:
+    with bound(b, Label, Pressing):
         Label.create_table()
         if b.name == "sqlite":
             with pytest.raises(NotSupportedError, match="another database"):
@@ -141,10 +147,6 @@ def test_a_foreign_key_into_another_schema(elsewhere):
         Pressing.create(label_id=label.id)
         with pytest.raises(ForeignKeyViolationError):
             Pressing.create(label_id=label.id + 100)
-    finally:
-        for model in (Pressing, Label):
-            model.drop_table(if_exists=True)
-            type.__setattr__(model, "__backend__", None)
 
 
 def test_tables_of_one_name_in_two_schemas_join_under_an_alias(elsewhere):
@@ -162,9 +164,7 @@ def test_tables_of_one_name_in_two_schemas_join_under_an_alias(elsewhere):
         original = belongs_to(Original, foreign_key="original_id")
 
     b = elsewhere
-    for model in (Original, Copy):
-        model.configure(b)
-    try:
+    with bound(b, Original, Copy):
         Original.create_table()
         Copy.create_table()
         first = Original.create(name="first")
@@ -174,7 +174,3 @@ def test_tables_of_one_name_in_two_schemas_join_under_an_alias(elsewhere):
         assert f"{q('schema_items')} {q('original')} ON" in query.to_sql()[0]  # aliased
         assert query.pluck("name") == ["copy of first"]
         assert Copy.query().includes("original").one().original.name == "first"
-    finally:
-        for model in (Copy, Original):
-            model.drop_table(if_exists=True)
-            type.__setattr__(model, "__backend__", None)
