@@ -58,6 +58,7 @@ class CallbackRegistry:
         An overridden ``validate_record`` is listed too, so a save can skip validation
         that would find nothing.
         """
+        # ModelMetadata.active_events' cached answer, read here without a call: every save asks.
         meta = model.__meta__  # type: ignore[attr-defined]  # every model class has its own
         found = meta._active
         if found is not None and meta._seen_version == _version[0]:

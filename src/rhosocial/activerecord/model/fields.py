@@ -173,7 +173,7 @@ class ColumnSpec:
 
 def resolve_column(name: str, info: FieldInfo, primary_key: tuple[str, ...]) -> ColumnSpec:
     """Work out the column for field ``name`` from its annotation and metadata."""
-    annotation, nullable = _unwrap_optional(info.annotation)
+    annotation, nullable = unwrap_optional(info.annotation)
     options = next((m for m in info.metadata if isinstance(m, ColumnOptions)), ColumnOptions())
     max_length = next((m.max_length for m in info.metadata if isinstance(m, annotated_types.MaxLen)), None)
     how = _field_type(name, annotation, options)
@@ -254,17 +254,18 @@ def _field_type(name: str, annotation: Any, options: ColumnOptions) -> FieldType
     return how
 
 
-def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+def unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """Return the type inside ``Optional[...]``/``Annotated[...]`` and whether None is allowed."""
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         nullable = len(args) != len(typing.get_args(annotation))
         if len(args) == 1:
-            inner, _ = _unwrap_optional(args[0])
+            inner, _ = unwrap_optional(args[0])
             return inner, nullable
         raise ModelDefinitionError(f"Union types other than Optional[X] cannot be stored: {annotation!r}")
     if origin is typing.Annotated:
-        return _unwrap_optional(typing.get_args(annotation)[0])
+        return unwrap_optional(typing.get_args(annotation)[0])
     return annotation, False
 
 

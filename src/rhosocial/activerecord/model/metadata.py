@@ -65,11 +65,8 @@ class ModelMetadata:
         return found
 
     def column_name(self, field: str) -> str:
-        """The database column of ``field``."""
-        spec = self.columns.get(field)
-        if spec is None:
-            raise AttributeError(f"{self.model.__name__} has no field {field!r}")
-        return spec.column_name
+        """The database column of ``field`` (see ``Model.column_name``)."""
+        return self.model.column_name(field)
 
     @property
     def namespace(self) -> "ColumnNamespace":

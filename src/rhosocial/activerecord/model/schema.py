@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import threading
-import types
 import typing
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -23,7 +22,7 @@ from ..backend.errors import DataError, NotSupportedError
 from ..backend.typing import TableName
 from ..backend.typing import DatabaseType
 from ..query.expressions import Column, Func, Label
-from .fields import ColumnSpec
+from .fields import ColumnSpec, unwrap_optional
 
 if TYPE_CHECKING:
     from .base import ActiveRecord
@@ -241,12 +240,12 @@ class ModelSchema:
         position = {name: i for i, name in reversed(list(enumerate(result_columns)))}
         for field, spec in self.columns.items():
             i = position.get(self.column_of[field])
-            if i is None or spec.annotation not in _COERCIONS:
-                continue
+            if i is None or spec.annotation not in _COERCIONS or field in self.guarded:
+                continue  # (guarded fields are converted value by value anyway)
             sample = next((row[i] for row in rows[:20] if row[i] is not None), None)
             if sample is None:
                 continue
-            accepted, convert = _COERCIONS[spec.annotation]
+            accepted = _COERCIONS[spec.annotation][0]
             reader = self.readers.get(field)
             try:
                 value = sample if reader is None else reader(sample)
@@ -257,9 +256,13 @@ class ModelSchema:
             if spec.annotation is bool and isinstance(sample, str):
                 fits = False  # bool('0') is True: a text flag needs reading as a flag
             if not fits:
-                # The conversion yields the field's type itself, so it replaces the reader.
-                coerce[field] = _coercion(convert, spec.annotation, self.model.__name__, field)
+                coerce[field] = self._coercion_of(field)  # yields the field's type: replaces the reader
         return self._make_loader(result_columns, coerce)
+
+    def _coercion_of(self, field: str) -> Callable[[Any], Any]:
+        """The conversion of a stored value into ``field``'s type (``DataError`` when it has none)."""
+        kind = self.columns[field].annotation
+        return _coercion(_COERCIONS[kind][1], self.model.__name__, field)
 
     def _make_loader(self, result_columns: tuple[str, ...],
                      coerce: dict[str, Callable[[Any], Any]] | None = None) -> Callable[[Sequence[Sequence[Any]]], list[Any]]:
@@ -285,13 +288,13 @@ class ModelSchema:
                 unloaded.append(name)  # left out: reading it raises (see ActiveRecord.__getattr__)
                 continue
             reader = self.readers.get(name)
-            if coerce and name in coerce:
-                reader = coerce[name]  # the stored type becomes the field's
-            elif name in self.guarded:
-                # Values of one column may differ in type (SQLite): each is checked, the odd one converted.
-                spec = self.columns[name]
-                env[f"k{i}"] = spec.annotation
-                env[f"c{i}"] = _coercion(_COERCIONS[spec.annotation][1], spec.annotation, self.model.__name__, name)
+            convert = coerce.get(name) if coerce else None
+            if convert is None and name in self.guarded:
+                # Values of one column may differ in type (SQLite): each is checked.
+                convert = self._coercion_of(name)
+            if convert is not None:
+                # The stored type becomes the field's; a value already of that type passes as it is.
+                env[f"k{i}"], env[f"c{i}"] = self.columns[name].annotation, convert
                 entries.append(f"{name!r}: (v{i} if type(v{i} := row[{i}]) is k{i} or v{i} is None else c{i}(v{i}))")
                 continue
             if reader is None:
@@ -426,11 +429,7 @@ class ModelSchema:
         """Note that this model created its table: its key, defaults and columns are the model's."""
         self._key_verified = True
         self._created = True
-        self._defaults = tuple(n for n, c in self.columns.items() if c.db_default)
-        self._maybe_arrays = ()
-        self.compiler.uncertain_lists = frozenset()  # this model made the columns: JSON
-        self.plain_inserts = not self._defaults and not self.generated_fields
-        self.writes_prepared = True
+        self._settle(tuple(n for n, c in self.columns.items() if c.db_default), (), ())
 
     def prepare_writes(self) -> None:
         """Learn, once, before the first write, what a table made elsewhere says about writing to it.
@@ -459,17 +458,20 @@ class ModelSchema:
                 and (n in declared or self.column_of[n] in with_default))
             arrays = [n for n in self._maybe_arrays
                       if getattr(catalog.get(self.column_of[n]), "db_type", None) is DatabaseType.ARRAY]
-            # Publish: the computed fields, then writers and filters, and last the flag readers check.
-            if computed:
-                self._set_generated(generated)
-            self._defaults = defaults
-            for name in arrays:
-                self.writers[name] = compose(self.columns[name].to_db, self.dialect.to_db(DatabaseType.ARRAY))
-            # Known now: JSONB columns get the tests that use their indexes; arrays keep the ones that fit both.
-            self.compiler.uncertain_lists = frozenset((self.table, self.column_of[n]) for n in arrays)
-            self._maybe_arrays = ()
-            self.plain_inserts = not defaults and not generated
-            self.writes_prepared = True
+            self._settle(defaults, computed, arrays)
+
+    def _settle(self, defaults: tuple[str, ...], computed: tuple[str, ...], arrays: Sequence[str]) -> None:
+        """Publish what writes need to know: computed fields, then writers and filters, the flag last."""
+        if computed:
+            self._set_generated(self.generated_fields + computed)
+        self._defaults = defaults
+        for name in arrays:
+            self.writers[name] = compose(self.columns[name].to_db, self.dialect.to_db(DatabaseType.ARRAY))
+        # JSONB list columns get the tests that use their indexes; arrays keep the ones that fit both.
+        self.compiler.uncertain_lists = frozenset((self.table, self.column_of[n]) for n in arrays)
+        self._maybe_arrays = ()
+        self.plain_inserts = not defaults and not self.generated_fields
+        self.writes_prepared = True
 
     def _set_generated(self, fields: tuple[str, ...]) -> None:
         self.generated_fields = fields
@@ -550,10 +552,7 @@ class ModelSchema:
 
 def _is_list_type(model: Any, field: str) -> bool:
     """Whether the field is a ``list[...]`` (or an optional one)."""
-    annotation = model.model_fields[field].annotation
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = args[0] if len(args) == 1 else None
+    annotation = unwrap_optional(model.model_fields[field].annotation)[0]
     return (typing.get_origin(annotation) or annotation) is list
 
 
@@ -599,12 +598,8 @@ _COERCIONS: dict[Any, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
 }
 
 
-def _coercion(convert: Callable[[Any], Any], kind: type, model: str, field: str) -> Callable[[Any], Any]:
+def _coercion(convert: Callable[[Any], Any], model: str, field: str) -> Callable[[Any], Any]:
     def coerce(value: Any) -> Any:
-        if type(value) is kind:
-            return value  # this row already holds the field's type (SQLite columns may mix)
-        if isinstance(value, _dt.datetime) and convert is _to_date:
-            return value.date()
         try:
             return convert(value)
         except (TypeError, ValueError, ArithmeticError) as exc:
