@@ -241,3 +241,19 @@ def test_insert_many_keeps_the_order_it_was_given(bind, backend):
                         {"title": "4", "status": "done"}])
     assert Ticket.query().order_by("id").pluck("title", "status") == [
         ("1", "open"), ("2", "done"), ("3", "open"), ("4", "done")]
+
+
+def test_a_rolled_back_insert_leaves_the_record_new_and_a_later_save_fills_it_in_again(bind, backend):
+    bind(Ticket, Line)
+    ticket, line = Ticket(title="undone"), Line(quantity=2, unit_cents=3)
+    with pytest.raises(RuntimeError):
+        with backend.transaction():
+            ticket.save()
+            line.save()
+            assert ticket.id is not None and line.total_cents == 6
+            raise RuntimeError("roll back")
+    assert ticket.is_new_record and ticket.id is None and line.is_new_record and line.id is None
+    assert Ticket.count() == 0 and Line.count() == 0
+    ticket.save()
+    line.save()
+    assert Ticket.find(ticket.id).status == "open" and Line.find(line.id).total_cents == 6
