@@ -74,6 +74,26 @@ class Database:
         return f"{scheme}://{auth}@{self.host}:{self.port}/{self.database}"
 
 
+def rerun_in_venv(wanted: list[str], script: str, hint: str = "") -> None:
+    """Re-run ``script`` inside the project's .venv (with the bench extras) if a module in ``wanted`` is missing."""
+    import importlib.util
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    missing = [m for m in wanted if importlib.util.find_spec(m.split(".")[0]) is None]
+    if not missing:
+        return
+    if os.environ.get("RHOSOCIAL_BENCH_BOOTSTRAPPED"):
+        sys.exit(f"still missing after installing the bench extras: {', '.join(missing)}{hint}")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import dev  # the project's own venv helper
+
+    dev.ensure_venv("bench,postgres,mysql")
+    env = dict(os.environ, RHOSOCIAL_BENCH_BOOTSTRAPPED="1")
+    sys.exit(subprocess.call([str(dev.PYTHON), str(Path(script).resolve()), *sys.argv[1:]], env=env))
+
+
 def server_databases() -> dict[str, Database]:
     """Return the server settings (environment variables override the defaults)."""
     env = os.environ.get

@@ -44,18 +44,10 @@ DRIVERS = {"sqlite": "sqlite3", "postgres": "psycopg", "mysql": "pymysql"}
 
 def bootstrap(libs: list[str], dbs: list[str]) -> None:
     """Re-run inside the project's .venv with the bench extras when something is missing."""
-    wanted = [NEEDS[k] for k in libs if k in NEEDS] + [DRIVERS[d] for d in dbs] + ["rhosocial.activerecord"]
-    missing = [m for m in wanted if importlib.util.find_spec(m.split(".")[0]) is None]
-    if not missing:
-        return
-    if os.environ.get("RHOSOCIAL_BENCH_BOOTSTRAPPED"):
-        sys.exit(f"still missing after installing the bench extras: {', '.join(missing)}")
-    sys.path.insert(0, str(ROOT))
-    import dev  # the project's own venv helper
+    from common import rerun_in_venv
 
-    dev.ensure_venv("bench,postgres,mysql")
-    env = dict(os.environ, RHOSOCIAL_BENCH_BOOTSTRAPPED="1")
-    sys.exit(subprocess.call([str(dev.PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]], env=env))
+    rerun_in_venv([NEEDS[k] for k in libs if k in NEEDS] + [DRIVERS[d] for d in dbs] + ["rhosocial.activerecord"],
+                  __file__)
 
 
 # -- workloads -----------------------------------------------------------------------

@@ -60,21 +60,13 @@ WRITE_BASE = 10**9  # written scores are (thread + 1) * WRITE_BASE + op index: n
 
 def bootstrap(libs: list[str], dbs: list[str]) -> None:
     """Re-run inside the project's .venv with the bench extras when something is missing."""
+    from common import rerun_in_venv
+
     wanted = [NEEDS[k] for k in libs if k in NEEDS] + [DRIVERS[d] for d in dbs] + ["rhosocial"]
     if "raw" in libs and "postgres" in dbs:
         wanted.append("psycopg_pool")
-    missing = [m for m in wanted if importlib.util.find_spec(m) is None]
-    if not missing:
-        return
-    if os.environ.get("RHOSOCIAL_BENCH_BOOTSTRAPPED"):
-        sys.exit(f"still missing after installing the bench extras: {', '.join(missing)} "
-                 "(the bench extra needs Django and psycopg-pool besides peewee and SQLAlchemy)")
-    sys.path.insert(0, str(ROOT))
-    import dev  # the project's own venv helper
-
-    dev.ensure_venv("bench,postgres,mysql")
-    env = dict(os.environ, RHOSOCIAL_BENCH_BOOTSTRAPPED="1")
-    sys.exit(subprocess.call([str(dev.PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]], env=env))
+    rerun_in_venv(wanted, __file__,
+                  " (the bench extra needs Django and psycopg-pool besides peewee and SQLAlchemy)")
 
 
 # -- the table and the plan ----------------------------------------------------------
