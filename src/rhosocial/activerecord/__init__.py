@@ -5,6 +5,7 @@ from .backend import create_backend, register_backend
 from .config import configure, get_default_backend
 from .errors import (
     ActiveRecordError,
+    AsyncLazyLoadError,
     DeleteRestrictedError,
     ModelDefinitionError,
     MultipleRecordsFound,
@@ -32,7 +33,7 @@ from .relation import belongs_to, has_many, has_one, many_to_many
 
 __all__ = [
     "DeleteRestrictedError", "belongs_to", "has_many", "has_one", "many_to_many",
-    "ActiveRecord", "ActiveRecordError", "ColumnOptions", "Field", "FieldType", "ModelDefinitionError",
+    "ActiveRecord", "ActiveRecordError", "AsyncLazyLoadError", "ColumnOptions", "Field", "FieldType", "ModelDefinitionError",
     "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
     "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "configure", "create_backend", "exists", "func",
     "get_default_backend", "raw", "register_backend", "register_type", "scope",

@@ -50,6 +50,13 @@ class StrictLoadingError(ActiveRecordError):
     """A lazy load happened where strict loading forbids it (an N+1 query in the making)."""
 
 
+class AsyncLazyLoadError(StrictLoadingError):
+    """A lazy association read in async code, where it would block the event loop.
+
+    Load it with ``includes()`` or ``await record.aload(name)`` instead.
+    """
+
+
 class ModelDefinitionError(ActiveRecordError, TypeError):
     """A model class is declared in a way the ORM cannot map."""
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
+from . import bridge as _bridge
 from .capabilities import Capabilities
 from .dialect import SQLDialectBase
 from .errors import (
@@ -41,6 +42,7 @@ _now = time.perf_counter
 _IDLE = TransactionStatus.IDLE
 _get_ident = threading.get_ident
 _FORK = fork_generation
+_ASYNC = _bridge.ACTIVE
 
 StatementListener = Callable[[str, Sequence[Any] | None, float], None]
 
@@ -104,12 +106,20 @@ class StorageBackend(TransactionMethods, ABC):
         dialect_class: its :class:`SQLDialectBase` subclass.
         interrupt_drops_connection: whether :meth:`_interrupt` breaks the
             connection (a socket shut down) rather than cancelling the call.
+        async_mode: how async code (the ``a``-methods) gets connections:
+            ``"native"`` (the backend implements :meth:`_connect_async` over
+            an async driver), ``"thread"`` (each connection runs on a thread
+            of its own), or ``None``: the backend is synchronous only, and
+            async use raises :class:`NotSupportedError` naming it.
+        async_driver_name: the async driver, for messages and listings.
     """
 
     name: ClassVar[str] = "base"
     driver_name: ClassVar[str] = ""
     dialect_class: ClassVar[type[SQLDialectBase]] = SQLDialectBase
     interrupt_drops_connection: ClassVar[bool] = False
+    async_mode: ClassVar[str | None] = None
+    async_driver_name: ClassVar[str] = ""
 
     def __init__(self, connection_config: ConnectionConfig | None = None, **kwargs: Any) -> None:
         if connection_config is not None and kwargs:
@@ -122,6 +132,8 @@ class StorageBackend(TransactionMethods, ABC):
         self.pool_settings = PoolSettings.from_options(self.config.options)
         self._command_timeout = self.pool_settings.command_timeout
         self._pool = ConnectionPool(self, self.pool_settings)
+        self._loop_pools: dict[Any, ConnectionPool] = {}  # event loop -> the pool of its async connections
+        self._loop_pools_lock = threading.Lock()
         self._state: ContextVar[Transaction | None] = ContextVar(
             f"rhosocial_{type(self).__name__}_{id(self):x}", default=None)
 
@@ -160,6 +172,28 @@ class StorageBackend(TransactionMethods, ABC):
     def _driver_error_types(self) -> tuple[type[BaseException], ...]:
         """Return the driver exception classes to translate."""
         return ()
+
+    async def _connect_async(self) -> Any:
+        """Open a connection for async use (``async_mode = "native"``) and return it.
+
+        The object returned must have the surface the synchronous hooks use
+        (``_execute``, ``_on_connect``, ``_close`` ...): a facade over the
+        async driver whose I/O methods call
+        :func:`~rhosocial.activerecord.backend.bridge.await_`. Errors are
+        raised as the synchronous driver's exception classes, so
+        ``_classify_error`` serves both. A failure to connect raises
+        :class:`ConnectionError`, as ``_connect`` does.
+        """
+        raise NotSupportedError(f"The {self.name} backend has no async driver")
+
+    def _async_connections(self) -> str | None:
+        """How async code gets connections for these settings (see ``async_mode``).
+
+        ``"direct"`` shares the synchronous pool and uses its connections in
+        the event loop's thread: for a database that lives in one connection
+        (SQLite's ``:memory:``), where there is no I/O to wait for.
+        """
+        return self.async_mode
 
     def _classify_error(self, error: BaseException) -> type[DatabaseError]:
         """Return the error class for a driver error (by its error code).
@@ -269,10 +303,11 @@ class StorageBackend(TransactionMethods, ABC):
         Raises:
             ConnectionError: the database cannot be reached or refused the login.
         """
-        if self._capabilities is not None and (self._owned() is not None or self._pool.is_open()):
+        pool = self._lender()
+        if self._capabilities is not None and (self._owned() is not None or pool.is_open()):
             return
         # (another thread may be opening the first connection: acquire() waits for it)
-        self._pool.release(self._pool.acquire())
+        pool.release(pool.acquire())
 
     def disconnect(self) -> None:
         """Close the pool's connections; the backend opens new ones when used again.
@@ -288,19 +323,75 @@ class StorageBackend(TransactionMethods, ABC):
             entry, state.entry = state.entry, None
             state.pins = 0
             if entry is not None:
-                self._pool.discard(entry)
+                entry.pool.discard(entry)
             for frame in reversed(frames):
                 frame.rolled_back()
-        self._pool.dispose()
+        for pool in self._pools():
+            pool.dispose()
 
     def dispose(self) -> None:
         """Alias of :meth:`disconnect` (the name pools use)."""
         self.disconnect()
 
-    def _open_pooled(self) -> PooledConnection:
-        """Open a driver connection for the pool and prepare it."""
+    def _lender(self) -> ConnectionPool:
+        """The pool this thread or task borrows from (the event loop's own, inside an ``a``-method).
+
+        Raises:
+            TransactionError: this context was copied from one with an open
+                transaction on this backend (a task created inside
+                ``atransaction()``, a thread started through
+                ``asyncio.to_thread``).
+            NotSupportedError: async use of a backend without async support.
+        """
+        state = self._state.get()
+        if state is not None and state.frames and state.fork == _FORK[0]:
+            raise _foreign_transaction(self, state)
+        if not _ASYNC[0]:
+            return self._pool
+        bridge = _bridge.current_bridge()
+        if bridge is None:
+            return self._pool
+        return self._loop_pool(bridge.loop)
+
+    def _loop_pool(self, loop: Any) -> ConnectionPool:
+        """The pool of async connections for ``loop``, opened on first use."""
+        pool = self._loop_pools.get(loop)
+        if pool is not None:
+            return pool
+        mode = self._async_connections()
+        if mode is None:
+            raise NotSupportedError(
+                f"The {self.name} backend ({type(self).__module__}.{type(self).__name__}) does not "
+                "support async use: it has no async driver (async_mode is None). Use its "
+                "synchronous methods (in a thread: asyncio.to_thread), or a backend with async support.")
+        if mode == "direct":
+            return self._pool
+        with self._loop_pools_lock:
+            for other, stale in list(self._loop_pools.items()):
+                if other.is_closed():  # a finished asyncio.run(): its connections cannot be used again
+                    del self._loop_pools[other]
+                    stale.dispose()
+            pool = self._loop_pools.get(loop)
+            if pool is None:
+                pool = ConnectionPool(self, self.pool_settings, loop)
+                if self._pool._single:
+                    pool.limit_to_one()
+                self._loop_pools[loop] = pool
+        return pool
+
+    def _pools(self) -> list[ConnectionPool]:
+        """The synchronous pool and every event loop's pool."""
+        return [self._pool, *self._loop_pools.values()]
+
+    def _open_pooled(self, pool: ConnectionPool | None = None) -> PooledConnection:
+        """Open a driver connection for ``pool`` (sync, or an event loop's) and prepare it."""
         try:
-            connection = self._connect()
+            if pool is None or pool.loop is None:
+                connection = self._connect()
+            elif self._async_connections() == "thread":
+                connection = _bridge.ThreadedConnection.open(self._connect, f"rhosocial-{self.name}")
+            else:
+                connection = _bridge.await_(self._connect_async())
         except DatabaseError:
             raise
         except self._driver_errors as exc:
@@ -308,7 +399,7 @@ class StorageBackend(TransactionMethods, ABC):
                 f"Cannot connect to {self.name} database {self.config.describe()!r}: {exc}",
                 original=exc, code=self._error_code(exc),
             ) from exc
-        entry = PooledConnection(connection)
+        entry = PooledConnection(connection, pool or self._pool)
         bound = Transaction(self, entry, self._command_timeout)  # hooks that run SQL use it
         bound.pins = 1
         token = self._state.set(bound)
@@ -317,7 +408,8 @@ class StorageBackend(TransactionMethods, ABC):
             if self._capabilities is None:
                 capabilities = self._detect_capabilities(connection)
                 if not capabilities.supports_multiple_connections:
-                    self._pool.limit_to_one()
+                    for each in self._pools():
+                        each.limit_to_one()
                 self._capabilities = capabilities
         except BaseException:
             self._close_quietly(connection)
@@ -336,12 +428,12 @@ class StorageBackend(TransactionMethods, ABC):
 
     def is_connected(self) -> bool:
         """Return whether a connection is open (no round trip; see :meth:`ping`)."""
-        return self._owned() is not None or self._pool.is_open()
+        return self._owned() is not None or any(pool.is_open() for pool in self._pools())
 
     def ping(self, reconnect: bool = False) -> bool:
         """Check a connection with a round trip; with ``reconnect``, open a new one if needed."""
         held = self._owned()
-        if held is None and not reconnect and not self._pool.is_open():
+        if held is None and not reconnect and not self._lender().is_open():
             return False
         for attempt in (1, 2):
             try:
@@ -365,7 +457,7 @@ class StorageBackend(TransactionMethods, ABC):
         """
         state = self._owned()
         if state is None:
-            state = Transaction(self, self._pool.acquire(), self._command_timeout)
+            state = Transaction(self, self._lender().acquire(), self._command_timeout)
             self._state.set(state)
         elif state.pending:
             self._open_pending(state)  # raw use of the connection must be inside the transaction
@@ -409,14 +501,14 @@ class StorageBackend(TransactionMethods, ABC):
                 if self._transaction_status(entry.connection) is not TransactionStatus.IDLE:
                     entry.broken = True  # still not clean (autocommit switched off?): never lend it
                 if strict:
-                    self._pool.release(entry)
+                    entry.pool.release(entry)
                     raise TransactionError(
                         "A statement outside begin_transaction() left a transaction open (a raw "
                         "BEGIN?); it was rolled back. Connections go back to the pool after each "
                         "statement: use backend.transaction() for a transaction, or "
                         "backend.connection() to keep one connection for several statements."
                     )
-        self._pool.release(entry)
+        entry.pool.release(entry)
 
     def _roll_back_stray(self, entry: PooledConnection) -> None:
         bound = Transaction(self, entry, self._command_timeout)
@@ -507,7 +599,7 @@ class StorageBackend(TransactionMethods, ABC):
             seconds = _now() - start
             state.statements += 1
         else:
-            pool = self._pool
+            pool = self._pool if not _ASYNC[0] and (state is None or not state.frames) else self._lender()
             start = _now()
             entry = pool.acquire(None, start)
             timeout = self._command_timeout
@@ -577,7 +669,7 @@ class StorageBackend(TransactionMethods, ABC):
         else:
             state = None
             start = _now()  # (the time counted includes borrowing the connection)
-            entry = self._pool.acquire(None, start)
+            entry = self._lender().acquire(None, start)
             timeout = self._command_timeout
         if timeout is not None:
             entry.deadline = start + timeout
@@ -592,14 +684,14 @@ class StorageBackend(TransactionMethods, ABC):
         except UnicodeEncodeError as exc:  # raised before anything was sent
             entry.deadline = 0.0
             if state is None:
-                self._pool.release(entry)
+                entry.pool.release(entry)
             raise _unencodable(exc, sql, arg) from exc
         except BaseException as exc:
             # Interrupted half-way (KeyboardInterrupt, a bug): the protocol state is unknown.
             entry.deadline = 0.0
             entry.broken = True
             if state is None:
-                self._pool.discard(entry)
+                entry.pool.discard(entry)
             elif state.frames and state.lost is None:
                 state.lost = exc
             raise
@@ -607,7 +699,7 @@ class StorageBackend(TransactionMethods, ABC):
         end = _now()
         if state is None:
             if self._transaction_status(entry.connection) is _IDLE or entry.interrupted:
-                self._pool.release(entry, end)
+                entry.pool.release(entry, end)
             else:
                 self._give_back(entry)
         elif not control:
@@ -790,9 +882,93 @@ class StorageBackend(TransactionMethods, ABC):
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         """Read the columns of ``table_name`` from the catalog."""
 
+    # -- the async side -----------------------------------------------------------------
+    # The same methods for asyncio code: each runs its synchronous twin in a bridge
+    # (see :mod:`.bridge`), on connections of the running event loop's own pool.
+
+    async def aconnect(self) -> None:
+        """:meth:`connect` for async code (opens this event loop's first connection)."""
+        await _bridge.run(self.connect)
+
+    async def adisconnect(self) -> None:
+        """:meth:`disconnect` for async code."""
+        await _bridge.run(self.disconnect)
+
+    async def aping(self, reconnect: bool = False) -> bool:
+        """:meth:`ping` for async code."""
+        return await _bridge.run(self.ping, reconnect)
+
+    async def aexecute(self, query: str, params: Sequence[Any] | None = None, **options: Any) -> QueryResult:
+        """:meth:`execute` for async code."""
+        return await _bridge.run(self.execute, query, params, **options)
+
+    async def aexecute_many(self, query: str, params_seq: Iterable[Sequence[Any]]) -> QueryResult:
+        """:meth:`execute_many` for async code."""
+        return await _bridge.run(self.execute_many, query, params_seq)
+
+    async def afetch_all(self, query: str, params: Sequence[Any] | None = None,
+                         **options: Any) -> list[dict[str, Any]]:
+        """:meth:`fetch_all` for async code."""
+        return await _bridge.run(self.fetch_all, query, params, **options)
+
+    async def afetch_one(self, query: str, params: Sequence[Any] | None = None,
+                         **options: Any) -> dict[str, Any] | None:
+        """:meth:`fetch_one` for async code."""
+        return await _bridge.run(self.fetch_one, query, params, **options)
+
+    async def afetch_value(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """:meth:`fetch_value` for async code."""
+        return await _bridge.run(self.fetch_value, query, params)
+
+    async def acreate_table(self, table_name: str, columns: Sequence[ColumnDef] | Mapping[str, Any],
+                            **kwargs: Any) -> None:
+        """:meth:`create_table` for async code."""
+        await _bridge.run(self.create_table, table_name, columns, **kwargs)
+
+    async def adrop_table(self, table_name: str, if_exists: bool = False) -> None:
+        """:meth:`drop_table` for async code."""
+        await _bridge.run(self.drop_table, table_name, if_exists)
+
+    async def atable_exists(self, table_name: str) -> bool:
+        """:meth:`table_exists` for async code."""
+        return await _bridge.run(self.table_exists, table_name)
+
+    async def aget_columns(self, table_name: str) -> list[ColumnInfo]:
+        """:meth:`get_columns` for async code."""
+        return await _bridge.run(self.get_columns, table_name)
+
+    @property
+    def supports_async(self) -> bool:
+        """Whether the ``a``-methods work on this backend (it has an async driver or thread mode)."""
+        return self._async_connections() is not None
+
+    def async_pool(self) -> ConnectionPool | None:
+        """The running event loop's pool (``stats()``, ``dispose()``), or ``None`` before its first use."""
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if self._async_connections() == "direct":
+            return self._pool
+        return self._loop_pools.get(loop)
+
     def __repr__(self) -> str:
         state = "connected" if self.is_connected() else "disconnected"
         return f"<{type(self).__name__} {self.config.describe()!r} {state}>"
+
+
+def _foreign_transaction(backend: StorageBackend, state: Transaction) -> TransactionError:
+    """The error for a statement from a context copied out of an open transaction's."""
+    who = "task" if state.task is not None or _get_running_loop() is not None else "thread"
+    return TransactionError(
+        f"This {who} has a copy of the context of another {who} that has a transaction open on "
+        f"{backend.name} (asyncio copies the context into every task it creates, and "
+        "asyncio.to_thread into its thread). Its statements can run neither inside that "
+        "transaction (two tasks must never use one connection at once) nor outside it (they "
+        "would not be atomic with it). Run the work one statement after another in the task "
+        "that opened the transaction, or start this one after the transaction block ends.")
 
 
 def _unencodable(exc: UnicodeEncodeError, sql: str, params: Any) -> DataError:

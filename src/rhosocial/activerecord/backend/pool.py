@@ -15,6 +15,7 @@ the connections it inherited.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -23,6 +24,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
+from . import bridge as _bridge
 from .errors import ConfigurationError, PoolTimeoutError
 
 if TYPE_CHECKING:
@@ -141,11 +143,12 @@ class PoolStats:
 class PooledConnection:
     """One driver connection and what the pool knows about it."""
 
-    __slots__ = ("connection", "created", "last_used", "expires", "generation", "deadline",
+    __slots__ = ("connection", "pool", "created", "last_used", "expires", "generation", "deadline",
                  "interrupted", "broken", "__weakref__")
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, pool: "ConnectionPool | None" = None) -> None:
         self.connection = connection
+        self.pool: ConnectionPool = pool  # type: ignore[assignment]  # the pool it returns to
         self.created = self.last_used = _now()
         self.expires = float("inf")
         self.generation = 0
@@ -166,10 +169,18 @@ class ConnectionPool:
     see the pool only through its settings, :meth:`stats` and :meth:`dispose`.
     Idle connections are reused most-recently-returned first, so under light
     load a few stay warm and the rest age out (``pool_idle_timeout``).
+
+    A pool with a ``loop`` lends the connections async code uses on that
+    event loop (async drivers are bound to the loop that opened them);
+    borrowers from bridges (``a``-methods) wait for a free connection by
+    awaiting, never by blocking the loop.
     """
 
-    def __init__(self, backend: "StorageBackend", settings: PoolSettings) -> None:
+    def __init__(self, backend: "StorageBackend", settings: PoolSettings,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._backend = backend
+        self.loop = loop
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.settings = settings
         self._size = settings.pool_size
         self._max = settings.pool_size + settings.max_overflow
@@ -181,7 +192,7 @@ class ConnectionPool:
         self._sweep_after = settings.pool_idle_timeout
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._first_lock = threading.Lock()
+        self._first_lock = _bridge.HybridLock()
         self._open = 0
         self._waiting = 0
         self._generation = 0
@@ -226,39 +237,72 @@ class ConnectionPool:
         deadline = _now() + wait_for
         waited = False
         while True:
-            with self._cond:
-                self._waiting += 1  # before looking: release() reads it without the lock
-                try:
-                    self._reclaim_abandoned()
-                    while not self._idle and self._open >= self._max:
-                        remaining = deadline - _now()
-                        if remaining <= 0:
-                            self._counters["timeouts"] += 1
-                            raise PoolTimeoutError(self._timeout_message(wait_for))
-                        if not waited:
-                            waited = True
-                            self._counters["waits"] += 1
-                        self._cond.wait(remaining)
-                        self._reclaim_abandoned()
-                    entry = self._idle.pop() if self._idle else None
-                    if entry is None:
-                        self._open += 1  # a slot reserved for the connection opened below
-                finally:
-                    self._waiting -= 1
+            reclaimed: list[PooledConnection] = []
+            try:
+                with self._cond:
+                    self._waiting += 1  # before looking: release() reads it without the lock
+                    try:
+                        self._reclaim_abandoned(reclaimed)
+                        while not self._idle and self._open >= self._max:
+                            remaining = deadline - _now()
+                            if remaining <= 0:
+                                self._counters["timeouts"] += 1
+                                raise PoolTimeoutError(self._timeout_message(wait_for))
+                            if not waited:
+                                waited = True
+                                self._counters["waits"] += 1
+                            self._wait(remaining)
+                            self._reclaim_abandoned(reclaimed)
+                        entry = self._idle.pop() if self._idle else None
+                        if entry is None:
+                            self._open += 1  # a slot reserved for the connection opened below
+                    finally:
+                        self._waiting -= 1
+            finally:
+                for stale in reclaimed:  # closed outside the lock: closing may await
+                    self._backend._close_quietly(stale.connection)
             if entry is None:
                 return self._open_new()
             if self._still_good(entry):
                 return entry
 
+    def _wait(self, remaining: float) -> None:
+        """Wait (the lock held) until a connection may be free, or ``remaining`` seconds pass."""
+        loop = _bridge.running_loop()
+        if loop is None:
+            self._cond.wait(remaining)
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        waiter = (loop, future)
+        self._async_waiters.append(waiter)
+        self._lock.release()  # never held across an await: other greenlets of this thread need it
+        try:
+            _bridge.await_(asyncio.wait((future,), timeout=remaining))
+        finally:
+            self._lock.acquire()
+            if waiter in self._async_waiters:
+                self._async_waiters.remove(waiter)
+
+    def _notify(self) -> None:
+        """Wake one borrower waiting for a connection (the lock held)."""
+        self._cond.notify()
+        if self._async_waiters:
+            loop, future = self._async_waiters.pop(0)
+            try:
+                loop.call_soon_threadsafe(_wake, future)
+            except RuntimeError:  # its loop is closed: nobody waits there any more
+                pass
+
     def _open_new(self) -> PooledConnection:
         """Open a connection into a slot already counted in ``_open``, and lend it."""
         try:
-            entry = self._backend._open_pooled()
+            entry = self._backend._open_pooled(self)
         except BaseException:
             with self._cond:
                 self._open -= 1
-                self._cond.notify()
+                self._notify()
             raise
+        entry.pool = self
         entry.generation = self._generation
         if self.settings.pool_recycle is not None and not self._single:
             entry.expires = entry.created + self.settings.pool_recycle
@@ -307,7 +351,7 @@ class ConnectionPool:
         idle.append(entry)
         if self._waiting:
             with self._cond:
-                self._cond.notify()
+                self._notify()
         sweep_after = self._sweep_after
         if sweep_after is not None and now - idle[0].last_used > sweep_after and len(idle) > 1:
             self._sweep(now, sweep_after)
@@ -325,15 +369,15 @@ class ConnectionPool:
         entry.broken = True
         self._abandoned.append(entry)
 
-    def _reclaim_abandoned(self) -> None:
-        # called with the lock held
+    def _reclaim_abandoned(self, closing: list[PooledConnection]) -> None:
+        # called with the lock held; the caller closes what lands in ``closing`` after releasing it
         while self._abandoned:
             entry = self._abandoned.pop()
             self._all.discard(entry)
             self._open -= 1
             self._counters["closed"] += 1
             self._counters["discarded"] += 1
-            self._backend._close_quietly(entry.connection)
+            closing.append(entry)
 
     def _sweep(self, now: float, idle_timeout: float) -> None:
         """Close idle connections unused for longer than ``pool_idle_timeout`` (oldest first)."""
@@ -351,7 +395,7 @@ class ConnectionPool:
             self._counters["closed"] += 1
             if discarded:
                 self._counters["discarded"] += 1
-            self._cond.notify()
+            self._notify()
         self._backend._close_quietly(entry.connection)
 
     # -- the whole pool -------------------------------------------------------------
@@ -409,7 +453,8 @@ class ConnectionPool:
         _ORPHANS.extend(e.connection for e in (*self._all, *self._abandoned))
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._first_lock = threading.Lock()
+        self._first_lock = _bridge.HybridLock()
+        self._async_waiters = []
         self._idle, self._all, self._abandoned = [], set(), []
         self._open = self._waiting = 0
         self._generation += 1
@@ -418,6 +463,11 @@ class ConnectionPool:
     def __repr__(self) -> str:
         return (f"<ConnectionPool {self._backend.name} open={self._open} idle={len(self._idle)} "
                 f"in_use={self._open - len(self._idle)}>")
+
+
+def _wake(future: "asyncio.Future[None]") -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _fresh_for(settings: PoolSettings) -> float:

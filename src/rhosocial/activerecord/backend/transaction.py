@@ -10,7 +10,9 @@ connection.
 """
 from __future__ import annotations
 
+import asyncio
 import enum
+import inspect
 import logging
 import random
 import threading
@@ -20,6 +22,7 @@ from asyncio.events import _get_running_loop
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Protocol, TypeVar
 
+from . import bridge as _bridge
 from . import pool as _pool
 from .errors import (
     ConnectionError,
@@ -262,7 +265,7 @@ class Transaction:
         entry = self.entry
         if entry is not None and (self.frames or self.pins) and self.fork == _pool.fork_generation[0]:
             try:
-                self.backend._pool.abandon(entry)
+                entry.pool.abandon(entry)
             except Exception:  # noqa: BLE001 - never raise from a finalizer
                 pass
 
@@ -391,7 +394,7 @@ class TransactionMethods:
             if read_only and not caps.supports_read_only_transactions:
                 raise NotSupportedError(f"{self.name} does not support read-only transactions")
             if state is None:
-                state = Transaction(self, self._pool.acquire(), timeout)  # type: ignore[arg-type]
+                state = Transaction(self, self._lender().acquire(), timeout)  # type: ignore[attr-defined]
                 self._state.set(state)
             state.command_timeout = timeout
             state.isolation_level, state.read_only = level, read_only
@@ -636,27 +639,109 @@ class TransactionMethods:
             TransactionError: a transaction is already open here (a retry could
                 not re-run the work before it).
         """
-        if self.in_transaction:
+        retry = _Retries(self, retries, retry_on, backoff, max_backoff)
+        while True:
+            try:
+                with self.transaction(isolation_level, read_only, **options):
+                    return fn()
+            except Exception as exc:
+                time.sleep(retry.pause_after(exc))
+
+    # -- the async side -----------------------------------------------------------------
+
+    def atransaction(
+        self, isolation_level: "IsolationLevel | str | None" = None, read_only: bool = False,
+        *, savepoint: bool = True, **options: Any,
+    ) -> "AsyncTransactionBlock":
+        """``async with backend.atransaction():`` the async form of :meth:`transaction`.
+
+        Same rules: nested blocks are savepoints, commit on success, roll back
+        on an exception, a cancellation included (the task's own, or a
+        timeout's).
+        """
+        return AsyncTransactionBlock(self.transaction(isolation_level, read_only, savepoint=savepoint, **options))
+
+    async def abegin_transaction(
+        self, isolation_level: "IsolationLevel | str | None" = None, read_only: bool = False,
+        **options: Any,
+    ) -> None:
+        """:meth:`begin_transaction` for async code."""
+        await _bridge.run(self.begin_transaction, isolation_level, read_only, **options)
+
+    async def acommit_transaction(self) -> None:
+        """:meth:`commit_transaction` for async code."""
+        await _bridge.run(self.commit_transaction)
+
+    async def arollback_transaction(self) -> None:
+        """:meth:`rollback_transaction` for async code."""
+        await _bridge.run(self.rollback_transaction)
+
+    async def arun_in_transaction(
+        self, fn: Callable[[], Any], *, retries: int = 3,
+        isolation_level: "IsolationLevel | str | None" = None, read_only: bool = False,
+        retry_on: tuple[type[BaseException], ...] | None = None, backoff: float = 0.02,
+        max_backoff: float = 1.0, **options: Any,
+    ) -> Any:
+        """:meth:`run_in_transaction` for async code: ``fn`` may be plain or ``async def``.
+
+        The pause between attempts is awaited, so the loop serves other tasks.
+        """
+        retry = _Retries(self, retries, retry_on, backoff, max_backoff)
+        while True:
+            try:
+                async with self.atransaction(isolation_level, read_only, **options):
+                    result = fn()
+                    if inspect.isawaitable(result):
+                        result = await result
+                    return result
+            except Exception as exc:
+                await asyncio.sleep(retry.pause_after(exc))
+
+
+class AsyncTransactionBlock:
+    """``async with backend.atransaction():``: the synchronous block's enter and exit, awaited."""
+
+    __slots__ = ("_block",)
+
+    def __init__(self, block: Any) -> None:
+        self._block = block
+
+    async def __aenter__(self) -> Any:
+        return await _bridge.run(self._block.__enter__)
+
+    async def __aexit__(self, kind: Any, error: Any, trace: Any) -> bool:
+        return bool(await _bridge.run(self._block.__exit__, kind, error, trace))
+
+
+class _Retries:
+    """When ``run_in_transaction`` (sync or async) runs ``fn`` again, and after what pause."""
+
+    __slots__ = ("backend", "retries", "retryable", "backoff", "max_backoff", "attempt")
+
+    def __init__(self, backend: Any, retries: int, retry_on: tuple[type[BaseException], ...] | None,
+                 backoff: float, max_backoff: float) -> None:
+        if backend.in_transaction:
             raise TransactionError(
                 "run_in_transaction() cannot retry inside an open transaction: a retry would "
                 "have to re-run the work done before it too. Call it outside any transaction."
             )
         if not isinstance(retries, int) or retries < 0:
             raise ValueError(f"retries must be a non-negative integer, got {retries!r}")
-        retryable = tuple(retry_on) if retry_on is not None else (SerializationError, DeadlockError)
-        attempt = 0
-        while True:
-            try:
-                with self.transaction(isolation_level, read_only, **options):
-                    return fn()
-            except Exception as exc:
-                if attempt >= retries or not _retryable(exc, retryable):
-                    raise
-                attempt += 1
-                pause = random.uniform(0, min(max_backoff, backoff * 2 ** attempt))
-                logger.info("%s: retrying a transaction (attempt %d of %d) after %s; pausing %.3fs",
-                            self.name, attempt + 1, retries + 1, type(exc).__name__, pause)
-                time.sleep(pause)
+        self.backend = backend
+        self.retries = retries
+        self.retryable = tuple(retry_on) if retry_on is not None else (SerializationError, DeadlockError)
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.attempt = 0
+
+    def pause_after(self, error: Exception) -> float:
+        """Return the pause before the next attempt, or raise ``error`` if there is none."""
+        if self.attempt >= self.retries or not _retryable(error, self.retryable):
+            raise error
+        self.attempt += 1
+        pause = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** self.attempt))
+        logger.info("%s: retrying a transaction (attempt %d of %d) after %s; pausing %.3fs",
+                    self.backend.name, self.attempt + 1, self.retries + 1, type(error).__name__, pause)
+        return pause
 
 
 def _retryable(error: BaseException, classes: tuple[type[BaseException], ...]) -> bool:

@@ -36,6 +36,7 @@ from ..query.query import Query
 from ..relation import dependent as _relation_dependent
 from ..relation import loading as _relation_loading
 from ..relation.descriptor import RelationDescriptor
+from .asynchronous import AsyncRecordMethods, settled as _settled
 from .events import EVENTS, CallbackRegistry
 from .fields import ColumnSpec, resolve_column
 from .metadata import ModelMetadata, metadata_of
@@ -206,7 +207,7 @@ def _pluralize(word: str) -> str:
     return word + "s"
 
 
-class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
+class ActiveRecord(AsyncRecordMethods, pydantic.BaseModel, metaclass=ActiveRecordMeta):
     """Base class of persistent models.
 
     Declare fields as pydantic annotations; ``__tablename__`` names the table
@@ -372,9 +373,13 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         return callback
 
     def _fire(self, event: str) -> None:
-        getattr(self, event)()
+        result = getattr(self, event)()
+        if result is not None:  # an async def hook returned its coroutine
+            _settled(result, self, event)
         for callback in CallbackRegistry.callbacks(type(self), event):
-            callback(self)
+            result = callback(self)
+            if result is not None:
+                _settled(result, self, event)
 
     def before_validate(self) -> None:
         """Run before validation at save."""
@@ -613,6 +618,8 @@ class ActiveRecord(pydantic.BaseModel, metaclass=ActiveRecordMeta):
         if "before_validate" in active:
             self._fire("before_validate")
         errors = self.validate_record()
+        if errors is not None and not isinstance(errors, dict):
+            errors = _settled(errors, self, "validate_record")
         if errors:
             raise RecordInvalid(self, {k: list(v) for k, v in errors.items()})
         if "after_validate" in active:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
 from ..backend.typing import DatabaseType
 from ..errors import MultipleRecordsFound, RecordNotFound, UnsafeQueryError
 from . import expressions as ex
+from .asynchronous import AsyncQueryMethods
 
 if TYPE_CHECKING:
     from ..model.base import ActiveRecord
@@ -17,7 +18,7 @@ _JOIN_KINDS = {"inner": "INNER", "left": "LEFT"}
 _INTEGER_TYPES = frozenset((DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT))
 
 
-class Query(Generic[M]):
+class Query(AsyncQueryMethods[M], Generic[M]):
     """A query over ``model``; every method returns a new query.
 
     Build with ``Model.query()`` and chain ``where``, ``order_by``, ``limit``

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from ..errors import StrictLoadingError
+from asyncio.events import _get_running_loop
+
+from ..backend import bridge
+from ..errors import AsyncLazyLoadError, StrictLoadingError
 from .registry import describe
 
 #: The key under which a record's ``_relations`` dict keeps its strict-loading flag.
@@ -47,12 +50,28 @@ def is_strict(record: Any) -> bool:
 
 
 def check_lazy_load(record: Any, name: str) -> None:
-    """Raise if loading association ``name`` of ``record`` now would be a forbidden lazy load."""
+    """Raise if loading association ``name`` of ``record`` now would be a forbidden lazy load.
+
+    A lazy read in async code (an event loop runs in this thread, outside an
+    ``a``-method) would block the loop with hidden I/O: it is refused.
+    """
+    if _get_running_loop() is not None and not bridge.in_bridge():
+        raise AsyncLazyLoadError(
+            f"{describe(record)}: association {name!r} is not loaded, and loading it here would "
+            "block the event loop (a lazy read in async code). Load it up front with "
+            f"query().includes({name!r}) (await Model.query().includes({name!r}).aall()), or "
+            f"explicitly: await record.aload({name!r})"
+            + (f", or await record.{name}.aall()" if _is_collection(record, name) else ""))
     if is_strict(record):
         raise StrictLoadingError(
             f"{describe(record)}: association {name!r} is not loaded and strict loading is on; "
             f"load it up front with query().includes({name!r})"
         )
+
+
+def _is_collection(record: Any, name: str) -> bool:
+    found = type(record).metadata().associations.get(name)
+    return bool(getattr(found, "to_many", False))
 
 
 def in_batch_size(model: Any) -> int:

@@ -142,6 +142,8 @@ class MySQLBackend(StorageBackend):
     name = "mysql"
     driver_name = "pymysql"
     dialect_class = MySQLDialect
+    async_mode = "native"
+    async_driver_name = "asyncmy"
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         if pymysql is None:
@@ -165,7 +167,8 @@ class MySQLBackend(StorageBackend):
     def _driver_error_types(self) -> tuple[type[BaseException], ...]:
         return (pymysql.err.Error,)
 
-    def _connect(self) -> Any:
+    def _connect_kwargs(self) -> dict[str, Any]:
+        """The driver's connection settings (PyMySQL's names; asyncmy takes the same ones)."""
         config = self.config
         options = config.options
         kwargs: dict[str, Any] = dict(
@@ -179,24 +182,49 @@ class MySQLBackend(StorageBackend):
             value = _seconds(options, key, None)
             if value is not None:
                 kwargs[key] = value
-        # PyMySQL bounds only the TCP connect by connect_timeout; the handshake and login
-        # read with read_timeout. Bound them too, then restore the setting for statements.
-        read_timeout = kwargs.get("read_timeout")
-        kwargs["read_timeout"] = self._connect_timeout
         if "unix_socket" in options:
             kwargs["unix_socket"] = options["unix_socket"]
+        return kwargs
+
+    def _connect(self) -> Any:
+        kwargs = self._connect_kwargs()
+        read_timeout = kwargs.get("read_timeout")
+        # PyMySQL bounds only the TCP connect by connect_timeout; the handshake and login
+        # read with read_timeout. Bound them too, then restore the setting for statements.
+        kwargs["read_timeout"] = self._connect_timeout
         kwargs.update(self._ssl_kwargs())
         try:
             connection = pymysql.connect(**kwargs)
             connection._read_timeout = read_timeout  # used from the next read on
             return connection
         except pymysql.err.Error as exc:
-            code = self._error_code(exc)
-            reason = _CONNECT_MESSAGES.get(code, "connection failed")
-            raise ConnectionError(
-                f"Cannot connect to {self.name} database {config.describe()!r}: {reason} ({exc})",
-                original=exc, code=code,
-            ) from exc
+            raise self._connect_failure(exc) from exc
+
+    async def _connect_async(self) -> Any:
+        from .async_driver import AsyncMySQLConnection
+
+        kwargs = self._connect_kwargs()
+        kwargs.pop("read_timeout", None)  # asyncio bounds reads: command_timeout, or the caller's timeout
+        kwargs.pop("write_timeout", None)
+        ssl = self._ssl_kwargs()
+        if ssl and not ssl.get("ssl_disabled"):
+            kwargs["ssl"] = _ssl_context(ssl)
+        timeout = kwargs.pop("connect_timeout")
+        # asyncmy sends sql_mode unquoted: set it in the init command instead.
+        mode = self.dialect.quote_string(kwargs.pop("sql_mode"))
+        kwargs["init_command"] = f"{kwargs['init_command']}, sql_mode = {mode}"
+        try:
+            return await AsyncMySQLConnection.connect(timeout, **kwargs)
+        except pymysql.err.Error as exc:
+            raise self._connect_failure(exc) from exc
+
+    def _connect_failure(self, exc: BaseException) -> ConnectionError:
+        code = self._error_code(exc)
+        reason = _CONNECT_MESSAGES.get(code, "connection failed")
+        return ConnectionError(
+            f"Cannot connect to {self.name} database {self.config.describe()!r}: {reason} ({exc})",
+            original=exc, code=code,
+        )
 
     def _ssl_kwargs(self) -> dict[str, Any]:
         ssl = dict(self.config.ssl)
@@ -255,6 +283,9 @@ class MySQLBackend(StorageBackend):
         restart) sends an error packet or end-of-file; an idle, healthy
         connection has nothing to read. No round trip is made.
         """
+        looks_alive = getattr(connection, "looks_alive", None)
+        if looks_alive is not None:  # an async connection: its event loop reads the socket
+            return bool(looks_alive())
         sock = connection._sock
         return sock is not None and not socket_has_data(sock.fileno())
 
@@ -500,6 +531,19 @@ class MySQLBackend(StorageBackend):
 #: Statements larger than this that lose their connection most likely hit max_allowed_packet
 #: (16 MiB on current MySQL and MariaDB; the server closes the connection instead of answering).
 _PACKET_HINT = 8 * 2**20
+
+
+def _ssl_context(settings: dict[str, Any]) -> Any:
+    """An ``ssl.SSLContext`` from PyMySQL-style SSL settings (what asyncmy takes)."""
+    import ssl
+
+    context = ssl.create_default_context(cafile=settings.get("ssl_ca"))
+    if settings.get("ssl_cert"):
+        context.load_cert_chain(settings["ssl_cert"], settings.get("ssl_key"), settings.get("ssl_key_password"))
+    verify = settings.get("ssl_verify_cert", bool(settings.get("ssl_ca")))
+    context.check_hostname = bool(settings.get("ssl_verify_identity", False)) and bool(verify)
+    context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    return context
 
 
 def _payload_size(sql: str | None, params: Any) -> int:

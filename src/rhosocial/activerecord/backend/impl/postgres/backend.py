@@ -211,6 +211,8 @@ class PostgresBackend(StorageBackend):
     name = "postgres"
     driver_name = "psycopg"
     dialect_class = PostgresDialect
+    async_mode = "native"
+    async_driver_name = "psycopg (AsyncConnection)"
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         super().__init__(connection_config, **kwargs)
@@ -298,6 +300,16 @@ class PostgresBackend(StorageBackend):
                 cursor_factory=psycopg.RawCursor,
                 **params,
             )
+        except psycopg.Error as exc:
+            raise self._connect_failure(exc, params) from exc
+
+    async def _connect_async(self) -> Any:
+        from .async_driver import AsyncPgConnection
+
+        params = self._connect_params()
+        try:
+            return await AsyncPgConnection.connect(
+                autocommit=True, prepare_threshold=self._prepare_threshold, **params)
         except psycopg.Error as exc:
             raise self._connect_failure(exc, params) from exc
 

@@ -180,6 +180,18 @@ class SQLiteBackend(StorageBackend):
                 original=exc, code=self._error_code(exc),
             ) from exc
 
+    def _async_connections(self) -> str | None:
+        """A file database: each async connection on a thread of its own (sqlite3 blocks).
+
+        An in-memory database lives in one connection and does no I/O: async
+        code shares the synchronous pool's connection and uses it directly.
+        """
+        return "direct" if self._in_memory() else "thread"
+
+    def _in_memory(self) -> bool:
+        database = str(self.config.database or "")
+        return database in ("", ":memory:") or "mode=memory" in database
+
     def _wal_by_default(self) -> bool:
         """File databases use write-ahead logging unless ``wal=False`` (not memory, not read-only)."""
         database = str(self.config.database or "")

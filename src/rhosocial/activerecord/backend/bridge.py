@@ -1,0 +1,298 @@
+"""How asyncio code runs the one, synchronous, implementation of the ORM without blocking.
+
+Every ``a``-prefixed method (``await Post.afind(1)``) calls :func:`run` with
+its synchronous twin. :func:`run` starts that function in a *bridge*
+greenlet that shares the calling task's ``contextvars`` context, so the
+transaction the task holds is the one the function sees. The function runs
+the same code as a synchronous call (compiling, converting parameters and
+rows, validation, hooks, relation planning, error translation) until it
+reaches I/O. There the async side of the connection calls :func:`await_`,
+which hands the awaitable (a driver coroutine, a pool wait) to the task. The
+task awaits it, so the event loop serves other tasks meanwhile, and passes
+the result back, or throws the exception (a ``CancelledError`` included) in
+at that point.
+
+Only the I/O differs between the two worlds, and it lives in the
+connection objects the async pool lends: a facade with the driver's
+synchronous surface (what the backend's ``_execute`` and friends call) over
+an async driver, or :class:`ThreadedConnection`, which runs a synchronous
+driver's calls on a thread of their own.
+
+``greenlet`` is needed only for async use (``pip install
+"rhosocial-activerecord[async]"``); synchronous code never imports it.
+"""
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from typing import Any, Awaitable, Callable, TypeVar
+
+from .errors import NotSupportedError
+
+try:  # pragma: no branch - the [async] extra
+    import greenlet as _greenlet
+except ImportError:  # pragma: no cover - exercised in a subprocess test
+    _greenlet = None  # type: ignore[assignment]
+
+T = TypeVar("T")
+ASYNC_HINT = 'pip install "rhosocial-activerecord[async]"'
+
+#: Set once a bridge has run: synchronous hot paths skip the greenlet check until then.
+ACTIVE = [False]
+
+if _greenlet is not None:
+    getcurrent = _greenlet.getcurrent
+
+    class Bridge(_greenlet.greenlet):  # type: ignore[misc, name-defined]
+        """A greenlet running one synchronous ORM call for an asyncio task."""
+
+        loop: asyncio.AbstractEventLoop | None = None
+else:  # pragma: no cover
+    def getcurrent() -> Any:
+        return None
+
+    class Bridge:  # type: ignore[no-redef]
+        loop: asyncio.AbstractEventLoop | None = None
+
+
+def in_bridge() -> bool:
+    """Whether the caller runs inside :func:`run` (an ``a``-method), where I/O must be awaited."""
+    return ACTIVE[0] and type(getcurrent()) is Bridge
+
+
+def current_bridge() -> Bridge | None:
+    """The bridge greenlet running now, or ``None``."""
+    if not ACTIVE[0]:
+        return None
+    current = getcurrent()
+    return current if type(current) is Bridge else None
+
+
+def await_(awaitable: Awaitable[T]) -> T:
+    """Wait for ``awaitable`` from synchronous code running inside :func:`run`.
+
+    The bridge's task awaits it; the event loop runs other tasks meanwhile.
+
+    Raises:
+        RuntimeError: called outside :func:`run` (a bug: I/O of an async
+            connection outside an ``a``-method).
+    """
+    current = getcurrent() if ACTIVE[0] else None
+    if type(current) is not Bridge:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()
+        raise RuntimeError("await_() called outside an async ORM call")
+    return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+
+
+async def run(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run the synchronous ``function(*args, **kwargs)`` for the current task and return its value.
+
+    The function shares the task's context (its transaction, its
+    ``contextvars``); its I/O is awaited by the task, so the loop is never
+    blocked. A cancellation reaches it as ``CancelledError`` at the I/O it
+    was waiting on, so its ``finally`` blocks and transaction rollbacks run.
+
+    Raises:
+        NotSupportedError: ``greenlet`` is not installed.
+    """
+    if _greenlet is None:
+        raise NotSupportedError(f"Async use needs the greenlet package: {ASYNC_HINT}")
+    ACTIVE[0] = True
+    here = getcurrent()
+    bridge = Bridge(function, here)
+    bridge.gr_context = here.gr_context  # the task's own context, not a copy
+    bridge.loop = asyncio.get_running_loop()
+    request = bridge.switch(*args, **kwargs)
+    while not bridge.dead:
+        try:
+            value = await request
+        except BaseException as exc:  # noqa: BLE001 - handed to the synchronous code
+            request = bridge.throw(exc)
+        else:
+            request = bridge.switch(value)
+    return request  # type: ignore[no-any-return]
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the bridge running now (``None`` outside one)."""
+    bridge = current_bridge()
+    return None if bridge is None else bridge.loop
+
+
+class HybridLock:
+    """A mutex that may be held across I/O by threads and by bridge greenlets alike.
+
+    A ``threading.Lock`` held by a greenlet that then awaits I/O would block
+    every other greenlet of its thread (the event loop's). Here a bridge
+    that finds the lock taken awaits short sleeps instead of blocking; a
+    thread blocks as usual. Used for rare, short exclusive work: opening the
+    first connection, learning a table's columns before the first write.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "HybridLock":
+        lock = self._lock
+        if lock.acquire(blocking=False):
+            return self
+        if in_bridge():
+            pause = 0.0005
+            while not lock.acquire(blocking=False):
+                await_(asyncio.sleep(pause))
+                pause = min(pause * 2, 0.02)
+        else:
+            lock.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._lock.release()
+
+
+# -- a synchronous driver on a thread of its own ------------------------------------------
+
+
+class _Worker:
+    """One daemon thread running one connection's calls in order."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        jobs = self._jobs
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            function, args, done = job
+            try:
+                value = function(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                done(None, exc)
+            else:
+                done(value, None)
+
+    def call(self, function: Callable[..., T], *args: Any, interrupt: Callable[[], Any] | None = None) -> T:
+        """Run ``function(*args)`` on the worker; awaited inside a bridge, waited for elsewhere."""
+        if threading.current_thread() is self.thread:
+            return function(*args)
+        bridge = current_bridge()
+        if bridge is not None and bridge.loop is not None:
+            loop = bridge.loop
+            future = loop.create_future()
+
+            def done(value: Any, error: BaseException | None) -> None:
+                loop.call_soon_threadsafe(_settle, future, value, error)
+
+            self._jobs.put((function, args, done))
+            try:
+                return await_(future)
+            except asyncio.CancelledError:
+                if interrupt is not None and not future.done():
+                    interrupt()  # stop the statement; the calls queued after it still run in order
+                raise
+        box: list[Any] = []
+        finished = threading.Event()
+
+        def done_sync(value: Any, error: BaseException | None) -> None:
+            box[:] = [value, error]
+            finished.set()
+
+        self._jobs.put((function, args, done_sync))
+        finished.wait()
+        if box[1] is not None:
+            raise box[1]
+        return box[0]  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+class ThreadedConnection:
+    """A synchronous DB-API connection whose calls run on a thread of their own.
+
+    It has the wrapped connection's surface: a method call runs on the
+    connection's thread (awaited from a bridge, so the event loop goes on),
+    and returns cursors wrapped the same way; plain attributes are read
+    directly. A backend that sets ``async_mode = "thread"`` gets its
+    connections for async use wrapped in it, with its synchronous hooks
+    unchanged. A cancelled call interrupts the statement when the
+    connection has ``interrupt()`` (sqlite3 does).
+    """
+
+    _PLAIN = (type(None), bool, int, float, str, bytes, tuple, list, dict)
+
+    def __init__(self, target: Any, worker: _Worker, interrupt: Callable[[], Any] | None = None) -> None:
+        object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_worker", worker)
+        if interrupt is None:
+            interrupt = getattr(target, "interrupt", None)
+        object.__setattr__(self, "_interrupt", interrupt)
+
+    @classmethod
+    def open(cls, connect: Callable[[], Any], name: str) -> "ThreadedConnection":
+        """Open a connection with ``connect()`` on a new thread and wrap it."""
+        worker = _Worker(name)
+        try:
+            return cls(worker.call(connect), worker)
+        except BaseException:
+            worker.stop()
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value) or name == "interrupt":  # interrupt(): from any thread, at once
+            return value
+        worker = self._worker
+        interrupt = self._interrupt
+        target = self._target
+
+        def call(*args: Any) -> Any:
+            result = worker.call(value, *args, interrupt=interrupt)
+            if isinstance(result, ThreadedConnection._PLAIN) or result is target:
+                return result
+            return ThreadedConnection(result, worker, interrupt)
+
+        return call
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
+
+    def close(self) -> None:
+        """Close the connection on its thread, then end the thread."""
+        try:
+            self._worker.call(self._target.close)
+        finally:
+            self._worker.stop()
+
+    @property
+    def unwrapped(self) -> Any:
+        """The driver connection itself (for hooks that must not wait, such as an interrupt)."""
+        return self._target
+
+    def __repr__(self) -> str:
+        return f"<ThreadedConnection {self._target!r}>"
+
+
+def sleep(seconds: float) -> None:
+    """Pause: awaited inside a bridge, ``time.sleep`` elsewhere."""
+    if in_bridge():
+        await_(asyncio.sleep(seconds))
+    else:
+        time.sleep(seconds)

@@ -1,0 +1,155 @@
+"""asyncmy behind the PyMySQL surface the MySQL hooks use.
+
+The backend's ``_execute``, ``_on_connect`` and the rest run unchanged on
+these objects inside a bridge (an ``a``-method); each call that talks to the
+server awaits asyncmy's coroutine through
+:func:`~rhosocial.activerecord.backend.bridge.await_`. asyncmy's exceptions
+are re-raised as the PyMySQL classes of the same name with the same
+arguments (errno, message), so error translation is shared as well.
+
+Why asyncmy rather than aiomysql: asyncmy is maintained (releases through
+2025, wheels for CPython 3.11-3.14) and implements the protocol itself in
+Cython; aiomysql reuses PyMySQL's private internals, which PyMySQL
+releases have broken before, and sees few releases.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Sequence
+
+import pymysql
+
+from ...bridge import await_, in_bridge
+
+try:
+    import asyncmy
+    import asyncmy.errors as _asyncmy_errors
+
+    _ASYNCMY_ERROR: type[BaseException] = _asyncmy_errors.Error
+except ImportError:  # pragma: no cover - exercised in a subprocess test
+    asyncmy = None
+    _ASYNCMY_ERROR = type("_NoError", (Exception,), {})
+
+INSTALL_HINT = 'pip install "rhosocial-activerecord[mysql-async]"'
+
+
+def _translated(exc: BaseException) -> BaseException:
+    """The PyMySQL exception of the same name and arguments as asyncmy's ``exc``."""
+    cls = getattr(pymysql.err, type(exc).__name__, None)
+    if not (isinstance(cls, type) and issubclass(cls, pymysql.err.Error)):
+        cls = pymysql.err.OperationalError if isinstance(exc, OSError) else pymysql.err.Error
+    return cls(*exc.args)
+
+
+def _wait(awaitable: Any) -> Any:
+    try:
+        return await_(awaitable)
+    except _ASYNCMY_ERROR as exc:
+        raise _translated(exc) from exc
+    except (ConnectionError, asyncio.IncompleteReadError) as exc:  # the socket went away
+        raise pymysql.err.OperationalError(2013, f"Lost connection to server during query ({exc})") from exc
+
+
+class AsyncMySQLCursor:
+    """An asyncmy cursor with PyMySQL's blocking-style methods (awaited by the bridge)."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def mogrify(self, sql: str, params: Sequence[Any]) -> str:
+        return str(self._cursor.mogrify(sql, params))
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        return int(_wait(self._cursor.execute(sql, params)) or 0)
+
+    def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> int:
+        return int(_wait(self._cursor.executemany(sql, seq)) or 0)
+
+    def fetchall(self) -> Any:
+        return _wait(self._cursor.fetchall())
+
+    def fetchone(self) -> Any:
+        return _wait(self._cursor.fetchone())
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    @property
+    def lastrowid(self) -> Any:
+        return self._cursor.lastrowid
+
+    def close(self) -> None:
+        _wait(self._cursor.close())
+
+
+class AsyncMySQLConnection:
+    """An asyncmy connection with the PyMySQL connection's surface."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    @classmethod
+    async def connect(cls, connect_timeout: float, **kwargs: Any) -> "AsyncMySQLConnection":
+        if asyncmy is None:
+            from ...errors import DriverNotInstalledError
+
+            raise DriverNotInstalledError(f"Async use of the MySQL backend needs asyncmy: {INSTALL_HINT}")
+        try:
+            # asyncmy bounds only the TCP connect; the handshake and login are bounded here.
+            connection = await asyncio.wait_for(
+                asyncmy.connect(connect_timeout=connect_timeout, **kwargs), connect_timeout)
+        except _ASYNCMY_ERROR as exc:
+            raise _translated(exc) from exc
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise pymysql.err.OperationalError(
+                2003, f"Can't connect to MySQL server on {kwargs.get('host')!r} ({exc})") from exc
+        return cls(connection)
+
+    @property
+    def server_status(self) -> int | None:
+        return self._connection.server_status  # type: ignore[no-any-return]
+
+    @property
+    def _sock(self) -> Any:
+        """The socket (what the watchdog shuts down to stop a call past ``command_timeout``)."""
+        transport = getattr(self._connection, "_transport", None)
+        return None if transport is None else transport.get_extra_info("socket")
+
+    def looks_alive(self) -> bool:
+        """Whether the server has not closed the connection (what the loop's reader saw; no round trip)."""
+        transport = getattr(self._connection, "_transport", None)
+        if transport is None or transport.is_closing():
+            return False
+        protocol = getattr(self._connection, "_proto", None)
+        return not (protocol is not None and (getattr(protocol, "eof", False) or getattr(protocol, "exc", None)))
+
+    def get_server_info(self) -> str:
+        return str(self._connection.get_server_info())
+
+    def cursor(self) -> AsyncMySQLCursor:
+        return AsyncMySQLCursor(self._connection.cursor())
+
+    def close(self) -> None:
+        """Say goodbye from a bridge; elsewhere (a disposed pool of an ended loop) drop the socket."""
+        if in_bridge():
+            try:
+                _wait(self._connection.ensure_closed())
+                return
+            except pymysql.err.Error:
+                pass
+        try:
+            self._connection.close()
+        except RuntimeError:  # its event loop is closed: the socket goes with the transport object
+            pass
+
+    def __repr__(self) -> str:
+        return f"<AsyncMySQLConnection {self._connection!r}>"

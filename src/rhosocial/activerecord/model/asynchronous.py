@@ -1,0 +1,161 @@
+"""The ``a``-prefixed twins of the model API, for asyncio code.
+
+Each twin runs its synchronous namesake through
+:func:`~rhosocial.activerecord.backend.bridge.run`: the same code, with its
+I/O awaited on the event loop (see that module). There is no second
+implementation to drift: ``await Post.afind(1)`` compiles, converts,
+validates and fires hooks exactly as ``Post.find(1)`` does.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+
+import inspect
+
+from ..backend.bridge import await_, in_bridge, run
+from ..errors import ActiveRecordError
+
+if TYPE_CHECKING:
+    from .base import ActiveRecord
+
+T = TypeVar("T", bound="ActiveRecord")
+R = TypeVar("R")
+
+
+class AsyncRecordMethods:
+    """Async twins of the class and record methods of :class:`ActiveRecord`."""
+
+    if TYPE_CHECKING:
+        def save(self, validate: bool = True) -> Any: ...
+        def update(self, **attributes: Any) -> Any: ...
+        def delete(self) -> bool: ...
+        def refresh(self) -> Any: ...
+        @classmethod
+        def backend(cls) -> Any: ...
+
+    # -- records ---------------------------------------------------------------------
+
+    async def asave(self: T, validate: bool = True) -> T:
+        """``save()`` for async code."""
+        return await run(self.save, validate)
+
+    async def aupdate(self: T, **attributes: Any) -> T:
+        """``update()`` for async code."""
+        return await run(self.update, **attributes)
+
+    async def adelete(self) -> bool:
+        """``delete()`` for async code."""
+        return await run(self.delete)
+
+    async def arefresh(self: T) -> T:
+        """``refresh()`` for async code."""
+        return await run(self.refresh)
+
+    async def aload(self, *names: str) -> Any:
+        """Load associations ``names`` (cached on the record, as ``includes()`` does); return the first.
+
+        The explicit, awaited form of a lazy read: ``author = await
+        post.aload("author")``, ``posts = await user.aload("posts")`` (a
+        list). Already loaded associations are not read again.
+        """
+        if not names:
+            raise TypeError("aload() needs the name of at least one association")
+        return await run(_load, self, names)
+
+    # -- classes ---------------------------------------------------------------------
+
+    @classmethod
+    async def acreate(cls: type[T], **attributes: Any) -> T:
+        """``create()`` for async code."""
+        return await run(cls.create, **attributes)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def afind(cls: type[T], pk: Any) -> T:
+        """``find()`` for async code."""
+        return await run(cls.find, pk)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def afind_by(cls: type[T], **equals: Any) -> T | None:
+        """``find_by()`` for async code."""
+        return await run(cls.find_by, **equals)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def afind_by_sql(cls: type[T], sql: str, params: Sequence[Any] = ()) -> list[T]:
+        """``find_by_sql()`` for async code."""
+        return await run(cls.find_by_sql, sql, params)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def aall(cls: type[T]) -> list[T]:
+        """``all()`` for async code."""
+        return await run(cls.all)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def acount(cls) -> int:
+        """``count()`` for async code."""
+        return await run(cls.count)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def ainsert_many(cls, records: Sequence[Any]) -> int:
+        """``insert_many()`` for async code."""
+        return await run(cls.insert_many, records)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def acreate_table(cls, if_not_exists: bool = False) -> None:
+        """``create_table()`` for async code."""
+        await run(cls.create_table, if_not_exists)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def adrop_table(cls, if_exists: bool = False) -> None:
+        """``drop_table()`` for async code."""
+        await run(cls.drop_table, if_exists)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def atable_exists(cls) -> bool:
+        """``table_exists()`` for async code."""
+        return await run(cls.table_exists)  # type: ignore[attr-defined]
+
+    @classmethod
+    def atransaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:
+        """``async with Model.atransaction():`` the async form of :meth:`transaction`."""
+        return cls.backend().atransaction(isolation_level, read_only, **options)
+
+    @classmethod
+    async def arun_in_transaction(cls, fn: Callable[[], Any], *, retries: int = 3, **options: Any) -> Any:
+        """Run ``fn()`` (plain or ``async def``) in a transaction, retrying like ``run_in_transaction``."""
+        from ..errors import StaleObjectError
+        from ..backend.errors import DeadlockError, SerializationError
+
+        options.setdefault("retry_on", (SerializationError, DeadlockError, StaleObjectError))
+        return await cls.backend().arun_in_transaction(fn, retries=retries, **options)
+
+
+def _load(record: Any, names: Sequence[str]) -> Any:
+    """Read each association (inside a bridge, so a lazy read awaits its query)."""
+    from ..relation.associations import association
+    from ..relation.collection import CollectionProxy
+
+    values = []
+    for name in names:
+        association(type(record), name)  # an unknown name fails with the list of known ones
+        value = getattr(record, name)
+        values.append(value.all() if isinstance(value, CollectionProxy) else value)
+    return values[0]
+
+
+def settled(value: Any, record: Any, event: str) -> Any:
+    """What a hook returned, awaited if it was ``async def`` (inside an ``a``-method).
+
+    Raises:
+        ActiveRecordError: an async hook in a synchronous call (``save()``
+            rather than ``await asave()``): nothing can await it there.
+    """
+    if not inspect.isawaitable(value):
+        return value
+    if in_bridge():
+        return await_(value)
+    if inspect.iscoroutine(value):
+        value.close()
+    raise ActiveRecordError(
+        f"{type(record).__name__}.{event} is an async hook, but it ran in a synchronous call: "
+        f"use the async method (await record.asave(), adelete(), Model.acreate() ...) so it can "
+        f"be awaited, or make the hook a plain def")
