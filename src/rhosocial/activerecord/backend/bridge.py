@@ -195,7 +195,7 @@ class _Worker:
             try:
                 return await_(future)
             except asyncio.CancelledError:
-                if interrupt is not None and not future.done():
+                if interrupt is not None:
                     interrupt()  # stop the statement; the calls queued after it still run in order
                 raise
         box: list[Any] = []

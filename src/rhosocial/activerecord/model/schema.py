@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import threading
 import typing
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from pydantic_core import PydanticUndefined
 
 from ..backend.base import StorageBackend
+from ..backend.bridge import HybridLock
 from ..query.compiler import SQLCompiler
 from ..backend.errors import DataError, NotSupportedError
 from ..backend.typing import TableName
@@ -105,7 +105,9 @@ class ModelSchema:
             if lock else None
         self._key_verified: bool | None = None
         self._created = False  # this model created the table (key_created): the catalog need not be asked
-        self._prepare_lock = threading.Lock()
+        # held across the catalog query: an asyncio task (a bridge greenlet) that finds it taken must
+        # await, not block the event loop's thread, where the holder's I/O is being awaited
+        self._prepare_lock = HybridLock()
         # With assignment validation, pydantic gives a record a new ``__dict__`` on every
         # assignment, so the dict a record was loaded or saved with can serve as its
         # database state until then; fields that change in place need their own copy.

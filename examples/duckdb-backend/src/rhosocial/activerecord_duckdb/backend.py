@@ -92,11 +92,18 @@ class DuckDBBackend(StorageBackend):
     name = "duckdb"
     driver_name = "duckdb"
     dialect_class = DuckDBDialect
+    # duckdb has no async API: for async code each connection runs on a thread of its own.
+    async_mode = "thread"
+    async_driver_name = "duckdb (a thread per connection)"
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         super().__init__(connection_config, **kwargs)
         if not self.config.database:
             self.config.database = ":memory:"
+
+    def _async_connections(self) -> str | None:
+        # ":memory:" lives in its one connection: async code uses it directly (no I/O to wait for).
+        return "direct" if self.config.database == ":memory:" else "thread"
 
     @classmethod
     def scratch_settings(cls) -> dict[str, Any] | None:

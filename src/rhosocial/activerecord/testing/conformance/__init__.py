@@ -11,6 +11,7 @@ and load the fixtures in the top-level ``conftest.py``::
 A test of a feature whose capability flag is false is skipped with the flag's
 name as the reason; a feature whose flag is true must pass.
 """
+from .asynchronous import TestAsyncConcurrency, TestAsyncModels, TestAsyncRelations, TestAsyncTransactions
 from .concurrency import (
     TestLazyBegin,
     TestPool,
@@ -33,6 +34,7 @@ from .statement_log import TestStatementLogging
 from .transactions import TestTransactions
 
 __all__ = [
+    "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions",
     "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput",
     "TestLazyBegin", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
     "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestStatementLogging",
