@@ -25,6 +25,10 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 
+#: The extras the test suite needs: every backend, sync and async.
+TEST_EXTRAS = "dev,postgres,mysql,async,mysql-async"
+
+
 def ensure_venv(extras: str) -> None:
     """Create .venv and install the project with ``extras`` unless already current."""
     if sys.version_info < (3, 11):
@@ -84,7 +88,7 @@ def test_oldest_pydantic() -> int:
         venv.EnvBuilder(with_pip=True, clear=True).create(COMPAT_VENV)
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             f"pydantic=={OLDEST_PYDANTIC}", "pytest", "-e", "."],
+             f"pydantic=={OLDEST_PYDANTIC}", "pytest", "-e", ".[async]"],
             cwd=ROOT, check=True,
         )
         stamp.write_text(digest)
@@ -103,7 +107,7 @@ def main(argv: list[str]) -> int:
     if task == "demo":
         ensure_venv("")
         return subprocess.call([str(PYTHON), str(ROOT / "examples" / "demo.py"), *rest], cwd=ROOT)
-    ensure_venv("dev,postgres,mysql")
+    ensure_venv(TEST_EXTRAS)
     code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     if rest:
         return 0 if code == 5 else code

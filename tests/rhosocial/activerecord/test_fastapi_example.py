@@ -15,6 +15,7 @@ from async code on yet another event loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import itertools
 import json
@@ -22,8 +23,9 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections import defaultdict
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -49,7 +51,8 @@ NEW_PER_ROUND = 2  # names raced for in each mixed round (incremented in the rou
 NEW_RACERS = 4  # concurrent creates of each of them
 READS = 4  # GETs per mixed round
 BAD = 2  # malformed or unknown requests per mixed round
-REQUEST_TIMEOUT = 60.0  # seconds one request may take
+ROUND_TIMEOUT = 60.0  # seconds one round of concurrent requests may take
+REQUEST_TIMEOUT = 90.0  # seconds one request may take (above ROUND_TIMEOUT: a stuck round reports)
 RUN_TIMEOUT = 300.0  # seconds the whole client run may take
 START_TIMEOUT = 30.0  # seconds uvicorn may take to start (the lifespan creates the tables)
 STOP_TIMEOUT = 15.0  # seconds uvicorn may take to stop
@@ -98,6 +101,29 @@ class Served:
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)  # type: ignore[arg-type]
 
+    def diagnose(self) -> str:
+        """Where the server is stuck: its loop thread, its tasks, the ORM calls they wait in.
+
+        Read from this thread without the loop's help (the loop may be what is stuck);
+        identical stacks are shown once, with how many share them.
+        """
+        stacks: dict[str, int] = {}
+
+        def note(title: str, stack: str) -> None:
+            key = f"--- {title}\n{stack}"
+            stacks[key] = stacks.get(key, 0) + 1
+
+        frame = sys._current_frames().get(self.thread.ident or -1)
+        if frame is not None:
+            note("the uvicorn loop thread", "".join(traceback.format_stack(frame)))
+        if self.loop is not None:
+            for task in asyncio.all_tasks(self.loop):
+                note("task", "".join(_await_chain(task.get_coro())))
+        for obj in gc.get_objects():  # the synchronous ORM code each bridge greenlet waits in
+            if type(obj).__name__ == "Bridge" and getattr(obj, "gr_frame", None) is not None:
+                note("ORM call (bridge greenlet)", "".join(traceback.format_stack(obj.gr_frame)))
+        return "\n".join(f"{key}({count}x)\n" for key, count in stacks.items()) or "(nothing)"
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Ask uvicorn to exit (it then runs the lifespan shutdown) and wait for its thread."""
         self.server.should_exit = True
@@ -105,9 +131,26 @@ class Served:
         if self.thread.is_alive():  # stuck in a graceful shutdown: cut the connections
             self.server.force_exit = True
             self.thread.join(timeout)
-        assert not self.thread.is_alive(), "uvicorn did not stop"
+        assert not self.thread.is_alive(), f"uvicorn did not stop. The server:\n{self.diagnose()}"
         if self.error is not None:
             raise AssertionError(f"uvicorn's event loop failed: {self.error!r}") from self.error
+
+
+def _await_chain(coroutine: Any) -> list[str]:
+    """The frames of a suspended coroutine and of what it awaits, outermost first.
+
+    Frames of installed packages (the server, the framework) are left out, except the
+    innermost: what the task is waiting for.
+    """
+    frames = []
+    while coroutine is not None:
+        frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
+        coroutine = getattr(coroutine, "cr_await", None) or getattr(coroutine, "gi_yieldfrom", None)
+    return [f'  File "{f.f_code.co_filename}", line {f.f_lineno}, in {f.f_code.co_name}\n'
+            for i, f in enumerate(frames)
+            if i == len(frames) - 1 or "site-packages" not in f.f_code.co_filename]
 
 
 @pytest.fixture
@@ -165,6 +208,7 @@ class Client:
     """An ``httpx.AsyncClient`` that records every response."""
 
     http: Any
+    diagnose: Callable[[], str]
     round: int = 0
     log: list[Response] = field(default_factory=list)
 
@@ -250,10 +294,22 @@ async def bad_request(client: Client, kind: int) -> None:
         expect(await client.send("POST", "/counters", json.dumps({"name": ""}).encode()), 400)
 
 
-async def gather_all(requests: list[Awaitable[None]]) -> None:
-    """Run the requests at once; fail with every failure, not just the first."""
+async def gather_all(client: Client, requests: list[Awaitable[None]]) -> None:
+    """Run the requests at once; fail with every failure, not just the first.
+
+    A round that does not finish in time fails with the server's state.
+    """
     assert len(requests) == CONCURRENT, len(requests)
-    results = await asyncio.gather(*requests, return_exceptions=True)
+    tasks = [asyncio.ensure_future(request) for request in requests]
+    _done, pending = await asyncio.wait(tasks, timeout=ROUND_TIMEOUT)
+    if pending:
+        report = client.diagnose()
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        raise AssertionError(f"round {client.round}: {len(pending)} of {len(tasks)} requests "
+                             f"unanswered after {ROUND_TIMEOUT:g}s. The server:\n{report}")
+    results = await asyncio.gather(*tasks, return_exceptions=True)
     failed = [r for r in results if isinstance(r, BaseException)]
     if failed:
         raise ExceptionGroup(f"{len(failed)} of {len(requests)} concurrent requests failed", [
@@ -269,7 +325,7 @@ async def drive(client: Client) -> dict[str, int]:
     requests: list[Awaitable[None]] = [create_racer(client, name)
                                        for _ in range(RACERS) for name in SHARED]
     requests += [bad_request(client, k) for k in range(CONCURRENT - len(requests))]
-    await gather_all(requests)
+    await gather_all(client, requests)
     existing = list(SHARED)
 
     for round_ in range(1, ROUNDS + 1):
@@ -285,7 +341,7 @@ async def drive(client: Client) -> dict[str, int]:
             name = SHARED[k % len(SHARED)] if k % 3 else existing[(k // 3) % len(existing)]
             planned[name] += 1
             requests.append(incrementer(client, name, seen[name]))
-        await gather_all(requests)
+        await gather_all(client, requests)
         for r in client.log:
             if r.round == round_ and r.path.endswith("/increment") and r.status == 200:
                 seen[r.counter] = max(seen[r.counter], r.body["value"])
@@ -293,11 +349,11 @@ async def drive(client: Client) -> dict[str, int]:
     return {name: planned.get(name, 0) for name in existing}
 
 
-async def run_clients(port: int) -> tuple[Client, dict[str, int], dict[str, Response]]:
+async def run_clients(served: Served) -> tuple[Client, dict[str, int], dict[str, Response]]:
     limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{served.port}", limits=limits,
                                  timeout=httpx.Timeout(REQUEST_TIMEOUT)) as http:
-        client = Client(http)
+        client = Client(http, served.diagnose)
         expected_n = await drive(client)
         client.round = ROUNDS + 1
         final = {name: await client.get(name) for name in expected_n}
@@ -332,7 +388,7 @@ def test_concurrent_requests_agree_with_the_database(example: ModuleType, served
                                                      backend: StorageBackend) -> None:
     Counter, Hit = example.Counter, example.Hit
     started = time.perf_counter()
-    client, expected_n, final = asyncio.run(asyncio.wait_for(run_clients(served.port), RUN_TIMEOUT))
+    client, expected_n, final = asyncio.run(asyncio.wait_for(run_clients(served), RUN_TIMEOUT))
     elapsed = time.perf_counter() - started
     log = client.log
 

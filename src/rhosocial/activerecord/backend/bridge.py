@@ -32,9 +32,9 @@ from typing import Any, Awaitable, Callable, TypeVar
 from .errors import NotSupportedError
 
 try:  # pragma: no branch - the [async] extra
-    import greenlet as _greenlet
+    import greenlet as _greenlet  # type: ignore[import-untyped, unused-ignore]
 except ImportError:  # pragma: no cover - exercised in a subprocess test
-    _greenlet = None  # type: ignore[assignment]
+    _greenlet = None
 
 T = TypeVar("T")
 ASYNC_HINT = 'pip install "rhosocial-activerecord[async]"'
@@ -45,7 +45,7 @@ ACTIVE = [False]
 if _greenlet is not None:
     getcurrent = _greenlet.getcurrent
 
-    class Bridge(_greenlet.greenlet):  # type: ignore[misc, name-defined]
+    class Bridge(_greenlet.greenlet):  # type: ignore[misc, name-defined, unused-ignore]
         """A greenlet running one synchronous ORM call for an asyncio task."""
 
         loop: asyncio.AbstractEventLoop | None = None
@@ -84,7 +84,7 @@ def await_(awaitable: Awaitable[T]) -> T:
         if asyncio.iscoroutine(awaitable):
             awaitable.close()
         raise RuntimeError("await_() called outside an async ORM call")
-    return current.parent.switch(awaitable)  # type: ignore[no-any-return]
+    return current.parent.switch(awaitable)  # type: ignore[no-any-return, unused-ignore]
 
 
 async def run(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -113,7 +113,7 @@ async def run(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
             request = bridge.throw(exc)
         else:
             request = bridge.switch(value)
-    return request  # type: ignore[no-any-return]
+    return request  # type: ignore[no-any-return, unused-ignore]
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
@@ -209,7 +209,7 @@ class _Worker:
         finished.wait()
         if box[1] is not None:
             raise box[1]
-        return box[0]  # type: ignore[no-any-return]
+        return box[0]  # type: ignore[no-any-return, unused-ignore]
 
     def stop(self) -> None:
         self._jobs.put(None)

@@ -289,7 +289,10 @@ class ConnectionPool:
         if self._async_waiters:
             loop, future = self._async_waiters.pop(0)
             try:
-                loop.call_soon_threadsafe(_wake, future)
+                if asyncio._get_running_loop() is loop:  # its own thread: no self-pipe write needed
+                    loop.call_soon(_wake, future)
+                else:
+                    loop.call_soon_threadsafe(_wake, future)
             except RuntimeError:  # its loop is closed: nobody waits there any more
                 pass
 

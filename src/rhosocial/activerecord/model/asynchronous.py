@@ -8,38 +8,42 @@ validates and fires hooks exactly as ``Post.find(1)`` does.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Self, Sequence
 
 import inspect
 
 from ..backend.bridge import await_, in_bridge, run
 from ..errors import ActiveRecordError
 
-if TYPE_CHECKING:
-    from .base import ActiveRecord
-
-T = TypeVar("T", bound="ActiveRecord")
-R = TypeVar("R")
 
 
 class AsyncRecordMethods:
     """Async twins of the class and record methods of :class:`ActiveRecord`."""
 
-    if TYPE_CHECKING:
-        def save(self, validate: bool = True) -> Any: ...
-        def update(self, **attributes: Any) -> Any: ...
-        def delete(self) -> bool: ...
-        def refresh(self) -> Any: ...
-        @classmethod
-        def backend(cls) -> Any: ...
+    if TYPE_CHECKING:  # what ActiveRecord defines
+        save: Callable[..., Any]
+        update: Callable[..., Any]
+        delete: Callable[[], bool]
+        refresh: Callable[[], Any]
+        create: Callable[..., Any]
+        find: Callable[..., Any]
+        find_by: Callable[..., Any]
+        find_by_sql: Callable[..., Any]
+        all: Callable[[], Any]
+        count: Callable[[], int]
+        insert_many: Callable[..., int]
+        create_table: Callable[..., None]
+        drop_table: Callable[..., None]
+        table_exists: Callable[[], bool]
+        backend: Callable[[], Any]
 
     # -- records ---------------------------------------------------------------------
 
-    async def asave(self: T, validate: bool = True) -> T:
+    async def asave(self, validate: bool = True) -> Self:
         """``save()`` for async code."""
         return await run(self.save, validate)
 
-    async def aupdate(self: T, **attributes: Any) -> T:
+    async def aupdate(self, **attributes: Any) -> Self:
         """``update()`` for async code."""
         return await run(self.update, **attributes)
 
@@ -47,7 +51,7 @@ class AsyncRecordMethods:
         """``delete()`` for async code."""
         return await run(self.delete)
 
-    async def arefresh(self: T) -> T:
+    async def arefresh(self) -> Self:
         """``refresh()`` for async code."""
         return await run(self.refresh)
 
@@ -65,54 +69,54 @@ class AsyncRecordMethods:
     # -- classes ---------------------------------------------------------------------
 
     @classmethod
-    async def acreate(cls: type[T], **attributes: Any) -> T:
+    async def acreate(cls, **attributes: Any) -> Self:
         """``create()`` for async code."""
-        return await run(cls.create, **attributes)  # type: ignore[attr-defined]
+        return await run(cls.create, **attributes)
 
     @classmethod
-    async def afind(cls: type[T], pk: Any) -> T:
+    async def afind(cls, pk: Any) -> Self:
         """``find()`` for async code."""
-        return await run(cls.find, pk)  # type: ignore[attr-defined]
+        return await run(cls.find, pk)
 
     @classmethod
-    async def afind_by(cls: type[T], **equals: Any) -> T | None:
+    async def afind_by(cls, **equals: Any) -> Self | None:
         """``find_by()`` for async code."""
-        return await run(cls.find_by, **equals)  # type: ignore[attr-defined]
+        return await run(cls.find_by, **equals)
 
     @classmethod
-    async def afind_by_sql(cls: type[T], sql: str, params: Sequence[Any] = ()) -> list[T]:
+    async def afind_by_sql(cls, sql: str, params: Sequence[Any] = ()) -> list[Self]:
         """``find_by_sql()`` for async code."""
-        return await run(cls.find_by_sql, sql, params)  # type: ignore[attr-defined]
+        return await run(cls.find_by_sql, sql, params)
 
     @classmethod
-    async def aall(cls: type[T]) -> list[T]:
+    async def aall(cls) -> list[Self]:
         """``all()`` for async code."""
-        return await run(cls.all)  # type: ignore[attr-defined]
+        return await run(cls.all)
 
     @classmethod
     async def acount(cls) -> int:
         """``count()`` for async code."""
-        return await run(cls.count)  # type: ignore[attr-defined]
+        return await run(cls.count)
 
     @classmethod
     async def ainsert_many(cls, records: Sequence[Any]) -> int:
         """``insert_many()`` for async code."""
-        return await run(cls.insert_many, records)  # type: ignore[attr-defined]
+        return await run(cls.insert_many, records)
 
     @classmethod
     async def acreate_table(cls, if_not_exists: bool = False) -> None:
         """``create_table()`` for async code."""
-        await run(cls.create_table, if_not_exists)  # type: ignore[attr-defined]
+        await run(cls.create_table, if_not_exists)
 
     @classmethod
     async def adrop_table(cls, if_exists: bool = False) -> None:
         """``drop_table()`` for async code."""
-        await run(cls.drop_table, if_exists)  # type: ignore[attr-defined]
+        await run(cls.drop_table, if_exists)
 
     @classmethod
     async def atable_exists(cls) -> bool:
         """``table_exists()`` for async code."""
-        return await run(cls.table_exists)  # type: ignore[attr-defined]
+        return await run(cls.table_exists)
 
     @classmethod
     def atransaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:

@@ -103,7 +103,7 @@ class AsyncQueryMethods(Generic[M]):
                 batch = await run(next, batches, _DONE)
                 if batch is _DONE:
                     return
-                yield batch  # type: ignore[misc]
+                yield batch  # type: ignore[misc, unused-ignore]
         finally:
             batches.close()  # type: ignore[attr-defined]
 

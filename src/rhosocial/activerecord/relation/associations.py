@@ -649,6 +649,10 @@ class HasMany(HasOwned):
 
     def build(self, record: Any, attributes: dict[str, Any]) -> Any:
         """Return a new, unsaved child pointing at ``record``."""
+        owner, foreign = self.keys
+        key = owner.read(record)
+        if key is not None:  # given at construction: a required foreign key field validates
+            attributes = {**attributes, **foreign.values(key)}
         child = self.target(**attributes)
         self._attach(record, child)
         self._set_inverse(record, [child])

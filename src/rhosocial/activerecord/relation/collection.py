@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..backend.bridge import run
 from .state import is_loaded, relations
 
 if TYPE_CHECKING:
@@ -73,6 +74,28 @@ class CollectionProxy:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.query(), name)
+
+    # -- async code -------------------------------------------------------------------
+
+    async def aall(self) -> list[Any]:
+        """``all()`` for async code: load the records (cached on the owner) and return them."""
+        return await run(self.all)
+
+    async def areload(self) -> list[Any]:
+        """``reload()`` for async code."""
+        return await run(self.reload)
+
+    async def acreate(self, **attributes: Any) -> Any:
+        """``create()`` for async code."""
+        return await run(self.create, **attributes)
+
+    async def aadd(self, *records: Any) -> None:
+        """``add()`` for async code."""
+        await run(self.add, *records)
+
+    async def aremove(self, *records: Any) -> None:
+        """``remove()`` for async code."""
+        await run(self.remove, *records)
 
     # -- writing --------------------------------------------------------------------
 

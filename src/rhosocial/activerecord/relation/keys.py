@@ -39,6 +39,11 @@ class KeyFields:
         for field, value in zip(self.fields, parts):
             setattr(record, field, value)
 
+    def values(self, key: Any) -> dict[str, Any]:
+        """These fields set to ``key``, as keyword arguments for a new record."""
+        parts = (key,) if self.single is not None else tuple(key)
+        return dict(zip(self.fields, parts))
+
     def equals(self, model: Any, key: Any) -> ex.Expr:
         """``model``'s rows whose fields hold ``key``."""
         if self.single is not None:

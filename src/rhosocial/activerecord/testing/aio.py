@@ -22,7 +22,7 @@ def run_async(main: Callable[[], Awaitable[T]], *, timeout: float = 60.0) -> T:
     box: list[Any] = []
 
     async def bounded() -> T:
-        return await asyncio.wait_for(main(), timeout)  # type: ignore[arg-type]
+        return await asyncio.wait_for(main(), timeout)
 
     def body() -> None:
         try:
@@ -40,4 +40,4 @@ def run_async(main: Callable[[], Awaitable[T]], *, timeout: float = 60.0) -> T:
     value, error = box[0]
     if error is not None:
         raise error
-    return value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return, unused-ignore]

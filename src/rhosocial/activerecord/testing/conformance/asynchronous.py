@@ -56,7 +56,7 @@ class AsyncHooked(ActiveRecord):
     name: str = Field(max_length=80)
     journal: ClassVar[list[str]] = []
 
-    async def before_save(self) -> None:
+    async def before_save(self) -> None:  # type: ignore[override]
         await asyncio.sleep(0)
         await AsyncCounter.acreate(n=-1)  # an awaited write inside the save's transaction
         AsyncHooked.journal.append(f"before {self.name}")
@@ -92,7 +92,8 @@ class TestAsyncModels(_AsyncModels):
             assert ann.id is not None and not ann.is_new_record
             found = await AsyncAuthor.afind(ann.id)
             assert found.name == "ann"
-            assert (await AsyncAuthor.afind_by(name="ann")).id == ann.id
+            by_name = await AsyncAuthor.afind_by(name="ann")
+            assert by_name is not None and by_name.id == ann.id
             assert await AsyncAuthor.afind_by(name="nobody") is None
             with pytest.raises(RecordNotFound):
                 await AsyncAuthor.afind(10**9)
@@ -120,8 +121,9 @@ class TestAsyncModels(_AsyncModels):
                 await AsyncBook.acreate(title=f"b{i}", author_id=author.id, pages=i * 10)
             q = AsyncBook.query()
             assert [b.title for b in await q.order_by("id").aall()] == ["b1", "b2", "b3", "b4", "b5"]
-            assert (await q.order_by("id").afirst()).title == "b1"
-            assert (await q.order_by("id").alast()).title == "b5"
+            first, last = await q.order_by("id").afirst(), await q.order_by("id").alast()
+            assert first is not None and first.title == "b1"
+            assert last is not None and last.title == "b5"
             assert (await q.where(title="b3").aone()).pages == 30
             assert await q.where(title="b3").aexists()
             assert not await q.where(title="zz").aexists()
@@ -206,6 +208,7 @@ class TestAsyncRelations(_AsyncModels):
 
         async def main() -> None:
             book = await AsyncBook.query().order_by("id").afirst()
+            assert book is not None
             with pytest.raises(AsyncLazyLoadError) as caught:
                 book.author  # noqa: B018 - the lazy read under test
             assert "includes('author')" in str(caught.value) and "aload('author')" in str(caught.value)
@@ -213,10 +216,16 @@ class TestAsyncRelations(_AsyncModels):
             assert author.name == "a0"
             assert book.author is author  # cached now: no I/O
             owner = await AsyncAuthor.query().order_by("id").afirst()
+            assert owner is not None
             with pytest.raises(AsyncLazyLoadError, match=r"await record\.books\.aall\(\)"):
                 list(owner.books)
             assert len(await owner.aload("books")) == 3
             assert len(owner.books) == 3
+            other = await AsyncAuthor.where(name="a1").aone()
+            assert [b.title for b in await other.books.aall()] == ["a1b0", "a1b1", "a1b2"]
+            assert other.books.loaded  # aall() cached them, as all() does
+            added = await other.books.acreate(title="a1b3")
+            assert added.author_id == other.id
             assert await owner.books.acount() == 3  # a query, not the cache
             with pytest.raises(ValueError, match="no association"):
                 await owner.aload("nope")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Sequence
 
-import pymysql
+import pymysql  # type: ignore[import-untyped, unused-ignore]
 
 from ...bridge import await_, in_bridge
 
@@ -27,7 +27,7 @@ try:
 
     _ASYNCMY_ERROR: type[BaseException] = _asyncmy_errors.Error
 except ImportError:  # pragma: no cover - exercised in a subprocess test
-    asyncmy = None
+    asyncmy = None  # type: ignore[assignment, unused-ignore]
     _ASYNCMY_ERROR = type("_NoError", (Exception,), {})
 
 INSTALL_HINT = 'pip install "rhosocial-activerecord[mysql-async]"'
@@ -116,7 +116,7 @@ class AsyncMySQLConnection:
 
     @property
     def server_status(self) -> int | None:
-        return self._connection.server_status  # type: ignore[no-any-return]
+        return self._connection.server_status  # type: ignore[no-any-return, unused-ignore]
 
     @property
     def _sock(self) -> Any:
