@@ -399,6 +399,15 @@ class ConnectionPool:
             if discarded:
                 self._counters["discarded"] += 1
             self._notify()
+        loop = self.loop
+        if loop is not None and _bridge.running_loop() is not loop and loop.is_running():
+            try:
+                here = asyncio.get_running_loop()
+            except RuntimeError:
+                here = None
+            if here is not loop:  # another thread: close it on its own loop's thread
+                loop.call_soon_threadsafe(self._backend._close_quietly, entry.connection)
+                return
         self._backend._close_quietly(entry.connection)
 
     # -- the whole pool -------------------------------------------------------------
