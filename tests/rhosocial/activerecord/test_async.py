@@ -325,3 +325,36 @@ def test_async_without_greenlet_says_what_to_install(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "NotSupportedError" in out.stdout and "rhosocial-activerecord[async]" in out.stdout
+
+
+RUNNING = {
+    "postgres": "SELECT count(*) FROM pg_stat_activity WHERE query = %s AND state = 'active'",
+    "mysql": "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO = %s",
+}
+
+
+def test_a_cancelled_statement_stops_on_the_server(models):
+    """Cancelling a task stops its statement on the server too, so it holds no locks on."""
+    if models.name not in RUNNING:
+        pytest.skip(f"{models.name}: in-process (the cancelled call is interrupted; see the SQLite tests)")
+    sleep = SLEEP[models.name]
+    probe = RUNNING[models.name].replace("%s", models.dialect.placeholder(1))
+
+    async def main() -> None:
+        task = asyncio.create_task(models.aexecute(sleep))
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if await asyncio.to_thread(models.fetch_value, probe, [sleep]):
+                break
+        else:
+            raise AssertionError("the statement never showed up on the server")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(60):
+            if not await asyncio.to_thread(models.fetch_value, probe, [sleep]):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the cancelled statement is still running on the server")
+
+    run_async(main, timeout=60)

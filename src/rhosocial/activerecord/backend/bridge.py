@@ -155,7 +155,7 @@ async def run(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     assert outcome is not None
     ok, value = outcome
     if ok:
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return, unused-ignore]
     raise value
 
 

@@ -41,9 +41,13 @@ def _translated(exc: BaseException) -> BaseException:
     return cls(*exc.args)
 
 
-def _wait(awaitable: Any) -> Any:
+def _wait(awaitable: Any, owner: "AsyncMySQLConnection | None" = None) -> Any:
     try:
         return await_(awaitable)
+    except asyncio.CancelledError:
+        if owner is not None:
+            owner.end_session_on_server()
+        raise
     except _ASYNCMY_ERROR as exc:
         raise _translated(exc) from exc
     except (ConnectionError, asyncio.IncompleteReadError) as exc:  # the socket went away
@@ -53,19 +57,20 @@ def _wait(awaitable: Any) -> Any:
 class AsyncMySQLCursor:
     """An asyncmy cursor with PyMySQL's blocking-style methods (awaited by the bridge)."""
 
-    __slots__ = ("_cursor",)
+    __slots__ = ("_cursor", "_owner")
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, owner: "AsyncMySQLConnection") -> None:
         self._cursor = cursor
+        self._owner = owner
 
     def mogrify(self, sql: str, params: Sequence[Any]) -> str:
         return str(self._cursor.mogrify(sql, params))
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
-        return int(_wait(self._cursor.execute(sql, params)) or 0)
+        return int(_wait(self._cursor.execute(sql, params), self._owner) or 0)
 
     def executemany(self, sql: str, seq: Sequence[Sequence[Any]]) -> int:
-        return int(_wait(self._cursor.executemany(sql, seq)) or 0)
+        return int(_wait(self._cursor.executemany(sql, seq), self._owner) or 0)
 
     def fetchall(self) -> Any:
         return _wait(self._cursor.fetchall())
@@ -92,10 +97,14 @@ class AsyncMySQLCursor:
 class AsyncMySQLConnection:
     """An asyncmy connection with the PyMySQL connection's surface."""
 
-    __slots__ = ("_connection",)
+    __slots__ = ("_connection", "_settings")
 
-    def __init__(self, connection: Any) -> None:
+    #: Sessions being ended on the server (kept referenced until done).
+    _killers: set[Any] = set()
+
+    def __init__(self, connection: Any, settings: dict[str, Any] | None = None) -> None:
         self._connection = connection
+        self._settings = settings or {}
 
     @classmethod
     async def connect(cls, connect_timeout: float, **kwargs: Any) -> "AsyncMySQLConnection":
@@ -112,7 +121,7 @@ class AsyncMySQLConnection:
         except (OSError, asyncio.TimeoutError) as exc:
             raise pymysql.err.OperationalError(
                 2003, f"Can't connect to MySQL server on {kwargs.get('host')!r} ({exc})") from exc
-        return cls(connection)
+        return cls(connection, {"connect_timeout": connect_timeout, **kwargs})
 
     @property
     def server_status(self) -> int | None:
@@ -132,11 +141,42 @@ class AsyncMySQLConnection:
         protocol = getattr(self._connection, "_proto", None)
         return not (protocol is not None and (getattr(protocol, "eof", False) or getattr(protocol, "exc", None)))
 
+    def end_session_on_server(self) -> None:
+        """A call was cancelled halfway: have the server end this session (``KILL``).
+
+        The connection is discarded anyway; without this the server would run
+        the cut-off statement to its end, holding its locks, before noticing.
+        Runs in a task of its own so the cancellation is not delayed.
+        """
+        try:
+            thread_id = int(self._connection.thread_id())  # the server's id of this session
+        except Exception:  # noqa: BLE001 - never connected
+            return
+        settings = {k: v for k, v in self._settings.items() if k not in ("init_command", "database", "db")}
+
+        async def kill() -> None:
+            try:
+                other = await asyncio.wait_for(asyncmy.connect(**settings), settings.get("connect_timeout", 10))
+                try:
+                    async with other.cursor() as cursor:
+                        await cursor.execute(f"KILL {thread_id}")
+                finally:
+                    other.close()
+            except Exception:  # noqa: BLE001 - best effort: the server ends it when it notices
+                pass
+
+        try:
+            task = asyncio.get_running_loop().create_task(kill())
+        except RuntimeError:
+            return
+        self._killers.add(task)
+        task.add_done_callback(self._killers.discard)
+
     def get_server_info(self) -> str:
         return str(self._connection.get_server_info())
 
     def cursor(self) -> AsyncMySQLCursor:
-        return AsyncMySQLCursor(self._connection.cursor())
+        return AsyncMySQLCursor(self._connection.cursor(), self)
 
     def close(self) -> None:
         """Say goodbye from a bridge; elsewhere (a disposed pool of an ended loop) drop the socket."""
