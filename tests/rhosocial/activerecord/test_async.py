@@ -358,3 +358,31 @@ def test_a_cancelled_statement_stops_on_the_server(models):
         raise AssertionError("the cancelled statement is still running on the server")
 
     run_async(main, timeout=60)
+
+
+def test_first_writes_to_an_existing_table_race_without_blocking_the_loop(backend):
+    """The first write learns the table from the catalog under a lock: tasks wait by awaiting."""
+    q = backend.dialect.quote_identifier
+    backend.execute(f"DROP TABLE IF EXISTS {q('async_existing')}")
+    key = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgres": "BIGSERIAL PRIMARY KEY",
+           "mysql": "BIGINT AUTO_INCREMENT PRIMARY KEY"}[backend.name]
+    backend.execute(f"CREATE TABLE {q('async_existing')} ({q('id')} {key}, "
+                    f"{q('label')} VARCHAR(40) NOT NULL, {q('hits')} INTEGER DEFAULT 7 NOT NULL)")
+
+    class Existing(ActiveRecord):
+        __tablename__ = "async_existing"
+        label: str
+        hits: int | None = None
+
+    Existing.configure(backend)
+
+    async def main() -> list[int | None]:
+        made = await asyncio.gather(*(Existing.acreate(label=f"l{i}") for i in range(10)))
+        return [m.hits for m in made]
+
+    try:
+        assert run_async(main, timeout=60) == [7] * 10  # the database's default, read back
+        assert Existing.count() == 10
+    finally:
+        backend.execute(f"DROP TABLE {q('async_existing')}")
+        backend.disconnect()
