@@ -119,8 +119,9 @@ class Served:
         if self.loop is not None:
             for task in asyncio.all_tasks(self.loop):
                 note("task", "".join(_await_chain(task.get_coro())))
-        for obj in gc.get_objects():  # the synchronous ORM code each bridge greenlet waits in
-            if type(obj).__name__ == "Bridge" and getattr(obj, "gr_frame", None) is not None:
+        for obj in gc.get_objects():  # the synchronous ORM code each busy bridge greenlet waits in
+            if type(obj).__name__ == "Bridge" and getattr(obj, "loop", None) is self.loop \
+                    and getattr(obj, "gr_frame", None) is not None:
                 note("ORM call (bridge greenlet)", "".join(traceback.format_stack(obj.gr_frame)))
         return "\n".join(f"{key}({count}x)\n" for key, count in stacks.items()) or "(nothing)"
 
