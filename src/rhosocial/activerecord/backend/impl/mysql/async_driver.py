@@ -15,6 +15,7 @@ releases have broken before, and sees few releases.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, Sequence
 
 import pymysql  # type: ignore[import-untyped, unused-ignore]
@@ -99,9 +100,6 @@ class AsyncMySQLConnection:
 
     __slots__ = ("_connection", "_settings")
 
-    #: Sessions being ended on the server (kept referenced until done).
-    _killers: set[Any] = set()
-
     def __init__(self, connection: Any, settings: dict[str, Any] | None = None) -> None:
         self._connection = connection
         self._settings = settings or {}
@@ -146,7 +144,9 @@ class AsyncMySQLConnection:
 
         The connection is discarded anyway; without this the server would run
         the cut-off statement to its end, holding its locks, before noticing.
-        Runs in a task of its own so the cancellation is not delayed.
+        A daemon thread sends the ``KILL`` over a PyMySQL connection, so the
+        cancellation is not delayed and an event loop that is shutting down
+        (``asyncio.run`` cancelling its last tasks) does not drop it.
         """
         try:
             thread_id = int(self._connection.thread_id())  # the server's id of this session
@@ -154,23 +154,18 @@ class AsyncMySQLConnection:
             return
         settings = {k: v for k, v in self._settings.items() if k not in ("init_command", "database", "db")}
 
-        async def kill() -> None:
+        def kill() -> None:
             try:
-                other = await asyncio.wait_for(asyncmy.connect(**settings), settings.get("connect_timeout", 10))
+                other = pymysql.connect(**settings)
                 try:
-                    async with other.cursor() as cursor:
-                        await cursor.execute(f"KILL {thread_id}")
+                    with other.cursor() as cursor:
+                        cursor.execute(f"KILL {thread_id}")
                 finally:
                     other.close()
             except Exception:  # noqa: BLE001 - best effort: the server ends it when it notices
                 pass
 
-        try:
-            task = asyncio.get_running_loop().create_task(kill())
-        except RuntimeError:
-            return
-        self._killers.add(task)
-        task.add_done_callback(self._killers.discard)
+        threading.Thread(target=kill, name="rhosocial-mysql-kill", daemon=True).start()
 
     def get_server_info(self) -> str:
         return str(self._connection.get_server_info())
