@@ -206,7 +206,9 @@ def test_async_runs_the_same_code_as_sync(models):
         return {c for c in calls
                 if (c.co_filename.startswith(PACKAGE) or c.co_filename.startswith("<loader"))
                 and "/bridge.py" not in c.co_filename and "/asynchronous.py" not in c.co_filename
-                and "async_driver.py" not in c.co_filename}
+                and "async_driver.py" not in c.co_filename
+                # pool housekeeping (a pre-ping after idleness, a sweep) depends on timing
+                and not c.co_filename.endswith("pool.py")}
 
     def record(calls: set):
         def profiler(frame, event, arg):

@@ -180,7 +180,7 @@ class ConnectionPool:
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._backend = backend
         self.loop = loop
-        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]] = []
         self.settings = settings
         self._size = settings.pool_size
         self._max = settings.pool_size + settings.max_overflow
@@ -243,6 +243,7 @@ class ConnectionPool:
                     self._waiting += 1  # before looking: release() reads it without the lock
                     try:
                         self._reclaim_abandoned(reclaimed)
+                        handed: PooledConnection | None = None
                         while not self._idle and self._open >= self._max:
                             remaining = deadline - _now()
                             if remaining <= 0:
@@ -251,34 +252,48 @@ class ConnectionPool:
                             if not waited:
                                 waited = True
                                 self._counters["waits"] += 1
-                            self._wait(remaining)
+                            handed = self._wait(remaining)
+                            if handed is not None:
+                                break
                             self._reclaim_abandoned(reclaimed)
-                        entry = self._idle.pop() if self._idle else None
-                        if entry is None:
-                            self._open += 1  # a slot reserved for the connection opened below
+                        found: PooledConnection | None = handed
+                        if found is None:
+                            found = self._idle.pop() if self._idle else None
+                            if found is None:
+                                self._open += 1  # a slot reserved for the connection opened below
                     finally:
                         self._waiting -= 1
             finally:
                 for stale in reclaimed:  # closed outside the lock: closing may await
                     self._backend._close_quietly(stale.connection)
-            if entry is None:
+            if found is None:
                 return self._open_new()
-            if self._still_good(entry):
-                return entry
+            if handed is not None:  # given back a moment ago and handed straight over
+                return handed
+            if self._still_good(found):
+                return found
 
-    def _wait(self, remaining: float) -> None:
-        """Wait (the lock held) until a connection may be free, or ``remaining`` seconds pass."""
+    def _wait(self, remaining: float) -> PooledConnection | None:
+        """Wait (the lock held) until a connection may be free, or ``remaining`` seconds pass.
+
+        A bridge (async code) waits in line: :meth:`release` hands a returned
+        connection to the first waiting task, so a task that gives one back
+        and asks again at once cannot overtake the tasks already waiting.
+        Returns the connection handed over, or ``None``: look again.
+        """
         loop = _bridge.running_loop()
         if loop is None:
             self._cond.wait(remaining)
-            return
-        future: asyncio.Future[None] = loop.create_future()
+            return None
+        future: asyncio.Future[PooledConnection | None] = loop.create_future()
         waiter = (loop, future)
         self._async_waiters.append(waiter)
+        timer = loop.call_later(remaining, _wake, future)
         self._lock.release()  # never held across an await: other greenlets of this thread need it
         try:
-            _bridge.await_(asyncio.wait((future,), timeout=remaining))
+            return _bridge.await_(future)
         finally:
+            timer.cancel()
             self._lock.acquire()
             if waiter in self._async_waiters:
                 self._async_waiters.remove(waiter)
@@ -351,6 +366,8 @@ class ConnectionPool:
         if len(idle) >= self._size or now >= entry.expires:
             self._close(entry, discarded=False)
             return
+        if self._async_waiters and self._hand_over(entry):
+            return
         idle.append(entry)
         if self._waiting:
             with self._cond:
@@ -358,6 +375,22 @@ class ConnectionPool:
         sweep_after = self._sweep_after
         if sweep_after is not None and now - idle[0].last_used > sweep_after and len(idle) > 1:
             self._sweep(now, sweep_after)
+
+    def _hand_over(self, entry: PooledConnection) -> bool:
+        """Give ``entry`` to the task that has waited longest; ``False`` if none waits."""
+        while True:
+            with self._lock:
+                if not self._async_waiters:
+                    return False
+                loop, future = self._async_waiters.pop(0)
+            try:
+                if asyncio._get_running_loop() is loop:  # its own thread: no self-pipe write needed
+                    loop.call_soon(_deliver, self, future, entry)
+                else:
+                    loop.call_soon_threadsafe(_deliver, self, future, entry)
+                return True
+            except RuntimeError:  # its loop is closed: nobody waits there any more
+                continue
 
     def discard(self, entry: PooledConnection) -> None:
         """Close a lent connection that must never be handed out again."""
@@ -477,9 +510,17 @@ class ConnectionPool:
                 f"in_use={self._open - len(self._idle)}>")
 
 
-def _wake(future: "asyncio.Future[None]") -> None:
+def _wake(future: "asyncio.Future[Any]") -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _deliver(pool: ConnectionPool, future: "asyncio.Future[Any]", entry: PooledConnection) -> None:
+    """Complete a handover; a waiter that gave up meanwhile (timeout, cancellation) passes it on."""
+    if future.done():
+        pool.release(entry)
+    else:
+        future.set_result(entry)
 
 
 def _fresh_for(settings: PoolSettings) -> float:

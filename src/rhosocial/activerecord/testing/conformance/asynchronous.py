@@ -435,6 +435,41 @@ class TestAsyncConcurrency(_AsyncModels):
 
         run_async(main)
 
+    def test_waiting_tasks_get_connections_in_turn(self, amodels):
+        """A task that gives its connection back and asks again at once queues behind the waiters."""
+        if amodels._async_connections() == "direct":
+            pytest.skip(f"{amodels.name}: async code shares the one synchronous connection")
+        config = amodels.config
+        narrow = type(amodels)(dataclasses.replace(config, options={
+            **config.options, "pool_size": 1, "max_overflow": 0, "pool_timeout": 30}))
+
+        async def main() -> list[Any]:
+            order: list[Any] = []
+            holding, release = asyncio.Event(), asyncio.Event()
+
+            async def holder() -> None:
+                async with narrow.atransaction():
+                    await narrow.afetch_value("SELECT 1")
+                    holding.set()
+                    await release.wait()
+                await narrow.afetch_value("SELECT 1")  # asks again without letting anyone run first
+                order.append("again")
+
+            async def waiter(i: int) -> None:
+                await narrow.afetch_value("SELECT 1")
+                order.append(i)
+
+            first = asyncio.create_task(holder())
+            await holding.wait()
+            waiters = [asyncio.create_task(waiter(i)) for i in range(5)]
+            await asyncio.sleep(0.1)  # all five wait now, in this order
+            release.set()
+            await asyncio.gather(first, *waiters)
+            await narrow.adisconnect()
+            return order
+
+        assert run_async(main) == [0, 1, 2, 3, 4, "again"]
+
     def test_pool_exhaustion_raises_pool_timeout(self, amodels):
         if amodels._async_connections() == "direct":
             pytest.skip(f"{amodels.name}: async code shares the one synchronous connection")
