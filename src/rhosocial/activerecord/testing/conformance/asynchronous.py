@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 
 from rhosocial.activerecord import ActiveRecord, AsyncLazyLoadError, Field, belongs_to, has_many
-from rhosocial.activerecord.backend import DatabaseError, PoolTimeoutError, TransactionError
+from rhosocial.activerecord.backend import DatabaseError, PoolTimeoutError, TransactionError, UniqueViolationError
 from rhosocial.activerecord.errors import ActiveRecordError, RecordNotFound
 from rhosocial.activerecord.model.mixins import OptimisticLockMixin
 
@@ -161,6 +161,34 @@ class TestAsyncModels(_AsyncModels):
             assert pool is not None and pool.stats().checked_out == 0
 
         run_async(main)
+
+    def test_errors_are_translated_as_in_sync_code(self, amodels):
+        """The same driver failure gives the same error class, code and message either way."""
+        table = amodels.dialect.quote_identifier(AsyncCounter.table_name())
+        insert = f"INSERT INTO {table} (id, n) VALUES (1, 0)"
+        failing = ["SELEC 1", insert, f"SELECT nope FROM {table}"]
+        amodels.execute(insert)
+
+        def sync_errors() -> list[tuple[type, Any]]:
+            found = []
+            for sql in failing:
+                with pytest.raises(DatabaseError) as caught:
+                    amodels.execute(sql)
+                found.append((type(caught.value), caught.value.code))
+            return found
+
+        async def main() -> list[tuple[type, Any]]:
+            found = []
+            for sql in failing:
+                with pytest.raises(DatabaseError) as caught:
+                    await amodels.aexecute(sql)
+                found.append((type(caught.value), caught.value.code))
+            assert await amodels.afetch_value("SELECT 1") == 1  # the connection lives on
+            return found
+
+        expected = sync_errors()
+        assert expected[1][0] is UniqueViolationError
+        assert run_async(main) == expected
 
     def test_sync_and_async_share_models_and_data(self, amodels):
         """A sync write is seen by async code and the other way round, on one configure()."""

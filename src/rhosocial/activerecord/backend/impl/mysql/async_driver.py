@@ -92,17 +92,22 @@ class AsyncMySQLCursor:
         return self._cursor.lastrowid
 
     def close(self) -> None:
-        _wait(self._cursor.close())
+        """Nothing to do: the connection keeps this cursor for its next statement.
+
+        Each ``execute`` reads its whole result; closing and opening a cursor
+        per statement would cost an extra await (and a loop turn) each time.
+        """
 
 
 class AsyncMySQLConnection:
     """An asyncmy connection with the PyMySQL connection's surface."""
 
-    __slots__ = ("_connection", "_settings")
+    __slots__ = ("_connection", "_settings", "_cursor")
 
     def __init__(self, connection: Any, settings: dict[str, Any] | None = None) -> None:
         self._connection = connection
         self._settings = settings or {}
+        self._cursor: AsyncMySQLCursor | None = None
 
     @classmethod
     async def connect(cls, connect_timeout: float, **kwargs: Any) -> "AsyncMySQLConnection":
@@ -171,7 +176,10 @@ class AsyncMySQLConnection:
         return str(self._connection.get_server_info())
 
     def cursor(self) -> AsyncMySQLCursor:
-        return AsyncMySQLCursor(self._connection.cursor(), self)
+        """The connection's one cursor (statements on a connection run one at a time)."""
+        if self._cursor is None:
+            self._cursor = AsyncMySQLCursor(self._connection.cursor(), self)
+        return self._cursor
 
     def close(self) -> None:
         """Say goodbye from a bridge; elsewhere (a disposed pool of an ended loop) drop the socket."""
