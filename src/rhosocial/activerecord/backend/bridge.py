@@ -307,9 +307,11 @@ class ThreadedConnection:
         target = self._target
 
         def call(*args: Any) -> Any:
-            result = worker.call(value, *args, interrupt=interrupt)
+            result, rows = worker.call(_call_and_fetch, value, args, target, interrupt=interrupt)
             if isinstance(result, ThreadedConnection._PLAIN) or result is target:
                 return result
+            if rows is not None:
+                return _FetchedCursor(result, worker, interrupt, rows)
             return ThreadedConnection(result, worker, interrupt)
 
         return call
@@ -331,6 +333,39 @@ class ThreadedConnection:
 
     def __repr__(self) -> str:
         return f"<ThreadedConnection {self._target!r}>"
+
+
+def _call_and_fetch(function: Callable[..., Any], args: tuple[Any, ...], target: Any) -> tuple[Any, Any]:
+    """Run a call on the worker; a cursor with a result comes back with its rows read too.
+
+    Reading them in the same trip to the thread halves the trips of a query.
+    """
+    result = function(*args)
+    if result is target or isinstance(result, ThreadedConnection._PLAIN):
+        return result, None
+    if getattr(result, "description", None) is not None and hasattr(result, "fetchall"):
+        return result, result.fetchall()
+    return result, None
+
+
+class _FetchedCursor(ThreadedConnection):
+    """A cursor whose rows were read on the connection's thread with the statement."""
+
+    def __init__(self, target: Any, worker: _Worker, interrupt: Callable[[], Any] | None,
+                 rows: list[Any]) -> None:
+        super().__init__(target, worker, interrupt)
+        object.__setattr__(self, "_rows", list(rows))
+
+    def fetchall(self) -> list[Any]:
+        rows, self._rows[:] = list(self._rows), []
+        return rows
+
+    def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        taken, self._rows[:] = self._rows[:size], self._rows[size:]
+        return taken
 
 
 def sleep(seconds: float) -> None:
