@@ -16,28 +16,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from common import Database
+from harness import FORMAT_PARAMS, PG_PARAMS, QMARK_PARAMS, Row, pg_conninfo, statements
 
 TABLE = "bench_aio_raw"
-COLS = "id, name, email, age, score"
-
-
-class Row:
-    """A plain row object."""
-
-    __slots__ = ("age", "email", "id", "name", "score")
-
-    def __init__(self, id: int, name: str, email: str, age: int, score: int) -> None:
-        self.id = id
-        self.name = name
-        self.email = email
-        self.age = age
-        self.score = score
-
-
-def _sql(ph: list[str]) -> tuple[str, str, str]:
-    return (f"SELECT {COLS} FROM {TABLE} WHERE id = {ph[0]}",
-            f"UPDATE {TABLE} SET score = {ph[0]} WHERE id = {ph[1]}",
-            f"INSERT INTO {TABLE} (name, email, age, score) VALUES ({', '.join(ph[:4])})")
 
 
 class PgWorker:
@@ -45,8 +26,7 @@ class PgWorker:
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
-        self.select, self.update_sql, insert = _sql(["$1", "$2", "$3", "$4"])
-        self.insert = insert + " RETURNING id"
+        self.select, self.update_sql, self.insert = statements(TABLE, PG_PARAMS, returning=True)
 
     async def find(self, pk: int) -> Row:
         async with self.pool.connection() as conn:
@@ -75,7 +55,7 @@ class MyWorker:
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
-        self.select, self.update_sql, self.insert = _sql(["%s"] * 4)
+        self.select, self.update_sql, self.insert = statements(TABLE, FORMAT_PARAMS)
 
     async def find(self, pk: int) -> Row:
         async with self.pool.acquire() as conn, conn.cursor() as cur:
@@ -133,7 +113,7 @@ class SqliteWorker:
 
     def __init__(self, pool: SqlitePool) -> None:
         self.pool = pool
-        self.select, self.update_sql, self.insert = _sql(["?"] * 4)
+        self.select, self.update_sql, self.insert = statements(TABLE, QMARK_PARAMS)
 
     async def find(self, pk: int) -> Row:
         async with self.pool.connection() as conn, conn.execute(self.select, (pk,)) as cur:
@@ -174,10 +154,8 @@ class Library:
             import psycopg
             from psycopg_pool import AsyncConnectionPool
 
-            conninfo = psycopg.conninfo.make_conninfo(host=db.host, port=db.port, user=db.user,
-                                                      password=db.password or None, dbname=db.database)
-            self.pool = AsyncConnectionPool(conninfo, min_size=self.pool_size, max_size=self.pool_size,
-                                            open=False, timeout=30,
+            self.pool = AsyncConnectionPool(pg_conninfo(db), min_size=self.pool_size,
+                                            max_size=self.pool_size, open=False, timeout=30,
                                             kwargs={"autocommit": True,
                                                     "cursor_factory": psycopg.AsyncRawCursor})
             await self.pool.open(wait=True, timeout=30)
@@ -201,7 +179,8 @@ class Library:
     @contextlib.asynccontextmanager
     async def held(self) -> AsyncIterator[Callable[[int], Awaitable[Any]]]:
         """One connection and cursor kept for a series of lookups: the latency without the pool."""
-        select = _sql(["$1", "$2", "$3", "$4"] if self.db.kind == "postgres" else ["%s"] * 4)[0]
+        params = {"postgres": PG_PARAMS, "mysql": FORMAT_PARAMS}.get(self.db.kind, QMARK_PARAMS)
+        select = statements(TABLE, params)[0]
         if self.db.kind == "postgres":
             async with self.pool.connection() as conn:
                 cur = conn.cursor()
@@ -223,7 +202,7 @@ class Library:
             async with self.pool.connection() as conn:
 
                 async def fetch(pk: int) -> Any:
-                    async with conn.execute(select.replace("%s", "?"), (pk,)) as cur:
+                    async with conn.execute(select, (pk,)) as cur:
                         return await cur.fetchone()
 
                 yield fetch

@@ -14,25 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from common import Database
-from sqlalchemy import BigInteger, String
+from sqla_common import Base, UserColumns, engine_options
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TABLE = "bench_aio_sqla"
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class AUser(Base):
+class AUser(UserColumns, Base):
     __tablename__ = TABLE
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(255))
-    age: Mapped[int] = mapped_column(BigInteger)
-    score: Mapped[int] = mapped_column(BigInteger)
 
 
 def async_url(db: Database) -> str:
@@ -84,10 +73,7 @@ class Library:
                      "an AsyncSession per operation")
 
     async def setup(self) -> None:
-        # SQLite: the same 30 s busy timeout as every library (the file is in WAL mode)
-        connect_args = {"timeout": 30} if self.db.kind == "sqlite" else {}
-        self.engine = create_async_engine(async_url(self.db), pool_size=self.pool_size, max_overflow=0,
-                                          pool_timeout=30, connect_args=connect_args)
+        self.engine = create_async_engine(async_url(self.db), **engine_options(self.db, self.pool_size))
         self.factory = async_sessionmaker(self.engine, expire_on_commit=False)
 
     def worker(self) -> Worker:

@@ -5,8 +5,8 @@
     python3 benchmarks/asyncio_bench.py --db postgres --tasks 20 --ops 4000 --repeat 5
     python3 benchmarks/asyncio_bench.py --libs raw,rhosocial --latency-calls 0
 
-The workload is the threads benchmark's (threads.py), with tasks instead of
-threads: together the tasks perform ``--ops`` operations, each drawn by a
+The workload is the threads benchmark's (threads.py; both run harness.py's), with tasks
+instead of threads: together the tasks perform ``--ops`` operations, each drawn by a
 seeded RNG per task: 70% find a row by key (its content is checked), 20%
 load-change-save of one integer column outside a transaction (each key has a
 single writer task), 10% create a row. Every library gets a pool of
@@ -28,21 +28,16 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import importlib
-import json
 import random
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+import common
+import harness
+from harness import FIND, UPDATE, WRITE_BASE, Entry, Outcome, Plan, describe
 
 LIBRARIES = {  # key -> module
     "raw": "aio_raw",
@@ -56,40 +51,24 @@ DRIVERS = {"sqlite": "aiosqlite", "postgres": "psycopg", "mysql": "asyncmy"}
 DISTRIBUTIONS = ("rhosocial-activerecord", "pydantic", "pydantic-core", "greenlet", "SQLAlchemy",
                  "tortoise-orm", "pypika-tortoise", "psycopg", "psycopg-binary", "psycopg-pool", "asyncmy",
                  "aiosqlite", "PyMySQL")
-TARGETS = (1.0, 0.75)  # rhosocial >= the best ORM peer, >= 0.75x the raw driver
 
 
 def bootstrap(libs: list[str], dbs: list[str]) -> None:
     """Re-run inside the project's .venv with the bench extras when something is missing."""
-    sys.path.insert(0, str(HERE))
-    from common import rerun_in_venv
-
     wanted = [NEEDS[k] for k in libs if k in NEEDS] + [DRIVERS[d] for d in dbs] + ["rhosocial", "greenlet"]
     if "postgres" in dbs:
         wanted.append("psycopg_pool")
     if "mysql" in dbs:
         wanted.append("pymysql")  # the untimed admin connection, and rhosocial's error classes
-    rerun_in_venv(wanted, __file__, " (the bench extra needs SQLAlchemy[asyncio], tortoise-orm, asyncmy, "
-                                    "aiosqlite, greenlet and psycopg-pool)")
+    common.rerun_in_venv(wanted, __file__, " (the bench extra needs SQLAlchemy[asyncio], tortoise-orm, "
+                                           "asyncmy, aiosqlite, greenlet and psycopg-pool)")
 
 
 # -- one timed run -------------------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    """As in threads.py, plus the CPU time this process spent in the timed section."""
-
-    status: str  # ok | FAILED | TIMEOUT
-    seconds: float = 0.0
-    message: str = ""
-    cpu: float = 0.0
-
-
-async def run_tasks(lib: Any, plan: Any, timeout: float) -> tuple[Any, list[list[int]]]:
+async def run_tasks(lib: Any, plan: Plan, timeout: float) -> tuple[Outcome, list[list[int]]]:
     """Run ``plan`` on ``plan.threads`` tasks started together once all are warm; time them."""
-    from threads import FIND, UPDATE, describe
-
     n = plan.threads
     go = asyncio.Event()
     ready = [0]
@@ -118,7 +97,7 @@ async def run_tasks(lib: Any, plan: Any, timeout: float) -> tuple[Any, list[list
                 await worker.close()
             return
         find, update, create, mine = worker.find, worker.update, worker.create, created[t]
-        wrong = 0
+        misreads = harness.Misreads(f"task {t}", problems)
         i = 0
         try:
             for i, op in enumerate(plan.ops[t]):
@@ -127,18 +106,12 @@ async def run_tasks(lib: Any, plan: Any, timeout: float) -> tuple[Any, list[list
                 kind = op[0]
                 if kind == FIND:
                     row = await find(op[1])
-                    got = (row.id, row.name, row.email, row.age)
-                    if got != op[2]:
-                        wrong += 1
-                        if wrong <= 3:
-                            problems.append(f"task {t}: find({op[1]}) read {got}, expected {op[2]}")
+                    if (row.id, row.name, row.email, row.age) != op[2]:
+                        misreads.find(op, row)
                 elif kind == UPDATE:
                     before = await update(op[1], op[2])
                     if before != op[3]:
-                        wrong += 1
-                        if wrong <= 3:
-                            problems.append(f"task {t}: update({op[1]}) loaded score {before!r}, "
-                                            f"expected {op[3]} (this task's last write)")
+                        misreads.update(op, before)
                 else:
                     mine.append(await create(*op[1]))
             else:
@@ -148,8 +121,7 @@ async def run_tasks(lib: Any, plan: Any, timeout: float) -> tuple[Any, list[list
             stop[0] = True
         finished[t] = time.perf_counter()
         done[t] = i
-        if wrong > 3:
-            problems.append(f"task {t}: {wrong} wrong reads in all")
+        misreads.close()
         try:
             await worker.close()
         except Exception as exc:  # noqa: BLE001
@@ -163,9 +135,7 @@ async def run_tasks(lib: Any, plan: Any, timeout: float) -> tuple[Any, list[list
     if not all_ready.is_set():
         waiting.cancel()
         await _cancel(tasks)
-        if problems:
-            return Outcome("FAILED", message="; ".join(problems[:4])), created
-        return Outcome("TIMEOUT", message=f"tasks were not ready to start within {timeout:.0f} s"), created
+        return harness.not_started(problems, f"tasks were not ready to start within {timeout:.0f} s"), created
     start = time.perf_counter()
     cpu_start = time.process_time()
     go.set()
@@ -179,12 +149,7 @@ async def run_tasks(lib: Any, plan: Any, timeout: float) -> tuple[Any, list[list
     for task in tasks:
         if task.exception() is not None:  # an exception the body did not catch (a bug here)
             problems.append(f"{task.get_name()}: {describe(task.exception())}")
-    elapsed = max(finished) - start
-    if problems:
-        return Outcome("FAILED", elapsed, "; ".join(problems[:4])), created
-    if sum(done) != plan.total:
-        return Outcome("FAILED", elapsed, f"{sum(done)} of {plan.total} operations done"), created
-    return Outcome("ok", elapsed, cpu=cpu), created
+    return harness.finished(plan, problems, done, max(finished) - start, cpu), created
 
 
 async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
@@ -196,8 +161,6 @@ async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
 
 async def _bounded(coro: Any, seconds: float) -> str | None:
     """Await ``coro`` in this task (contextvars it sets stay visible); return why it failed, else None."""
-    from threads import describe
-
     try:
         async with asyncio.timeout(seconds):
             await coro
@@ -211,112 +174,52 @@ async def _bounded(coro: Any, seconds: float) -> str | None:
 # -- one database (runs in its own process) ------------------------------------------
 
 
-@dataclass
-class Entry:
-    key: str
-    lib: Any
-    table: str
-    admin: Any
-    speeds: list[float] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)  # this process's CPU microseconds per operation
-    failure: Any = None
-
-
-async def run_one(entry: Entry, plan: Any, timeout: float) -> Any:
-    """Reset the table, run ``plan``, check the table."""
-    from threads import describe, verify
-
-    try:
-        entry.admin.reset(entry.table, plan.rows)  # untimed; nothing else runs on the loop meanwhile
-    except Exception as exc:  # noqa: BLE001 - e.g. a lock a failed run left behind
-        return Outcome("FAILED", message=f"resetting the table: {describe(exc)}")
-    outcome, created = await run_tasks(entry.lib, plan, timeout)
-    if outcome.status == "ok":
-        try:
-            problems = verify(entry.admin, entry.table, plan, created)
-        except Exception as exc:  # noqa: BLE001
-            problems = [f"reading the table back: {describe(exc)}"]
-        if problems:
-            speed = plan.total / outcome.seconds if outcome.seconds else 0.0
-            return Outcome("FAILED", outcome.seconds, f"check after a run at {speed:,.0f} ops/s: "
-                           + "; ".join(problems))
-    return outcome
+async def run_one(entry: Entry, plan: Plan, timeout: float) -> Outcome:
+    """Reset the table (untimed; nothing else runs on the loop meanwhile), run ``plan``, check the table."""
+    failed = harness.reset(entry, plan)
+    if failed is not None:
+        return failed
+    return harness.checked(entry, plan, *await run_tasks(entry.lib, plan, timeout))
 
 
 async def bench_database(kind: str, args: argparse.Namespace, libs: list[str],
                          workdir: Path) -> dict[str, Any]:
     """Run every library on ``kind`` (one event loop); return the results by library key."""
-    import common
-    from threads import Admin, describe, make_plan
-
-    base = common.Database("sqlite") if kind == "sqlite" else common.server_databases()[kind]
-    plan = make_plan(args.tasks, args.ops, args.rows, args.seed)
-    warm = make_plan(args.tasks, min(args.ops, max(args.tasks, 1000)), args.rows, args.seed + 1)
-    entries: list[Entry] = []
-    admins: list[Any] = []
+    lineup = harness.Lineup(kind, LIBRARIES, workdir)
+    plan = harness.make_plan(args.tasks, args.ops, args.rows, args.seed)
+    warm = harness.make_plan(args.tasks, min(args.ops, max(args.tasks, 1000)), args.rows, args.seed + 1)
     notes: dict[str, str] = {}
     latency: dict[str, Any] = {}
     try:
         for key in libs:
-            module = importlib.import_module(LIBRARIES[key])
-            db = replace(base, path=str(workdir / f"{module.TABLE}.db")) if kind == "sqlite" else base
-            if kind == "sqlite" or not admins:
-                admins.append(Admin(db))
-            entry = Entry(key, module.Library(db, args.pool), module.TABLE, admins[-1])
-            entries.append(entry)
-            try:
-                entry.admin.reset(entry.table, args.rows)
-            except Exception as exc:  # noqa: BLE001 - reported as FAILED
-                entry.failure = Outcome("FAILED", message=f"setup: {describe(exc)}")
-                continue
-            why = await _bounded(entry.lib.setup(), 60)
-            if why:
-                entry.failure = Outcome("FAILED", message=f"setup: {why}")
-        for entry in entries:  # untimed warm-up round, checked like the others
-            if entry.failure is None:
-                outcome = await run_one(entry, warm, args.timeout)
-                if outcome.status != "ok":
-                    entry.failure = replace(outcome, message="warm-up: " + outcome.message)
-        for rep in range(args.repeat):
-            order = entries[rep % len(entries):] + entries[:rep % len(entries)]
-            cells = []
-            for entry in order:
-                if entry.failure is not None:
-                    cells.append(f"{entry.key}={entry.failure.status}")
-                    continue
-                outcome = await run_one(entry, plan, args.timeout)
-                if outcome.status == "ok":
-                    entry.speeds.append(plan.total / outcome.seconds)
-                    entry.cpu.append(outcome.cpu / plan.total * 1e6)
-                    cells.append(f"{entry.key}={entry.speeds[-1]:,.0f}/s")
-                else:
-                    entry.failure = outcome
-                    cells.append(f"{entry.key}={outcome.status}")
-            print(f"  [{kind}] run {rep + 1}/{args.repeat}: " + ", ".join(cells), file=sys.stderr, flush=True)
-        by_key = {e.key: e for e in entries}
+            entry = lineup.add(key, args.pool, plan, warm)
+            if entry is not None:
+                why = await _bounded(entry.lib.setup(), 60)
+                if why:
+                    entry.failure = Outcome("FAILED", message=f"setup: {why}")
+        runs = lineup.rounds(args.repeat)
+        with contextlib.suppress(StopIteration):
+            due = next(runs)
+            while True:
+                due = runs.send(await run_one(*due, args.timeout))
+        by_key = {e.key: e for e in lineup.entries}
         if args.latency_calls and all(k in by_key and by_key[k].failure is None for k in ("raw", "rhosocial")):
-            latency = await measure_latency(by_key["rhosocial"], by_key["raw"], base, args)
+            latency = await measure_latency(by_key["rhosocial"], by_key["raw"], lineup.base, args)
     finally:
-        for entry in entries:
+        for entry in lineup.entries:
             why = await _bounded(entry.lib.teardown(), 15)
             if why:
                 notes[entry.key] = f"teardown: {why}"
-        for entry in entries:
+        for entry in lineup.entries:
             try:
                 entry.admin.drop(entry.table)
             except Exception as exc:  # noqa: BLE001
                 print(f"warning: could not drop {entry.table}: {describe(exc)}", file=sys.stderr)
-        server = server_version(admins[0]) if admins else ""
-        for admin in admins:
-            with contextlib.suppress(Exception):
-                admin.close()
-    results = {e.key: {"name": e.lib.name, "tasks": args.tasks, "pool": getattr(e.lib, "connections", args.pool),
-                       "ops_per_s": e.speeds, "cpu_us_per_op": e.cpu,
-                       "median": statistics.median(e.speeds) if e.speeds and e.failure is None else None,
-                       "status": e.failure.status if e.failure else "ok",
-                       "message": e.failure.message if e.failure else "",
-                       "note": "; ".join(filter(None, [getattr(e.lib, "note", ""), notes.get(e.key, "")]))}
-               for e in entries}
+        server = server_version(lineup.admins[0]) if lineup.admins else ""
+        lineup.close()
+    results = {e.key: harness.summary(e, notes, cpu=True, tasks=args.tasks,
+                                      pool=getattr(e.lib, "connections", args.pool))
+               for e in lineup.entries}
     return {"server": server, "libraries": results, "latency": latency}
 
 
@@ -338,9 +241,6 @@ def server_version(admin: Any) -> str:
 
 async def measure_latency(mine: Entry, raw: Entry, db: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Median microseconds of one lookup by key, sequential in one task, interleaved in rounds."""
-    from common import connect_raw
-    from threads import seeded
-
     mine.admin.reset(mine.table, args.rows)
     if raw.admin is not mine.admin or raw.table != mine.table:
         raw.admin.reset(raw.table, args.rows)
@@ -371,11 +271,11 @@ async def measure_latency(mine: Entry, raw: Entry, db: Any, args: argparse.Names
     if db.kind == "postgres":
         import psycopg
 
-        sync_conn = connect_raw(db, cursor_factory=psycopg.RawCursor)
-        sql = f"SELECT id, name, email, age, score FROM {raw.table} WHERE id = $1"
+        sync_conn = common.connect_raw(db, cursor_factory=psycopg.RawCursor)
+        sql = harness.statements(raw.table, harness.PG_PARAMS)[0]
     elif db.kind == "mysql":
-        sync_conn = connect_raw(db)
-        sql = f"SELECT id, name, email, age, score FROM {raw.table} WHERE id = %s"
+        sync_conn = common.connect_raw(db)
+        sql = harness.statements(raw.table, harness.FORMAT_PARAMS)[0]
     else:
         sync_conn = None
     if sync_conn is not None:
@@ -408,7 +308,7 @@ async def measure_latency(mine: Entry, raw: Entry, db: Any, args: argparse.Names
                     sloop(name, fetch, warm)
                 times[name].clear()
             row = await lib.afind(keys[0])
-            if (row.id, row.name, row.email, row.age) != (keys[0],) + seeded(keys[0])[:3]:
+            if (row.id, row.name, row.email, row.age) != (keys[0],) + harness.seeded(keys[0])[:3]:
                 raise RuntimeError(f"afind({keys[0]}) read the wrong row")
             gc.collect()
             for r, chunk in enumerate(chunks):
@@ -433,48 +333,22 @@ async def measure_latency(mine: Entry, raw: Entry, db: Any, args: argparse.Names
 
 def throughput_table(results: dict[str, Any]) -> str:
     """The Markdown table for one database, with the targets and notes under it."""
-    speed = {k: r["median"] for k, r in results.items() if r["median"]}
-    peers = {k: v for k, v in speed.items() if k in PEERS}
-    best = max(peers, key=peers.__getitem__) if peers else None
-    raw = speed.get("raw")
+    ranking = harness.Ranking.of(results, PEERS)
     lines = ["| library | tasks | pool | ops/s | vs best ORM peer | vs raw driver | client CPU us/op |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for r in results.values():
-        if r["median"]:
-            v = r["median"]
-            cells = [f"{v:,.0f}", f"{v / peers[best]:.2f}x" if best else "", f"{v / raw:.2f}x" if raw else "",
-                     f"{statistics.median(r['cpu_us_per_op']):,.0f}"]
-        else:
-            cells = [r["status"], "", "", ""]
-        lines.append(f"| {r['name']} | {r['tasks']} | {r['pool']} | " + " | ".join(cells) + " |")
+        cpu = f"{statistics.median(r['cpu_us_per_op']):,.0f}" if r["median"] else ""
+        lines.append(f"| {r['name']} | {r['tasks']} | {r['pool']} | "
+                     + " | ".join([*ranking.cells(r), cpu]) + " |")
     lines.append("")
-    mine = speed.get("rhosocial")
-    if "rhosocial" in results:
-        if mine is None:
-            lines.append(f"targets: not measured, rhosocial {results['rhosocial']['status']}  ")
-        else:
-            parts = []
-            if best:
-                r = mine / peers[best]
-                parts.append(f"rhosocial >= best ORM peer ({results[best]['name']}): {r:.2f}x, "
-                             + ("met" if r >= TARGETS[0] else "missed"))
-            if raw:
-                r = mine / raw
-                parts.append(f"rhosocial >= {TARGETS[1]:.2f}x raw driver: {r:.2f}x, "
-                             + ("met" if r >= TARGETS[1] else "missed"))
-            lines.append("targets: " + "; ".join(parts) + "  ")
-            ratios = [a / b for a, b in zip(results["rhosocial"]["ops_per_s"], results.get("raw", {}).get(
-                "ops_per_s", []))]
-            if len(ratios) > 1:
-                lines.append("rhosocial / raw driver within each run: " + ", ".join(f"{x:.2f}x" for x in ratios)
-                             + " (the machine's load changes between runs; each run times every library once)  ")
-    for r in results.values():
-        if r["ops_per_s"]:
-            runs = ", ".join(f"{v:,.0f}" for v in r["ops_per_s"])
-            r = dict(r, note="; ".join(filter(None, [r["note"], f"runs {runs}"])))
-        text = "; ".join(filter(None, [r["note"], f"{r['status']}: {r['message']}" if r["message"] else ""]))
-        if text:
-            lines.append(f"- {r['name']}: {text}")
+    lines += ranking.target_lines()
+    if ranking.speed.get("rhosocial"):
+        ratios = [a / b for a, b in zip(results["rhosocial"]["ops_per_s"], results.get("raw", {}).get(
+            "ops_per_s", []))]
+        if len(ratios) > 1:
+            lines.append("rhosocial / raw driver within each run: " + ", ".join(f"{x:.2f}x" for x in ratios)
+                         + " (the machine's load changes between runs; each run times every library once)  ")
+    lines += harness.note_lines(results, runs=True)
     return "\n".join(lines)
 
 
@@ -493,92 +367,49 @@ def latency_table(latency: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def versions() -> dict[str, str]:
-    import sqlite3
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version}
-    for dist in DISTRIBUTIONS:
-        try:
-            found[dist] = version(dist)
-        except PackageNotFoundError:
-            pass
-    return found
+def section(kind: str, results: dict[str, Any]) -> str:
+    """The report's section on one database: its throughput table and its latency table."""
+    title = {"postgres": "PostgreSQL", "mysql": "MariaDB / MySQL", "sqlite": "SQLite"}[kind]
+    text = f"## {title}" + (f" ({results['server']})" if results["server"] else "")
+    text += f"\n\nthroughput, operations per second (higher is better)\n\n{throughput_table(results['libraries'])}\n"
+    if results["latency"]:
+        text += f"\nlatency, microseconds (lower is better)\n\n{latency_table(results['latency'])}\n"
+    return text
 
 
-def child(kind: str, args: argparse.Namespace, libs: list[str]) -> int:
-    """Benchmark one database in this process; print its section and write its results."""
-    import common
+def own_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tasks", type=int, default=50, help="asyncio tasks sharing one configured library")
+    parser.add_argument("--pool", type=int, default=10, help="connections in every library's pool")
 
-    results: dict[str, Any] = {}
-    if kind != "sqlite":
-        why = common.reachable(common.server_databases()[kind])
-        if why:
-            print(f"## {kind}\n\nskipped: server unreachable ({why})\n", flush=True)
-            results = {"skipped": why}
-    if not results:
-        workdir = Path(tempfile.mkdtemp(prefix="rhosocial-asyncio-"))
-        try:
-            results = asyncio.run(bench_database(kind, args, libs, workdir))
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        title = {"postgres": "PostgreSQL", "mysql": "MariaDB / MySQL", "sqlite": "SQLite"}[kind]
-        text = f"## {title}" + (f" ({results['server']})" if results["server"] else "")
-        text += f"\n\nthroughput, operations per second (higher is better)\n\n{throughput_table(results['libraries'])}\n"
-        if results["latency"]:
-            text += f"\nlatency, microseconds (lower is better)\n\n{latency_table(results['latency'])}\n"
-        print(text, flush=True)
-    Path(args.child_json).write_text(json.dumps(results, indent=1))
-    return 0
+
+def late_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--latency-calls", type=int, default=5000,
+                        help="lookups per latency measure (0: no latency table)")
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="postgres,mysql", help="databases, comma separated (also: sqlite)")
-    parser.add_argument("--tasks", type=int, default=50, help="asyncio tasks sharing one configured library")
-    parser.add_argument("--pool", type=int, default=10, help="connections in every library's pool")
-    parser.add_argument("--ops", type=int, default=16_000, help="operations in all tasks together")
-    parser.add_argument("--rows", type=int, default=10_000, help="seeded rows")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per library (median reported)")
-    parser.add_argument("--libs", default=",".join(LIBRARIES), help="libraries, comma separated")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds one run may take")
-    parser.add_argument("--latency-calls", type=int, default=5000,
-                        help="lookups per latency measure (0: no latency table)")
-    parser.add_argument("--seed", type=int, default=20240101, help="seed of the operation plan")
-    parser.add_argument("--json", help="also write every timing to this file")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--child-json", help=argparse.SUPPRESS)
+    parser = harness.argument_parser(__doc__, "tasks", LIBRARIES, own_arguments, late_arguments)
     args = parser.parse_args(argv)
-    dbs = [d.strip() for d in args.db.split(",") if d.strip()]
-    libs = [k.strip() for k in args.libs.split(",") if k.strip()]
-    unknown = [d for d in dbs if d not in DRIVERS] + [k for k in libs if k not in LIBRARIES]
-    if unknown:
-        parser.error(f"unknown database or library: {', '.join(unknown)}")
-    if "raw" not in libs:
-        libs.insert(0, "raw")
+    dbs, libs = common.selection(parser, args, LIBRARIES, DRIVERS)
     if args.tasks < 1 or args.pool < 1 or args.ops < args.tasks or args.rows < args.tasks:
         parser.error("need at least one task and one connection, and at least as many operations and rows "
                      "as tasks")
     if args.repeat < 1 or args.latency_calls < 0 or 0 < args.latency_calls < 500:
         parser.error("--repeat must be at least 1, --latency-calls 0 or at least 500")
-    bootstrap(libs, dbs)
-    sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(ROOT / "src"))
-    from threads import MIX, WRITE_BASE
-
     if args.rows >= WRITE_BASE:
         parser.error(f"--rows must be below {WRITE_BASE:,}")
+    bootstrap(libs, dbs)
+    common.use_sources()
     if args.child:
-        return child(args.child, args, libs)
+        harness.child(args.child, args, "rhosocial-asyncio-",
+                      lambda workdir: asyncio.run(bench_database(args.child, args, libs, workdir)),
+                      lambda results: section(args.child, results))
+        return 0
 
-    from run import machine
-
-    print(f"# rhosocial.activerecord asyncio benchmark\n\nmachine: {machine()}  ")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + "  ")
-    print(f"command: python3 benchmarks/asyncio_bench.py {' '.join(argv)}".rstrip() + "  ")
-    mix = ", ".join(f"{p:.0%} {w}" for p, w in zip(MIX, ("find by key", "load-change-save", "create")))
-    print(f"workload: {args.ops:,} operations over {args.tasks} asyncio tasks on one event loop ({mix}) on "
-          f"{args.rows:,} seeded rows; median of {args.repeat} interleaved runs  ")
+    versions = common.versions(DISTRIBUTIONS)
+    common.print_header("asyncio benchmark", "asyncio_bench.py", argv, versions)
+    print(f"workload: {args.ops:,} operations over {args.tasks} asyncio tasks on one event loop "
+          f"({harness.mix_text()}) on {args.rows:,} seeded rows; median of {args.repeat} interleaved runs  ")
     loop = asyncio.new_event_loop()
     loop_name = type(loop).__name__
     loop.close()
@@ -587,30 +418,8 @@ def main(argv: list[str]) -> int:
     print("client CPU us/op: CPU time of the benchmark process (all its threads) in the timed section per "
           "operation, median; the database servers' CPU is not in it, and it moves less than ops/s when "
           "other work shares the machine\n", flush=True)
-    dump: dict[str, Any] = {"machine": machine(), "versions": versions(), "argv": argv, "tasks": args.tasks,
-                            "pool": args.pool, "ops": args.ops, "rows": args.rows, "repeat": args.repeat,
-                            "results": {}}
-    failed = False
-    for kind in dbs:
-        with tempfile.NamedTemporaryFile(prefix="asyncio-", suffix=".json", delete=False) as tmp:
-            out = Path(tmp.name)
-        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--child", kind, "--child-json", str(out)]
-        limit = (args.repeat + 2) * len(libs) * (args.timeout + 60) + 300
-        try:
-            code = subprocess.run(cmd, check=False, timeout=limit).returncode
-            if out.stat().st_size:
-                dump["results"][kind] = json.loads(out.read_text())
-            if code:
-                print(f"## {kind}\n\nerror: the benchmark process exited with {code}\n", flush=True)
-                failed = True
-        except subprocess.TimeoutExpired:
-            print(f"## {kind}\n\nerror: the benchmark process did not finish within {limit:.0f} s\n", flush=True)
-            failed = True
-        finally:
-            out.unlink(missing_ok=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(dump, indent=1))
-    return 1 if failed else 0
+    return harness.parent(__file__, argv, args, dbs, libs, versions, {"tasks": args.tasks, "pool": args.pool},
+                          300, "asyncio-")
 
 
 if __name__ == "__main__":

@@ -5,10 +5,15 @@ so every library starts from the same fresh table with the same rows.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import os
+import platform
 import random
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 TABLE = "bench_users"
@@ -92,6 +97,59 @@ def rerun_in_venv(wanted: list[str], script: str, hint: str = "") -> None:
     dev.ensure_venv("bench,postgres,mysql")
     env = dict(os.environ, RHOSOCIAL_BENCH_BOOTSTRAPPED="1")
     sys.exit(subprocess.call([str(dev.PYTHON), str(Path(script).resolve()), *sys.argv[1:]], env=env))
+
+
+def use_sources() -> None:
+    """Import the benchmark modules and ``rhosocial`` from this checkout, before any installed copy."""
+    here = Path(__file__).resolve().parent
+    sys.path.insert(0, str(here))
+    sys.path.insert(0, str(here.parent / "src"))
+
+
+def selection(parser: argparse.ArgumentParser, args: argparse.Namespace, libraries: Mapping[str, str],
+              drivers: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The databases and libraries of ``--db`` and ``--libs``; the raw driver always runs."""
+    dbs = [d.strip() for d in args.db.split(",") if d.strip()]
+    libs = [k.strip() for k in args.libs.split(",") if k.strip()]
+    unknown = [d for d in dbs if d not in drivers] + [k for k in libs if k not in libraries]
+    if unknown:
+        parser.error(f"unknown database or library: {', '.join(unknown)}")
+    if "raw" not in libs:
+        libs.insert(0, "raw")
+    return dbs, libs
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}"
+
+
+def versions(distributions: Iterable[str]) -> dict[str, str]:
+    """Python's, SQLite's and each installed distribution's version."""
+    import sqlite3
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for dist in distributions:
+        try:
+            found[dist] = version(dist)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def print_header(title: str, script: str, argv: list[str], found: Mapping[str, str]) -> None:
+    """The report's first lines: what ran, where, with which versions, from which command."""
+    print(f"# rhosocial.activerecord {title}\n\nmachine: {machine()}  ")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in found.items()) + "  ")
+    print(f"command: python3 benchmarks/{script} {' '.join(argv)}".rstrip() + "  ")
 
 
 def server_databases() -> dict[str, Database]:

@@ -17,7 +17,6 @@ import importlib
 import importlib.util
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
+
+import common
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -44,10 +45,8 @@ DRIVERS = {"sqlite": "sqlite3", "postgres": "psycopg", "mysql": "pymysql"}
 
 def bootstrap(libs: list[str], dbs: list[str]) -> None:
     """Re-run inside the project's .venv with the bench extras when something is missing."""
-    from common import rerun_in_venv
-
-    rerun_in_venv([NEEDS[k] for k in libs if k in NEEDS] + [DRIVERS[d] for d in dbs] + ["rhosocial.activerecord"],
-                  __file__)
+    common.rerun_in_venv([NEEDS[k] for k in libs if k in NEEDS] + [DRIVERS[d] for d in dbs]
+                         + ["rhosocial.activerecord"], __file__)
 
 
 # -- workloads -----------------------------------------------------------------------
@@ -234,32 +233,8 @@ class Bench:
 # -- reporting -----------------------------------------------------------------------
 
 
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    import sqlite3
-
-    found["sqlite"] = sqlite3.sqlite_version
-    for dist in ("rhosocial-activerecord", "pydantic", "pydantic-core", "peewee", "SQLAlchemy", "psycopg",
-                 "psycopg-binary", "PyMySQL"):
-        try:
-            found[dist] = version(dist)
-        except PackageNotFoundError:
-            pass
-    return found
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores ({model}), {platform.system()} {platform.release()}"
+DISTRIBUTIONS = ("rhosocial-activerecord", "pydantic", "pydantic-core", "peewee", "SQLAlchemy", "psycopg",
+                 "psycopg-binary", "PyMySQL")
 
 
 def table(bench: Bench, names: dict[str, str], w8: str | None) -> str:
@@ -292,17 +267,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.db, args.libs, args.workloads, args.no_extras = "sqlite", "raw,rhosocial", "W1,W3,W4", True
-    dbs = [d.strip() for d in args.db.split(",") if d.strip()]
-    libs = [k.strip() for k in args.libs.split(",") if k.strip()]
-    unknown = [d for d in dbs if d not in DRIVERS] + [k for k in libs if k not in LIBRARIES]
-    if unknown:
-        parser.error(f"unknown database or library: {', '.join(unknown)}")
-    if "raw" not in libs:
-        libs.insert(0, "raw")
+    dbs, libs = common.selection(parser, args, LIBRARIES, DRIVERS)
     bootstrap(libs, dbs)
-    sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(ROOT / "src"))
-    import common
+    common.use_sources()
 
     wanted = {w.strip().upper() for w in args.workloads.split(",")}
     workloads = [w for w in WORKLOADS if w.key in wanted]
@@ -314,12 +281,11 @@ def main(argv: list[str]) -> int:
             w8 = "pending"
     names = {k: importlib.import_module(LIBRARIES[k]).Library.name for k in libs}
 
-    print(f"# rhosocial.activerecord benchmarks\n\nmachine: {machine()}  ")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()) + "  ")
-    print(f"command: python3 benchmarks/run.py {' '.join(argv)}".rstrip() + "  ")
+    versions = common.versions(DISTRIBUTIONS)
+    common.print_header("benchmarks", "run.py", argv, versions)
     print(f"rows: {args.rows}, lookups: {min(common.LOOKUPS, args.rows)}, filtered queries: {common.FILTERS}, "
           f"median of {args.repeat} interleaved runs, seconds (ratio to the raw driver)\n")
-    dump: dict[str, Any] = {"versions": versions(), "machine": machine(), "rows": args.rows, "results": {}}
+    dump: dict[str, Any] = {"versions": versions, "machine": common.machine(), "rows": args.rows, "results": {}}
     extras: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="rhosocial-bench-") as tmp:
         for kind in dbs:

@@ -12,28 +12,9 @@ import sqlite3
 from typing import Any
 
 from common import Database, connect_raw
+from harness import FORMAT_PARAMS, PG_PARAMS, QMARK_PARAMS, Row, pg_conninfo, statements
 
 TABLE = "bench_thr_raw"
-COLS = "id, name, email, age, score"
-
-
-class Row:
-    """A plain row object."""
-
-    __slots__ = ("age", "email", "id", "name", "score")
-
-    def __init__(self, id: int, name: str, email: str, age: int, score: int) -> None:
-        self.id = id
-        self.name = name
-        self.email = email
-        self.age = age
-        self.score = score
-
-
-def _sql(ph: list[str]) -> tuple[str, str, str]:
-    return (f"SELECT {COLS} FROM {TABLE} WHERE id = {ph[0]}",
-            f"UPDATE {TABLE} SET score = {ph[0]} WHERE id = {ph[1]}",
-            f"INSERT INTO {TABLE} (name, email, age, score) VALUES ({', '.join(ph[:4])})")
 
 
 class PoolWorker:
@@ -41,8 +22,7 @@ class PoolWorker:
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
-        self.select, self.update_sql, insert = _sql(["$1", "$2", "$3", "$4"])
-        self.insert = insert + " RETURNING id"
+        self.select, self.update_sql, self.insert = statements(TABLE, PG_PARAMS, returning=True)
 
     def find(self, pk: int) -> Row:
         with self.pool.connection() as conn:
@@ -69,12 +49,12 @@ class ConnectionWorker:
     def __init__(self, db: Database) -> None:
         if db.kind == "sqlite":
             self.conn: Any = sqlite3.connect(db.path, isolation_level=None, timeout=30)
-            ph = ["?"] * 4
+            ph = QMARK_PARAMS
         else:
             self.conn = connect_raw(db)
-            ph = ["%s"] * 4
+            ph = FORMAT_PARAMS
         self.cur = self.conn.cursor()
-        self.select, self.update_sql, self.insert = _sql(ph)
+        self.select, self.update_sql, self.insert = statements(TABLE, ph)
 
     def find(self, pk: int) -> Row:
         cur = self.cur
@@ -114,11 +94,8 @@ class Library:
         import psycopg
         from psycopg_pool import ConnectionPool
 
-        db = self.db
-        conninfo = psycopg.conninfo.make_conninfo(host=db.host, port=db.port, user=db.user,
-                                                  password=db.password or None, dbname=db.database)
-        self.pool = ConnectionPool(conninfo, min_size=self.threads, max_size=self.threads, open=True,
-                                   kwargs={"autocommit": True, "cursor_factory": psycopg.RawCursor})
+        self.pool = ConnectionPool(pg_conninfo(self.db), min_size=self.threads, max_size=self.threads,
+                                   open=True, kwargs={"autocommit": True, "cursor_factory": psycopg.RawCursor})
         self.pool.wait(timeout=30)
 
     def worker(self) -> PoolWorker | ConnectionWorker:

@@ -16,24 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from common import Database
-from sqlalchemy import BigInteger, String, create_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqla_common import Base, UserColumns, engine_options
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 TABLE = "bench_thr_sqla_orm"
 
 
-class Base(DeclarativeBase):
-    pass
-
-
-class SUser(Base):
+class SUser(UserColumns, Base):
     __tablename__ = TABLE
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(255))
-    age: Mapped[int] = mapped_column(BigInteger)
-    score: Mapped[int] = mapped_column(BigInteger)
 
 
 class Worker:
@@ -73,10 +64,7 @@ class Library:
         self.note = f"QueuePool pool_size={threads}, max_overflow=0, a Session per operation"
 
     def setup(self) -> None:
-        # SQLite: the same 30 s busy timeout as every library (the file is in WAL mode)
-        connect_args = {"timeout": 30} if self.db.kind == "sqlite" else {}
-        self.engine = create_engine(self.db.sqlalchemy_url(), pool_size=self.threads, max_overflow=0,
-                                    pool_timeout=30, connect_args=connect_args)
+        self.engine = create_engine(self.db.sqlalchemy_url(), **engine_options(self.db, self.threads))
         self.factory = sessionmaker(self.engine)
 
     def worker(self) -> Worker:

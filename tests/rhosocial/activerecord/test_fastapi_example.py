@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import importlib.util
 import itertools
-import json
 import socket
 import sys
 import threading
@@ -27,11 +25,10 @@ import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import quote
 
+import examples_support as support
 import pytest
 
 from rhosocial.activerecord.backend import StorageBackend
@@ -40,8 +37,6 @@ pytest.importorskip("fastapi", reason="fastapi runs the async example (pip insta
 uvicorn = pytest.importorskip("uvicorn", reason="uvicorn serves the async example (pip install uvicorn)")
 httpx = pytest.importorskip("httpx", reason="httpx is the async example's test client (pip install httpx)")
 pytest.importorskip("greenlet", reason='the async ORM API needs greenlet (pip install greenlet)')
-
-APP_PATH = Path(__file__).resolve().parents[3] / "examples" / "fastapi_counter" / "app.py"
 
 CONCURRENT = 50  # requests in flight at once, in every round
 SHARED = ("alpha", "beta", "gamma", "zähler")  # raced for in round 0, incremented in every round after
@@ -58,32 +53,13 @@ START_TIMEOUT = 30.0  # seconds uvicorn may take to start (the lifespan creates 
 STOP_TIMEOUT = 15.0  # seconds uvicorn may take to stop
 
 
-def load_example() -> ModuleType:
-    """Import examples/fastapi_counter/app.py once, under a name no other module uses."""
-    name = "rhosocial_example_fastapi_counter"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, APP_PATH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # pydantic resolves the models' annotations through it
-        spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def example(backend: StorageBackend) -> Iterator[ModuleType]:
     """The example module with its models on the test's backend (the app's lifespan makes the tables)."""
     if backend.name == "mysql":
         pytest.importorskip("asyncmy", reason="async use of MySQL/MariaDB needs asyncmy (pip install asyncmy)")
-    app = load_example()
-    for model in app.MODELS:
-        model.configure(backend)
-    try:
+    with support.bound_models(support.load_example("fastapi_counter"), backend) as app:
         yield app
-    finally:
-        for model in app.MODELS:
-            type.__setattr__(model, "__backend__", None)
 
 
 @dataclass
@@ -192,55 +168,22 @@ def served(example: ModuleType) -> Iterator[Served]:
         sock.close()
 
 
-@dataclass(frozen=True)
-class Response:
-    """One exchange as the client saw it."""
-
-    round: int
-    method: str
-    path: str
-    counter: str  # the counter the request was about
-    status: int
-    body: dict[str, Any]
-
-
 @dataclass
-class Client:
+class Client(support.CounterRequests):
     """An ``httpx.AsyncClient`` that records every response."""
 
     http: Any
     diagnose: Callable[[], str]
     round: int = 0
-    log: list[Response] = field(default_factory=list)
+    log: list[support.Response] = field(default_factory=list)
 
     async def send(self, method: str, path: str, body: bytes | None = None,
-                   counter: str = "") -> Response:
+                   counter: str = "") -> support.Response:
         """Send one request and return the response, checking its framing."""
         headers = {"Content-Type": "application/json"} if body is not None else {}
         raw = await self.http.request(method, path, content=body, headers=headers)
-        assert raw.headers.get("content-type") == "application/json", (method, path, raw.status_code,
-                                                                      raw.text)
-        response = Response(self.round, method, path, counter, raw.status_code, json.loads(raw.content))
-        self.log.append(response)
-        return response
-
-    async def create(self, name: str) -> Response:
-        return await self.send("POST", "/counters", json.dumps({"name": name}).encode(), name)
-
-    async def increment(self, name: str) -> Response:
-        return await self.send("POST", f"/counters/{quote(name)}/increment", counter=name)
-
-    async def get(self, name: str) -> Response:
-        return await self.send("GET", f"/counters/{quote(name)}", counter=name)
-
-
-def expect(response: Response, status: int, body: dict[str, Any] | None = None) -> None:
-    """Fail unless ``response`` has this status (and, when given, exactly this body)."""
-    assert response.status == status, response
-    if body is not None:
-        assert response.body == body, response
-    elif status >= 400:
-        assert isinstance(response.body.get("error"), str), response
+        return self.record(method, path, counter, raw.status_code, raw.headers.get("content-type"),
+                           raw.content, round=self.round)
 
 
 def new_name(round_: int, k: int) -> str:
@@ -251,48 +194,26 @@ def new_name(round_: int, k: int) -> str:
 
 
 async def create_racer(client: Client, name: str) -> None:
-    response = await client.create(name)
-    assert response.status in (201, 409), response
-    if response.status == 201:
-        expect(response, 201, {"name": name, "value": 0, "hits": 0})
-    else:
-        expect(response, 409)
+    support.check_create(await client.create(name), name)
 
 
 async def incrementer(client: Client, name: str, at_least: int) -> None:
     """One increment; the value must be past every value a previous round saw."""
     response = await client.increment(name)
-    expect(response, 200)
-    assert set(response.body) == {"name", "value"}, response
-    assert response.body["name"] == name, response
-    value = response.body["value"]
+    value = support.check_increment(response, name)
     assert isinstance(value, int) and value > at_least, (response, at_least)
 
 
 async def reader(client: Client, name: str, at_least: int) -> None:
     """A read sees at least what the previous rounds did, and value and hits agree."""
-    response = await client.get(name)
-    expect(response, 200)
-    assert set(response.body) == {"name", "value", "hits"}, response
-    assert response.body["name"] == name and response.body["value"] >= at_least, (response, at_least)
-    assert response.body["hits"] == response.body["value"], response
+    support.check_read(await client.get(name), name, at_least)
 
 
 async def bad_request(client: Client, kind: int) -> None:
     """One malformed or unknown request, which kind depending on ``kind``."""
     kind %= 6
-    if kind == 0:
-        expect(await client.send("POST", "/counters", b"{not json"), 400)
-    elif kind == 1:
-        expect(await client.send("POST", "/counters", b'["a list"]'), 400)
-    elif kind == 2:
-        expect(await client.send("POST", "/counters", b'{"name": 7}'), 400)
-    elif kind == 3:
-        expect(await client.increment(f"missing-{kind}"), 404)
-    elif kind == 4:
-        expect(await client.get(f"missing-{kind}"), 404)
-    else:
-        expect(await client.send("POST", "/counters", json.dumps({"name": ""}).encode()), 400)
+    args, status = support.bad_requests(f"missing-{kind}")[kind]
+    support.expect(await client.send(*args), status)
 
 
 async def gather_all(client: Client, requests: list[Awaitable[None]]) -> None:
@@ -350,7 +271,7 @@ async def drive(client: Client) -> dict[str, int]:
     return {name: planned.get(name, 0) for name in existing}
 
 
-async def run_clients(served: Served) -> tuple[Client, dict[str, int], dict[str, Response]]:
+async def run_clients(served: Served) -> tuple[Client, dict[str, int], dict[str, support.Response]]:
     limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{served.port}", limits=limits,
                                  timeout=httpx.Timeout(REQUEST_TIMEOUT)) as http:
@@ -387,7 +308,6 @@ async def read_back_async(example: ModuleType, backend: StorageBackend,
 
 def test_concurrent_requests_agree_with_the_database(example: ModuleType, served: Served,
                                                      backend: StorageBackend) -> None:
-    Counter, Hit = example.Counter, example.Hit
     started = time.perf_counter()
     client, expected_n, final = asyncio.run(asyncio.wait_for(run_clients(served), RUN_TIMEOUT))
     elapsed = time.perf_counter() - started
@@ -402,49 +322,23 @@ def test_concurrent_requests_agree_with_the_database(example: ModuleType, served
     served.stop()  # the lifespan shutdown closes the server loop's connections
 
     # The create races: per name exactly one request won.
-    races = {**{name: RACERS for name in SHARED},
+    races = {**dict.fromkeys(SHARED, RACERS),
              **{new_name(r, k): NEW_RACERS for r in range(1, ROUNDS + 1) for k in range(NEW_PER_ROUND)}}
     assert set(races) == set(expected_n)
-    for name, racers in races.items():
-        creates = [r for r in log if r.path == "/counters" and r.counter == name]
-        assert sorted(r.status for r in creates) == [201] + [409] * (racers - 1), (name, creates)
+    support.check_create_races(log, races)
 
     # Increments: per counter the returned values are exactly 1..N, each once, and every
     # value of a round is above every value of the rounds before it.
-    values: dict[str, list[int]] = defaultdict(list)
-    by_round: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for r in log:
-        if r.path.endswith("/increment") and r.status == 200:
-            assert r.body["name"] == r.counter, r
-            values[r.counter].append(r.body["value"])
-            by_round[r.counter, r.round].append(r.body["value"])
-    assert set(values) == {name for name, n in expected_n.items() if n}
+    support.check_increments(log, expected_n)
     assert all(n > 0 for name, n in expected_n.items() if name in SHARED)
-    for name, n in expected_n.items():
-        assert sorted(values[name]) == list(range(1, n + 1)), name
-        rounds = [sorted(by_round[name, r]) for r in range(1, ROUNDS + 1) if by_round[name, r]]
+    by_round = [support.increment_values(r for r in log if r.round == k) for k in range(1, ROUNDS + 1)]
+    for name in expected_n:
+        rounds = [sorted(values[name]) for values in by_round if values.get(name)]
         for earlier, later in itertools.pairwise(rounds):
             assert earlier[-1] < later[0], (name, rounds)
 
     # Every response, including the final reads, against the database itself.
-    for name, n in expected_n.items():
-        expect(final[name], 200, {"name": name, "value": n, "hits": n})
-    q = backend.dialect.quote_identifier
-    p = backend.dialect.placeholder(1)
-    assert Counter.count() == len(expected_n)
-    assert int(backend.fetch_value(f"SELECT COUNT(*) FROM {q('counters')}")) == len(expected_n)
-    assert Hit.count() == sum(expected_n.values())
-    assert int(backend.fetch_value(f"SELECT COUNT(*) FROM {q('hits')}")) == sum(expected_n.values())
-    for name, n in expected_n.items():
-        counter = Counter.find_by(name=name)
-        assert counter is not None and counter.value == n, name
-        assert Hit.where(counter_id=counter.id).count() == n, name
-        assert sorted(Hit.where(counter_id=counter.id).pluck("value")) == list(range(1, n + 1)), name
-        raw_value = backend.fetch_value(
-            f"SELECT {q('value')} FROM {q('counters')} WHERE {q('name')} = {p}", [name])
-        raw_hits = backend.fetch_value(
-            f"SELECT COUNT(*) FROM {q('hits')} WHERE {q('counter_id')} = {p}", [counter.id])
-        assert (int(raw_value), int(raw_hits)) == (n, n), name
+    support.check_database(example, backend, expected_n, final)
     asyncio.run(asyncio.wait_for(read_back_async(example, backend, expected_n), RUN_TIMEOUT))
 
     # The server's pool: every connection given back, nobody timed out waiting for one.
