@@ -389,3 +389,36 @@ def test_first_writes_to_an_existing_table_race_without_blocking_the_loop(backen
     finally:
         backend.execute(f"DROP TABLE {q('async_existing')}")
         backend.disconnect()
+
+
+def test_a_sync_call_that_would_hang_the_loop_raises(tmp_path):
+    """A sync call in the loop's thread meeting a lock an awaiting async call holds: an error, not a hang."""
+    from rhosocial.activerecord.backend.bridge import HybridLock, await_, run
+
+    lock = HybridLock()
+
+    async def main() -> str:
+        held = asyncio.Event()
+        done = asyncio.Event()
+
+        def hold() -> None:
+            with lock:
+                held.set()
+                await_(done.wait())  # holding it across an await, as the first connection does
+
+        holder = asyncio.create_task(run(hold))
+        await held.wait()
+        try:
+            with lock:  # a synchronous call, in the loop's thread, outside any a-method
+                pass
+        except RuntimeError as exc:
+            message = str(exc)
+        else:
+            message = ""
+        done.set()
+        await holder
+        with lock:  # free again
+            pass
+        return message
+
+    assert "would hang the loop" in run_async(main, timeout=30)

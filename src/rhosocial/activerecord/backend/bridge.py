@@ -175,25 +175,39 @@ class HybridLock:
     first connection, learning a table's columns before the first write.
     """
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "_holder")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._holder: Any = None  # the bridge holding it, if a bridge does
 
     def __enter__(self) -> "HybridLock":
         lock = self._lock
         if lock.acquire(blocking=False):
+            self._holder = current_bridge()
             return self
-        if in_bridge():
+        bridge = current_bridge()
+        if bridge is not None:
             pause = 0.0005
             while not lock.acquire(blocking=False):
                 await_(asyncio.sleep(pause))
                 pause = min(pause * 2, 0.02)
         else:
+            holder = self._holder
+            if holder is not None and getattr(holder, "loop", None) is not None and \
+                    asyncio._get_running_loop() is holder.loop:
+                # The holder waits for this thread's event loop, which this call would block.
+                raise RuntimeError(
+                    "A synchronous ORM call in the event loop's thread needs a lock that an async call "
+                    "of the same loop holds while it awaits the database (the first connection, or a "
+                    "model's first write): blocking here would hang the loop. Use the a-method "
+                    "(await Model.acreate(...)) in async code.")
             lock.acquire()
+        self._holder = bridge
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self._holder = None
         self._lock.release()
 
 
