@@ -890,6 +890,13 @@ class StorageBackend(TransactionMethods, ABC):
         """:meth:`connect` for async code (opens this event loop's first connection)."""
         await _bridge.run(self.connect)
 
+    async def acapabilities(self) -> Capabilities:
+        """:attr:`capabilities` for async code: connects without blocking the loop if needed."""
+        if self._capabilities is None:
+            await _bridge.run(self.connect)
+        assert self._capabilities is not None
+        return self._capabilities
+
     async def adisconnect(self) -> None:
         """:meth:`disconnect` for async code."""
         await _bridge.run(self.disconnect)

@@ -147,6 +147,7 @@ class TestAsyncModels(_AsyncModels):
 
         async def main() -> None:
             await amodels.aconnect()
+            assert await amodels.acapabilities() is amodels.capabilities
             assert await amodels.aping()
             await AsyncCounter.acreate(n=7)
             assert await amodels.afetch_value(f"SELECT n FROM {table}") == 7
