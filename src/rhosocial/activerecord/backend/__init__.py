@@ -32,6 +32,7 @@ from .errors import (
     TransactionError,
     UniqueViolationError,
 )
+from .introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, TableInfo
 from .pool import ConnectionPool, PoolSettings, PoolStats
 from .transaction import Transaction, TransactionStatus
 from .helpers import format_decimal, format_with_length, format_with_precision
@@ -49,7 +50,7 @@ from .typing import (
 )
 
 __all__ = [
-    "BackendNotFoundError", "Capabilities", "CheckViolationError", "ColumnDef", "ColumnInfo",
+    "BackendNotFoundError", "Capabilities", "CheckViolationError", "ColumnDef", "ColumnInfo", "ConstraintInfo", "ForeignKeyInfo", "IndexInfo", "TableInfo",
     "CommandTimeoutError", "ConnectionPool", "PoolSettings", "PoolStats", "PoolTimeoutError",
     "Transaction", "TransactionStatus",
     "ColumnType", "ColumnTypes", "ConfigurationError", "ConnectionConfig", "ConnectionError",

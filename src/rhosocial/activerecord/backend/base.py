@@ -24,6 +24,7 @@ from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequenc
 from . import bridge as _bridge
 from .capabilities import Capabilities
 from .dialect import SQLDialectBase
+from .introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, TableInfo
 from .errors import (
     CommandTimeoutError,
     ConnectionError,
@@ -34,7 +35,15 @@ from .errors import (
 )
 from .pool import ConnectionPool, PooledConnection, PoolSettings, fork_generation
 from .transaction import Transaction, TransactionMethods, TransactionStatus
-from .typing import ColumnDef, ColumnInfo, ConnectionConfig, DatabaseType, IsolationLevel, QueryResult
+from .typing import (
+    ColumnDef,
+    ColumnInfo,
+    ConnectionConfig,
+    DatabaseType,
+    IsolationLevel,
+    QueryResult,
+    split_table_name,
+)
 
 logger = logging.getLogger("rhosocial.activerecord.backend")
 _DEBUG = logging.DEBUG
@@ -873,6 +882,86 @@ class StorageBackend(TransactionMethods, ABC):
         """Return the columns of ``table_name`` in table order (empty if it does not exist)."""
         self.capabilities  # noqa: B018
         return self._get_columns(table_name)
+
+    def get_tables(self, schema: str | None = None) -> list[str]:
+        """Return the names of the tables (not views) in ``schema`` (default: the current one), sorted."""
+        self.capabilities  # noqa: B018
+        return sorted(self._get_tables(schema, views=False))
+
+    def get_views(self, schema: str | None = None) -> list[str]:
+        """Return the names of the views in ``schema`` (default: the current one), sorted."""
+        self.capabilities  # noqa: B018
+        return sorted(self._get_tables(schema, views=True))
+
+    def get_primary_key(self, table_name: str) -> tuple[str, ...]:
+        """Return the primary key's columns in key order (empty without one)."""
+        self.capabilities  # noqa: B018
+        return tuple(self._get_primary_key(table_name))
+
+    def get_indexes(self, table_name: str) -> list[IndexInfo]:
+        """Return the table's indexes, the primary key's own left out, sorted by name."""
+        self.capabilities  # noqa: B018
+        return sorted(self._get_indexes(table_name), key=lambda i: i.name)
+
+    def get_foreign_keys(self, table_name: str) -> list[ForeignKeyInfo]:
+        """Return the table's foreign keys, sorted by their columns."""
+        self.capabilities  # noqa: B018
+        return sorted(self._get_foreign_keys(table_name), key=lambda f: f.columns)
+
+    def get_unique_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        """Return the table's UNIQUE constraints (not the primary key), sorted by their columns."""
+        self.capabilities  # noqa: B018
+        found = [c for c in self._get_constraints(table_name) if c.kind == "unique"]
+        return sorted(found, key=lambda c: c.columns)
+
+    def get_check_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        """Return the table's CHECK constraints, sorted by name (then condition)."""
+        self.capabilities  # noqa: B018
+        found = [c for c in self._get_constraints(table_name) if c.kind == "check"]
+        return sorted(found, key=lambda c: (c.name or "", c.definition or ""))
+
+    def inspect_table(self, table_name: str) -> TableInfo:
+        """Read everything the catalog says about ``table_name``.
+
+        Raises:
+            ProgrammingError: there is no such table or view.
+        """
+        columns = self.get_columns(table_name)
+        if not columns:
+            from .errors import ProgrammingError
+
+            raise ProgrammingError(f"No table or view {table_name!r} in the {self.name} database")
+        schema, name = split_table_name(table_name)
+        view = name in self._get_tables(schema, views=True)
+        if view:
+            return TableInfo(name=table_name, columns=tuple(columns), primary_key=(), view=True)
+        return TableInfo(
+            name=table_name, columns=tuple(columns), primary_key=self.get_primary_key(table_name),
+            indexes=tuple(self.get_indexes(table_name)),
+            foreign_keys=tuple(self.get_foreign_keys(table_name)),
+            unique_constraints=tuple(self.get_unique_constraints(table_name)),
+            check_constraints=tuple(self.get_check_constraints(table_name)),
+        )
+
+    def _get_tables(self, schema: str | None, views: bool) -> list[str]:
+        """List the tables (or, with ``views``, the views) of ``schema`` from the catalog."""
+        raise NotSupportedError(f"The {self.name} backend cannot list tables (it lacks _get_tables)")
+
+    def _get_primary_key(self, table_name: str) -> Sequence[str]:
+        """The primary key's columns in key order; the default reads them from ``_get_columns``."""
+        return [c.name for c in self._get_columns(table_name) if c.primary_key]
+
+    def _get_indexes(self, table_name: str) -> list[IndexInfo]:
+        """Read the table's indexes (without the primary key's) from the catalog."""
+        raise NotSupportedError(f"The {self.name} backend cannot list indexes (it lacks _get_indexes)")
+
+    def _get_foreign_keys(self, table_name: str) -> list[ForeignKeyInfo]:
+        """Read the table's foreign keys from the catalog."""
+        raise NotSupportedError(f"The {self.name} backend cannot list foreign keys (it lacks _get_foreign_keys)")
+
+    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        """Read the table's UNIQUE and CHECK constraints from the catalog."""
+        raise NotSupportedError(f"The {self.name} backend cannot list constraints (it lacks _get_constraints)")
 
     @abstractmethod
     def _table_exists(self, table_name: str) -> bool:

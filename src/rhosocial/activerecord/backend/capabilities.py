@@ -28,6 +28,7 @@ class Capabilities:
     supports_foreign_keys: bool = True
     supports_foreign_key_actions: bool = True  # ON DELETE CASCADE / SET NULL
     supports_check_constraints: bool = True
+    supports_partial_indexes: bool = False  # CREATE INDEX ... WHERE
     supports_json: bool = True
     supports_arrays: bool = False
     supports_computed_columns: bool = False  # GENERATED ALWAYS AS (...) STORED columns

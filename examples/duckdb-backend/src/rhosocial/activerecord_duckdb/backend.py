@@ -28,6 +28,7 @@ from rhosocial.activerecord.backend import (
     UniqueViolationError,
 )
 from rhosocial.activerecord.backend.helpers import as_bool, base_type_name
+from rhosocial.activerecord.backend.introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo
 
 from .dialect import DuckDBDialect
 from .types import DUCKDB_NATIVE_TYPES
@@ -191,6 +192,53 @@ class DuckDBBackend(StorageBackend):
             "WHERE table_schema = current_schema() AND table_name = ?", (table_name,))
         return bool(result.rows)
 
+    # -- introspection: DuckDB's catalog functions --------------------------------
+
+    def _get_tables(self, schema: str | None, views: bool) -> list[str]:
+        sql = ("SELECT view_name FROM duckdb_views() WHERE NOT internal" if views else
+               "SELECT table_name FROM duckdb_tables() WHERE NOT internal")
+        rows = self.execute_raw(sql + " AND schema_name = COALESCE(?, current_schema())", (schema,)).rows
+        return [r[0] for r in rows]
+
+    def _constraint_rows(self, table_name: str) -> list[Any]:
+        return list(self.execute_raw(
+            "SELECT constraint_type, constraint_name, constraint_column_names, expression, referenced_table, "
+            "referenced_column_names FROM duckdb_constraints() WHERE schema_name = current_schema() "
+            "AND table_name = ? ORDER BY constraint_index", (table_name,)).rows)
+
+    def _get_primary_key(self, table_name: str) -> list[str]:
+        for kind, _name, columns, *_ in self._constraint_rows(table_name):
+            if kind == "PRIMARY KEY":
+                return list(columns)
+        return []
+
+    def _get_indexes(self, table_name: str) -> list[IndexInfo]:
+        rows = self.execute_raw(
+            "SELECT index_name, is_unique, expressions FROM duckdb_indexes() "
+            "WHERE schema_name = current_schema() AND table_name = ? AND NOT is_primary", (table_name,)).rows
+        return [IndexInfo(name=name, columns=_index_columns(expressions), unique=bool(unique))
+                for name, unique, expressions in rows]
+
+    def _get_foreign_keys(self, table_name: str) -> list[ForeignKeyInfo]:
+        # DuckDB has no ON DELETE/ON UPDATE actions (supports_foreign_key_actions is false).
+        return [ForeignKeyInfo(name=name, columns=tuple(columns), referenced_table=target,
+                               referenced_columns=tuple(referenced))
+                for kind, name, columns, _e, target, referenced in self._constraint_rows(table_name)
+                if kind == "FOREIGN KEY"]
+
+    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        found = []
+        for kind, name, columns, expression, *_ in self._constraint_rows(table_name):
+            if kind == "UNIQUE":
+                found.append(ConstraintInfo(name=name, kind="unique", columns=tuple(columns)))
+            elif kind == "CHECK":
+                condition = str(expression or "").strip()
+                if condition.startswith("(") and condition.endswith(")"):
+                    condition = condition[1:-1].strip()
+                found.append(ConstraintInfo(name=name, kind="check", columns=tuple(columns),
+                                            definition=condition))
+        return found
+
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         keys = self.execute_raw(
             "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = "
@@ -207,3 +255,22 @@ class DuckDBBackend(StorageBackend):
                        db_type=DUCKDB_NATIVE_TYPES.get(base_type_name(declared)), generated=bool(generated))
             for name, declared, nullable, default, generated in result.rows
         ]
+
+
+def _index_columns(expressions: Any) -> tuple[str, ...]:
+    """Column names from ``duckdb_indexes().expressions``: text like ``['"label"', rank]``."""
+    if not isinstance(expressions, str):
+        return tuple(str(e) for e in expressions or ())
+    text = expressions.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    names = []
+    for part in text.split(","):
+        part = part.strip()
+        if len(part) >= 2 and part[0] == part[-1] == "'":
+            part = part[1:-1]
+        if len(part) >= 2 and part[0] == part[-1] == '"':
+            part = part[1:-1].replace('""', '"')
+        if part:
+            names.append(part)
+    return tuple(names)

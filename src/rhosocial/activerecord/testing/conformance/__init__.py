@@ -26,6 +26,7 @@ from .errors import TestErrors
 from .execute import TestExecute
 from .existing import TestExistingSchemas
 from .identifiers import TestHostileInput
+from .introspection import TestIntrospection
 from .model_concurrency import TestModelsUnderThreads, TestRecordsAfterRollback
 from .models import TestModels
 from .roundtrip import TestTypeRoundTrips
@@ -35,7 +36,7 @@ from .transactions import TestTransactions
 
 __all__ = [
     "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions",
-    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput",
+    "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput", "TestIntrospection",
     "TestLazyBegin", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
     "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestStatementLogging",
     "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",

@@ -28,6 +28,7 @@ from ...errors import (
     UniqueViolationError,
 )
 from ...helpers import as_bool, check_options, shut_down_socket, socket_has_data
+from ...introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, fk_action
 from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, QueryResult, split_table_name
 from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
@@ -502,6 +503,94 @@ class MySQLBackend(StorageBackend):
                 generated=generated,
             ))
         return columns
+
+    def _get_tables(self, schema: str | None, views: bool) -> list[str]:
+        rows = self.execute_raw(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+            "AND TABLE_TYPE " + ("= 'VIEW'" if views else "IN ('BASE TABLE', 'SYSTEM VERSIONED')"),
+            (schema,)).rows
+        return [_text(r[0]) for r in rows]
+
+    def _index_rows(self, table_name: str) -> list[Any]:
+        return list(self.execute_raw(
+            "SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s "
+            "ORDER BY INDEX_NAME, SEQ_IN_INDEX", split_table_name(table_name)).rows)
+
+    def _get_primary_key(self, table_name: str) -> list[str]:
+        return [_text(column) for index, _u, column in self._index_rows(table_name) if index == "PRIMARY"]
+
+    def _get_indexes(self, table_name: str) -> list[IndexInfo]:
+        columns: dict[str, list[str]] = {}
+        unique: dict[str, bool] = {}
+        for index, non_unique, column in self._index_rows(table_name):
+            index = _text(index)
+            if index == "PRIMARY":
+                continue
+            if column is not None:  # an expression part (MySQL 8 functional index) has none
+                columns.setdefault(index, []).append(_text(column))
+            else:
+                columns.setdefault(index, [])
+            unique[index] = not int(non_unique)
+        constraints = {c.name for c in self._get_constraints(table_name) if c.kind == "unique"}
+        # A foreign key's own index (made for it, named after it) is listed too: the database needs it.
+        return [IndexInfo(name=name, columns=tuple(cols), unique=unique[name], constraint=name in constraints)
+                for name, cols in columns.items()]
+
+    def _get_foreign_keys(self, table_name: str) -> list[ForeignKeyInfo]:
+        schema = split_table_name(table_name)[0]
+        rows = self.execute_raw(
+            "SELECT k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, "
+            "k.REFERENCED_COLUMN_NAME, r.DELETE_RULE, r.UPDATE_RULE "
+            "FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r "
+            "ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+            "AND r.TABLE_NAME = k.TABLE_NAME "
+            "WHERE k.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND k.TABLE_NAME = %s "
+            "AND k.REFERENCED_TABLE_NAME IS NOT NULL ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+            split_table_name(table_name)).rows
+        current = None
+        groups: dict[str, list[Any]] = {}
+        for row in rows:
+            groups.setdefault(_text(row[0]), []).append(row)
+        keys = []
+        for name, parts in groups.items():
+            target_schema, target = _text(parts[0][2]), _text(parts[0][3])
+            if target_schema != schema:
+                if current is None:
+                    current = _text(self.fetch_value("SELECT DATABASE()"))
+                if target_schema != current:
+                    target = f"{target_schema}.{target}"
+            keys.append(ForeignKeyInfo(
+                name=name, columns=tuple(_text(p[1]) for p in parts), referenced_table=target,
+                referenced_columns=tuple(_text(p[4]) for p in parts),
+                on_delete=fk_action(parts[0][5]), on_update=fk_action(parts[0][6])))
+        return keys
+
+    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        schema, name = split_table_name(table_name)
+        found: list[ConstraintInfo] = []
+        unique = self.execute_raw(
+            "SELECT c.CONSTRAINT_NAME, k.COLUMN_NAME FROM information_schema.TABLE_CONSTRAINTS c "
+            "JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
+            "AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME "
+            "WHERE c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s "
+            "AND c.CONSTRAINT_TYPE = 'UNIQUE' ORDER BY c.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+            (schema, name)).rows
+        groups: dict[str, list[str]] = {}
+        for constraint, column in unique:
+            groups.setdefault(_text(constraint), []).append(_text(column))
+        found.extend(ConstraintInfo(name=n, kind="unique", columns=tuple(cols)) for n, cols in groups.items())
+        if self.capabilities.supports_check_constraints:
+            checks = self.execute_raw(
+                "SELECT c.CONSTRAINT_NAME, cc.CHECK_CLAUSE FROM information_schema.TABLE_CONSTRAINTS c "
+                "JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
+                "AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME"
+                + (" AND cc.TABLE_NAME = c.TABLE_NAME" if self._is_mariadb else "")
+                + " WHERE c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s "
+                "AND c.CONSTRAINT_TYPE = 'CHECK' ORDER BY c.CONSTRAINT_NAME", (schema, name)).rows
+            found.extend(ConstraintInfo(name=_text(n), kind="check", definition=_text(clause))
+                         for n, clause in checks)
+        return found
 
     def _primary_key_columns(self, table_name: str) -> set[str]:
         result = self.execute_raw(

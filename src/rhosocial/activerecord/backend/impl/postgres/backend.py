@@ -35,6 +35,7 @@ from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, DatabaseType, IsolationLevel, QueryResult, split_table_name
 from .dialect import PostgresDialect
 from .types import POSTGRES_NATIVE_TYPES, normalize_default
+from ...introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, fk_action
 
 try:  # The driver is optional: the module imports without it, the backend does not start.
     import psycopg
@@ -413,6 +414,7 @@ class PostgresBackend(StorageBackend):
             supports_skip_locked=True,
             supports_foreign_keys=True,
             supports_check_constraints=True,
+            supports_partial_indexes=True,
             supports_json=True,
             supports_arrays=True,
             supports_computed_columns=version >= 120000,
@@ -544,6 +546,58 @@ class PostgresBackend(StorageBackend):
     def _table_exists(self, table_name: str) -> bool:
         return bool(self.execute_raw(_TABLE_OID_SQL, _catalog_params(table_name)).rows)
 
+    def _get_tables(self, schema: str | None, views: bool) -> list[str]:
+        kinds = ["v", "m"] if views else ["r", "p", "f"]
+        return [r[0] for r in self.execute_raw(_TABLES_SQL, (schema, kinds)).rows]
+
+    def _constraint_rows(self, table_name: str) -> list[Any]:
+        return list(self.execute_raw(_CONSTRAINTS_SQL, _catalog_params(table_name)).rows)
+
+    def _get_primary_key(self, table_name: str) -> list[str]:
+        for _name, kind, columns, *_ in self._constraint_rows(table_name):
+            if kind == "p":
+                return list(columns)
+        return []
+
+    def _get_indexes(self, table_name: str) -> list[IndexInfo]:
+        return [IndexInfo(name=name, columns=tuple(columns), unique=bool(unique), partial=partial,
+                          constraint=bool(constraint))
+                for name, unique, columns, partial, constraint in
+                self.execute_raw(_INDEXES_SQL, _catalog_params(table_name)).rows]
+
+    def _get_foreign_keys(self, table_name: str) -> list[ForeignKeyInfo]:
+        schema = split_table_name(table_name)[0]
+        keys = []
+        current: str | None = None
+        for name, kind, columns, target, target_schema, referenced, on_delete, on_update, _ in \
+                self._constraint_rows(table_name):
+            if kind != "f":
+                continue
+            if target_schema != schema and not str(target_schema).startswith("pg_temp"):
+                if current is None:
+                    current = str(self.fetch_value("SELECT pg_catalog.current_schema()"))
+                if target_schema != current:  # another schema: name it, as references="s.t.c" does
+                    target = f"{target_schema}.{target}"
+            keys.append(ForeignKeyInfo(
+                name=name, columns=tuple(columns), referenced_table=target, referenced_columns=tuple(referenced),
+                on_delete=fk_action(_FK_ACTIONS.get(on_delete)), on_update=fk_action(_FK_ACTIONS.get(on_update))))
+        return keys
+
+    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        found = []
+        for name, kind, columns, *_rest, definition in self._constraint_rows(table_name):
+            if kind == "u":
+                found.append(ConstraintInfo(name=name, kind="unique", columns=tuple(columns)))
+            elif kind == "c":
+                condition = definition or ""
+                if condition.upper().startswith("CHECK"):
+                    condition = condition[5:].strip()
+                    if condition.startswith("(") and condition.endswith(")"):
+                        condition = condition[1:-1].strip()
+                found.append(ConstraintInfo(name=name, kind="check", columns=tuple(columns),
+                                            definition=condition))
+        return found
+
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
         columns = []
         for name, type_text, nullable, default, pk, typname, category, generated, identity in self.execute_raw(
@@ -568,6 +622,41 @@ class PostgresBackend(StorageBackend):
                 )
             )
         return columns
+
+
+_FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+_TABLES_SQL = (
+    "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = COALESCE($1::text, pg_catalog.current_schema()) AND c.relkind = ANY($2::text[]) "
+    "AND NOT c.relispartition"
+)
+# Columns of a constraint or index, in key order: conkey/indkey unnested with their position.
+_CONSTRAINTS_SQL = (
+    "SELECT con.conname, con.contype, "
+    "ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(attnum, i) "
+    "      JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum ORDER BY k.i), "
+    "ft.relname, fn.nspname, "
+    "ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(attnum, i) "
+    "      JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum ORDER BY k.i), "
+    "con.confdeltype, con.confupdtype, "
+    "CASE WHEN con.contype = 'c' THEN pg_catalog.pg_get_constraintdef(con.oid, true) END "
+    "FROM pg_catalog.pg_constraint con "
+    "LEFT JOIN pg_catalog.pg_class ft ON ft.oid = con.confrelid "
+    "LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = ft.relnamespace "
+    f"WHERE con.conrelid = ({_TABLE_OID_SQL}) AND con.contype IN ('p', 'u', 'f', 'c') "
+    "ORDER BY con.conname"
+)
+_INDEXES_SQL = (
+    "SELECT ic.relname, i.indisunique, "
+    "ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, n) "
+    "      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+    "      WHERE k.n <= i.indnkeyatts ORDER BY k.n), "
+    "pg_catalog.pg_get_expr(i.indpred, i.indrelid, true), "
+    "EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype = 'u') "
+    "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+    f"WHERE i.indrelid = ({_TABLE_OID_SQL}) AND NOT i.indisprimary ORDER BY ic.relname"
+)
 
 
 def _catalog_params(table_name: str) -> tuple[str, str | None]:

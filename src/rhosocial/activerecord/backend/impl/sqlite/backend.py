@@ -23,6 +23,7 @@ from ...errors import (
     UniqueViolationError,
 )
 from ...helpers import as_bool, base_type_name, check_options
+from ...introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, fk_action
 from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, IsolationLevel, QueryResult, split_table_name
 from .dialect import SQLiteDialect
@@ -205,6 +206,7 @@ class SQLiteBackend(StorageBackend):
         version = sqlite3.sqlite_version_info
         memory = self.config.database in (":memory:", "") or "mode=memory" in str(self.config.database)
         return Capabilities(
+            supports_partial_indexes=True,
             supports_savepoints=True,
             isolation_levels=ALL_ISOLATION_LEVELS,
             supports_read_only_transactions=True,
@@ -336,3 +338,143 @@ class SQLiteBackend(StorageBackend):
                 generated=hidden in (2, 3),
             ))
         return columns
+
+    # -- introspection ---------------------------------------------------------
+
+    def _master(self, schema: str | None) -> str:
+        if schema is None:
+            return "sqlite_master"
+        if schema.lower() == "temp":
+            return "sqlite_temp_master"
+        return f"{self.dialect.quote_identifier(schema)}.sqlite_master"
+
+    def _get_tables(self, schema: str | None, views: bool) -> list[str]:
+        rows = self.execute_raw(
+            f"SELECT name FROM {self._master(schema)} WHERE type = ? AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            ("view" if views else "table",)).rows
+        return [r[0] for r in rows]
+
+    def _get_primary_key(self, table_name: str) -> list[str]:
+        schema, name = split_table_name(table_name)
+        rows = self.execute_raw("SELECT name, pk FROM pragma_table_info(?, ?) WHERE pk > 0 ORDER BY pk",
+                                (name, schema)).rows
+        return [r[0] for r in rows]
+
+    def _table_sql(self, table_name: str) -> str:
+        schema, name = split_table_name(table_name)
+        row = self.execute_raw(f"SELECT sql FROM {self._master(schema)} WHERE name = ?", (name,)).rows
+        return str(row[0][0] or "") if row else ""
+
+    def _get_indexes(self, table_name: str) -> list[IndexInfo]:
+        schema, name = split_table_name(table_name)
+        indexes = []
+        for _seq, index, unique, origin, partial in self.execute_raw(
+                "SELECT seq, name, \"unique\", origin, partial FROM pragma_index_list(?, ?)", (name, schema)).rows:
+            if origin == "pk":
+                continue
+            columns = tuple(r[0] for r in self.execute_raw(
+                "SELECT name FROM pragma_index_info(?, ?) WHERE name IS NOT NULL ORDER BY seqno",
+                (index, schema)).rows)
+            where = None
+            if partial:
+                sql = self.execute_raw(f"SELECT sql FROM {self._master(schema)} WHERE name = ?", (index,)).rows
+                where = _after_keyword(str(sql[0][0]), "WHERE") if sql else None
+            indexes.append(IndexInfo(name=index, columns=columns, unique=bool(unique), partial=where,
+                                     constraint=origin == "u"))
+        return indexes
+
+    def _get_foreign_keys(self, table_name: str) -> list[ForeignKeyInfo]:
+        schema, name = split_table_name(table_name)
+        groups: dict[int, list[Any]] = {}
+        for fk_id, _seq, target, column, referenced, on_update, on_delete in self.execute_raw(
+                'SELECT id, seq, "table", "from", "to", on_update, on_delete '
+                "FROM pragma_foreign_key_list(?, ?) ORDER BY id, seq", (name, schema)).rows:
+            groups.setdefault(fk_id, []).append((target, column, referenced, on_update, on_delete))
+        keys = []
+        for parts in groups.values():
+            target = parts[0][0]
+            referenced = tuple(p[2] for p in parts)
+            if any(r is None for r in referenced):  # REFERENCES t without columns: its primary key
+                referenced = tuple(self._get_primary_key(target))
+            keys.append(ForeignKeyInfo(
+                name=None, columns=tuple(p[1] for p in parts), referenced_table=target,
+                referenced_columns=referenced, on_delete=fk_action(parts[0][4]), on_update=fk_action(parts[0][3])))
+        return keys
+
+    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        found = [ConstraintInfo(name=None, kind="unique", columns=index.columns)
+                 for index in self._get_indexes(table_name) if index.constraint]
+        found.extend(ConstraintInfo(name=name, kind="check", definition=condition)
+                     for name, condition in _checks_of(self._table_sql(table_name)))
+        return found
+
+
+def _after_keyword(sql: str, keyword: str) -> str | None:
+    """The text after the last top-level ``keyword`` of ``sql`` (a partial index's condition)."""
+    upper = sql.upper()
+    at = upper.rfind(f" {keyword} ")
+    return sql[at + len(keyword) + 2:].strip() or None if at >= 0 else None
+
+
+def _checks_of(sql: str) -> list[tuple[str | None, str]]:
+    """The ``CHECK (...)`` conditions of a CREATE TABLE statement, with their constraint names.
+
+    SQLite keeps no catalog of CHECK constraints, only the statement text.
+    Quoted names and strings are skipped while scanning.
+    """
+    found: list[tuple[str | None, str]] = []
+    i, n = 0, len(sql)
+    last_name: str | None = None
+    tokens: list[str] = []
+    while i < n:
+        ch = sql[i]
+        if ch in "'\"`[":
+            close = {"'": "'", '"': '"', "`": "`", "[": "]"}[ch]
+            j = sql.find(close, i + 1)
+            while j != -1 and close != "]" and j + 1 < n and sql[j + 1] == close:
+                j = sql.find(close, j + 2)
+            j = n - 1 if j == -1 else j
+            tokens.append(sql[i:j + 1])
+            if ch != "'" and len(tokens) >= 2 and tokens[-2].upper() == "CONSTRAINT":
+                last_name = sql[i + 1:j].replace(close * 2, close)
+            i = j + 1
+            continue
+        if ch.isalnum() or ch == "_":
+            j = i
+            while j < n and (sql[j].isalnum() or sql[j] == "_"):
+                j += 1
+            word = sql[i:j]
+            i = j
+            if word.upper() == "CHECK":
+                k = i
+                while k < n and sql[k].isspace():
+                    k += 1
+                if k < n and sql[k] == "(":
+                    depth, m = 0, k
+                    while m < n:
+                        if sql[m] in "'\"`":
+                            q = sql.find(sql[m], m + 1)
+                            m = n if q == -1 else q + 1
+                            continue
+                        if sql[m] == "(":
+                            depth += 1
+                        elif sql[m] == ")":
+                            depth -= 1
+                            if depth == 0:
+                                break
+                        m += 1
+                    name = last_name if len(tokens) >= 2 and tokens[-2].upper() == "CONSTRAINT" else None
+                    found.append((name, sql[k + 1:m].strip()))
+                    i = m + 1
+                    tokens.clear()
+                    last_name = None
+                    continue
+            tokens.append(word)
+            if len(tokens) >= 2 and tokens[-2].upper() == "CONSTRAINT":
+                last_name = word
+            continue
+        if ch == ",":
+            tokens.clear()
+            last_name = None
+        i += 1
+    return found
