@@ -90,6 +90,10 @@ class SQLDialectBase:
     identifier_quote: ClassVar[str] = '"'
     max_identifier_length: ClassVar[int] = 0
     type_mappings: ClassVar[Mapping[DatabaseType, TypeMapping]] = {}
+    #: Column types the catalog reports as another type (``get_columns().db_type``): the
+    #: database stores them so (PostgreSQL has no TINYINT: a SMALLINT). The kit checks
+    #: every other type reads back as created.
+    read_back_types: ClassVar[Mapping[DatabaseType, DatabaseType]] = {}
     param_adapters: ClassVar[Mapping[type, Converter]] = {}
     to_db_converters: ClassVar[Mapping[DatabaseType, Converter]] = {}
     from_db_converters: ClassVar[Mapping[DatabaseType, Converter]] = {}

@@ -23,6 +23,10 @@ class DuckDBDialect(SQLDialectBase):
     with it.
     """
 
+    # DuckDB keeps no length: CHAR(n) and VARCHAR(n) are VARCHAR, read back as TEXT. Lists are
+    # stored as JSON here.
+    read_back_types = {DatabaseType.CHAR: DatabaseType.TEXT, DatabaseType.VARCHAR: DatabaseType.TEXT,
+                       DatabaseType.ARRAY: DatabaseType.JSON}
     name = "duckdb"
     paramstyle = "qmark"
     type_mappings = DUCKDB_TYPE_MAPPINGS

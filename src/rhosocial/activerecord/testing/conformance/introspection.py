@@ -16,6 +16,7 @@ from rhosocial.activerecord.backend import ColumnDef, DatabaseType, ProgrammingE
 from ..capability import requires
 
 PARENT, CHILD, PAIR, VIEW = "kit_intro_parent", "kit_intro_child", "kit_intro_pair", "kit_intro_view"
+TYPES = "kit_intro_types"
 
 
 class TestIntrospection:
@@ -107,3 +108,25 @@ class TestIntrospection:
         assert view.view and [c.name for c in view.columns] == ["id", "code"]
         with pytest.raises(ProgrammingError, match="kit_intro_missing"):
             schema.inspect_table("kit_intro_missing")
+
+    def test_column_types_read_back_as_created(self, backend):
+        """Each generic type reads back as itself, or as the dialect's ``read_back_types`` says."""
+        columns = [ColumnDef("id", DatabaseType.BIGINT, primary_key=True, nullable=False)]
+        made: list[DatabaseType] = []
+        for kind in DatabaseType:
+            if kind is DatabaseType.CUSTOM:
+                continue
+            sizing: dict = {"length": 10} if kind in (DatabaseType.VARCHAR, DatabaseType.CHAR) else {}
+            if kind is DatabaseType.DECIMAL:
+                sizing = {"precision": 10, "scale": 2}
+            if kind is DatabaseType.ARRAY:
+                sizing = {"item_type": DatabaseType.INTEGER}
+            columns.append(ColumnDef(f"c_{kind.value}", kind, **sizing))
+            made.append(kind)
+        backend.create_table(TYPES, columns)
+        try:
+            read = {c.name: c.db_type for c in backend.get_columns(TYPES)}
+        finally:
+            backend.drop_table(TYPES)
+        expected = backend.dialect.read_back_types
+        assert {k: read[f"c_{k.value}"] for k in made} == {k: expected.get(k, k) for k in made}

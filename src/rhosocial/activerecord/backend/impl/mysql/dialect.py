@@ -53,6 +53,8 @@ class MySQLDialect(SQLDialectBase):
     supports_table_schemas = True
     supports_row_values = True
 
+    # TIMESTAMP is created as DATETIME(6) (MySQL's TIMESTAMP ends in 2038); lists are JSON.
+    read_back_types = {DatabaseType.TIMESTAMP: DatabaseType.DATETIME, DatabaseType.ARRAY: DatabaseType.JSON}
     name = "mysql"
     paramstyle = "format"
     identifier_quote = "`"

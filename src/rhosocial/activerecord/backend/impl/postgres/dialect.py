@@ -36,6 +36,8 @@ class PostgresDialect(SQLDialectBase):
     supports_table_schemas = True
     supports_row_values = True
 
+    # PostgreSQL has no 1-byte integer: TINYINT columns are SMALLINT.
+    read_back_types = {DatabaseType.TINYINT: DatabaseType.SMALLINT}
     name = "postgres"
     paramstyle = "numeric"
     #: Past this many values an IN list is one array parameter (the protocol binds at most 65,535).

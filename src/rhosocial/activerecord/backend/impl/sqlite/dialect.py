@@ -27,6 +27,8 @@ class SQLiteDialect(SQLDialectBase):
     values_follow_column_types = False  # dynamic typing: any column may hold any type
     supports_row_values = True
 
+    # SQLite has no arrays: lists are stored as JSON.
+    read_back_types = {DatabaseType.ARRAY: DatabaseType.JSON}
     name = "sqlite"
     paramstyle = "qmark"
     identifier_quote = '"'
