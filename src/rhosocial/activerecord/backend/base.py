@@ -31,6 +31,7 @@ from .errors import (
     DatabaseError,
     DataError,
     NotSupportedError,
+    ProgrammingError,
     TransactionError,
 )
 from .pool import ConnectionPool, PooledConnection, PoolSettings, fork_generation
@@ -52,6 +53,7 @@ _IDLE = TransactionStatus.IDLE
 _get_ident = threading.get_ident
 _FORK = fork_generation
 _ASYNC = _bridge.ACTIVE
+_UNDECIDED = object()
 
 StatementListener = Callable[[str, Sequence[Any] | None, float], None]
 
@@ -120,7 +122,6 @@ class StorageBackend(TransactionMethods, ABC):
             an async driver), ``"thread"`` (each connection runs on a thread
             of its own), or ``None``: the backend is synchronous only, and
             async use raises :class:`NotSupportedError` naming it.
-        async_driver_name: the async driver, for messages and listings.
     """
 
     name: ClassVar[str] = "base"
@@ -128,7 +129,6 @@ class StorageBackend(TransactionMethods, ABC):
     dialect_class: ClassVar[type[SQLDialectBase]] = SQLDialectBase
     interrupt_drops_connection: ClassVar[bool] = False
     async_mode: ClassVar[str | None] = None
-    async_driver_name: ClassVar[str] = ""
 
     def __init__(self, connection_config: ConnectionConfig | None = None, **kwargs: Any) -> None:
         if connection_config is not None and kwargs:
@@ -142,6 +142,7 @@ class StorageBackend(TransactionMethods, ABC):
         self._command_timeout = self.pool_settings.command_timeout
         self._pool = ConnectionPool(self, self.pool_settings)
         self._loop_pools: dict[Any, ConnectionPool] = {}  # event loop -> the pool of its async connections
+        self._async_how: str | None | object = _UNDECIDED  # _async_connections(), asked once
         self._loop_pools_lock = threading.Lock()
         self._state: ContextVar[Transaction | None] = ContextVar(
             f"rhosocial_{type(self).__name__}_{id(self):x}", default=None)
@@ -362,12 +363,19 @@ class StorageBackend(TransactionMethods, ABC):
             return self._pool
         return self._loop_pool(bridge.loop)
 
+    def _async_how_decided(self) -> str | None:
+        """``_async_connections()``, asked once: it depends on the settings only."""
+        how = self._async_how
+        if how is _UNDECIDED:
+            how = self._async_how = self._async_connections()
+        return how  # type: ignore[return-value]
+
     def _loop_pool(self, loop: Any) -> ConnectionPool:
         """The pool of async connections for ``loop``, opened on first use."""
         pool = self._loop_pools.get(loop)
         if pool is not None:
             return pool
-        mode = self._async_connections()
+        mode = self._async_how_decided()
         if mode is None:
             raise NotSupportedError(
                 f"The {self.name} backend ({type(self).__module__}.{type(self).__name__}) does not "
@@ -397,7 +405,7 @@ class StorageBackend(TransactionMethods, ABC):
         try:
             if pool is None or pool.loop is None:
                 connection = self._connect()
-            elif self._async_connections() == "thread":
+            elif self._async_how_decided() == "thread":
                 connection = _bridge.ThreadedConnection.open(self._connect, f"rhosocial-{self.name}")
             else:
                 connection = _bridge.await_(self._connect_async())
@@ -608,6 +616,7 @@ class StorageBackend(TransactionMethods, ABC):
             seconds = _now() - start
             state.statements += 1
         else:
+            # _lender(), skipped while no a-method ever ran and no copied transaction is in sight
             pool = self._pool if not _ASYNC[0] and (state is None or not state.frames) else self._lender()
             start = _now()
             entry = pool.acquire(None, start)
@@ -911,14 +920,12 @@ class StorageBackend(TransactionMethods, ABC):
     def get_unique_constraints(self, table_name: str) -> list[ConstraintInfo]:
         """Return the table's UNIQUE constraints (not the primary key), sorted by their columns."""
         self.capabilities  # noqa: B018
-        found = [c for c in self._get_constraints(table_name) if c.kind == "unique"]
-        return sorted(found, key=lambda c: c.columns)
+        return _constraints_of_kind(self._get_constraints(table_name), "unique")
 
     def get_check_constraints(self, table_name: str) -> list[ConstraintInfo]:
         """Return the table's CHECK constraints, sorted by name (then condition)."""
         self.capabilities  # noqa: B018
-        found = [c for c in self._get_constraints(table_name) if c.kind == "check"]
-        return sorted(found, key=lambda c: (c.name or "", c.definition or ""))
+        return _constraints_of_kind(self._get_constraints(table_name), "check")
 
     def inspect_table(self, table_name: str) -> TableInfo:
         """Read everything the catalog says about ``table_name``.
@@ -928,19 +935,17 @@ class StorageBackend(TransactionMethods, ABC):
         """
         columns = self.get_columns(table_name)
         if not columns:
-            from .errors import ProgrammingError
-
             raise ProgrammingError(f"No table or view {table_name!r} in the {self.name} database")
         schema, name = split_table_name(table_name)
-        view = name in self._get_tables(schema, views=True)
-        if view:
+        if name in self._get_tables(schema, views=True):
             return TableInfo(name=table_name, columns=tuple(columns), primary_key=(), view=True)
+        constraints = self._get_constraints(table_name)  # read once for both kinds
         return TableInfo(
             name=table_name, columns=tuple(columns), primary_key=self.get_primary_key(table_name),
             indexes=tuple(self.get_indexes(table_name)),
             foreign_keys=tuple(self.get_foreign_keys(table_name)),
-            unique_constraints=tuple(self.get_unique_constraints(table_name)),
-            check_constraints=tuple(self.get_check_constraints(table_name)),
+            unique_constraints=tuple(_constraints_of_kind(constraints, "unique")),
+            check_constraints=tuple(_constraints_of_kind(constraints, "check")),
         )
 
     def _get_tables(self, schema: str | None, views: bool) -> list[str]:
@@ -1036,7 +1041,7 @@ class StorageBackend(TransactionMethods, ABC):
     @property
     def supports_async(self) -> bool:
         """Whether the ``a``-methods work on this backend (it has an async driver or thread mode)."""
-        return self._async_connections() is not None
+        return self._async_how_decided() is not None
 
     def async_pool(self) -> ConnectionPool | None:
         """The running event loop's pool (``stats()``, ``dispose()``), or ``None`` before its first use."""
@@ -1046,13 +1051,21 @@ class StorageBackend(TransactionMethods, ABC):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None
-        if self._async_connections() == "direct":
+        if self._async_how_decided() == "direct":
             return self._pool
         return self._loop_pools.get(loop)
 
     def __repr__(self) -> str:
         state = "connected" if self.is_connected() else "disconnected"
         return f"<{type(self).__name__} {self.config.describe()!r} {state}>"
+
+
+def _constraints_of_kind(found: Iterable[ConstraintInfo], kind: str) -> list[ConstraintInfo]:
+    """The ``kind`` ("unique" or "check") constraints of ``found``, in the order the getters promise."""
+    chosen = [c for c in found if c.kind == kind]
+    if kind == "unique":
+        return sorted(chosen, key=lambda c: c.columns)
+    return sorted(chosen, key=lambda c: (c.name or "", c.definition or ""))
 
 
 def _foreign_transaction(backend: StorageBackend, state: Transaction) -> TransactionError:

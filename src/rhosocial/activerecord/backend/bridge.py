@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-import time
 from typing import Any, Awaitable, Callable, TypeVar
 
 from .errors import NotSupportedError
@@ -157,6 +156,21 @@ async def run(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     if ok:
         return value  # type: ignore[no-any-return, unused-ignore]
     raise value
+
+
+def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[..., Any], *args: Any) -> bool:
+    """Schedule ``callback(*args)`` on ``loop`` from any thread; ``False`` if the loop is closed.
+
+    From the loop's own thread it skips the self-pipe write ``call_soon_threadsafe`` makes.
+    """
+    try:
+        if asyncio._get_running_loop() is loop:
+            loop.call_soon(callback, *args)
+        else:
+            loop.call_soon_threadsafe(callback, *args)
+        return True
+    except RuntimeError:  # the loop is closed
+        return False
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
@@ -340,11 +354,6 @@ class ThreadedConnection:
         finally:
             self._worker.stop()
 
-    @property
-    def unwrapped(self) -> Any:
-        """The driver connection itself (for hooks that must not wait, such as an interrupt)."""
-        return self._target
-
     def __repr__(self) -> str:
         return f"<ThreadedConnection {self._target!r}>"
 
@@ -368,23 +377,17 @@ class _FetchedCursor(ThreadedConnection):
     def __init__(self, target: Any, worker: _Worker, interrupt: Callable[[], Any] | None,
                  rows: list[Any]) -> None:
         super().__init__(target, worker, interrupt)
-        object.__setattr__(self, "_rows", list(rows))
+        object.__setattr__(self, "_rows", rows)
 
     def fetchall(self) -> list[Any]:
-        rows, self._rows[:] = list(self._rows), []
+        rows = self._rows
+        object.__setattr__(self, "_rows", [])
         return rows
 
     def fetchone(self) -> Any:
         return self._rows.pop(0) if self._rows else None
 
     def fetchmany(self, size: int = 1) -> list[Any]:
-        taken, self._rows[:] = self._rows[:size], self._rows[size:]
-        return taken
-
-
-def sleep(seconds: float) -> None:
-    """Pause: awaited inside a bridge, ``time.sleep`` elsewhere."""
-    if in_bridge():
-        await_(asyncio.sleep(seconds))
-    else:
-        time.sleep(seconds)
+        rows = self._rows
+        object.__setattr__(self, "_rows", rows[size:])
+        return rows[:size]

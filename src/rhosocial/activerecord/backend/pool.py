@@ -303,13 +303,7 @@ class ConnectionPool:
         self._cond.notify()
         if self._async_waiters:
             loop, future = self._async_waiters.pop(0)
-            try:
-                if asyncio._get_running_loop() is loop:  # its own thread: no self-pipe write needed
-                    loop.call_soon(_wake, future)
-                else:
-                    loop.call_soon_threadsafe(_wake, future)
-            except RuntimeError:  # its loop is closed: nobody waits there any more
-                pass
+            _bridge.call_on(loop, _wake, future)  # (a closed loop: nobody waits there any more)
 
     def _open_new(self) -> PooledConnection:
         """Open a connection into a slot already counted in ``_open``, and lend it."""
@@ -383,14 +377,8 @@ class ConnectionPool:
                 if not self._async_waiters:
                     return False
                 loop, future = self._async_waiters.pop(0)
-            try:
-                if asyncio._get_running_loop() is loop:  # its own thread: no self-pipe write needed
-                    loop.call_soon(_deliver, self, future, entry)
-                else:
-                    loop.call_soon_threadsafe(_deliver, self, future, entry)
-                return True
-            except RuntimeError:  # its loop is closed: nobody waits there any more
-                continue
+            if _bridge.call_on(loop, _deliver, self, future, entry):
+                return True  # (else its loop is closed: nobody waits there any more)
 
     def discard(self, entry: PooledConnection) -> None:
         """Close a lent connection that must never be handed out again."""
@@ -433,14 +421,10 @@ class ConnectionPool:
                 self._counters["discarded"] += 1
             self._notify()
         loop = self.loop
-        if loop is not None and _bridge.running_loop() is not loop and loop.is_running():
-            try:
-                here = asyncio.get_running_loop()
-            except RuntimeError:
-                here = None
-            if here is not loop:  # another thread: close it on its own loop's thread
-                loop.call_soon_threadsafe(self._backend._close_quietly, entry.connection)
-                return
+        if loop is not None and loop.is_running() and asyncio._get_running_loop() is not loop:
+            # another thread's loop: close it on that loop's thread
+            loop.call_soon_threadsafe(self._backend._close_quietly, entry.connection)
+            return
         self._backend._close_quietly(entry.connection)
 
     # -- the whole pool -------------------------------------------------------------

@@ -95,7 +95,6 @@ class DuckDBBackend(StorageBackend):
     dialect_class = DuckDBDialect
     # duckdb has no async API: for async code each connection runs on a thread of its own.
     async_mode = "thread"
-    async_driver_name = "duckdb (a thread per connection)"
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         super().__init__(connection_config, **kwargs)

@@ -144,7 +144,6 @@ class MySQLBackend(StorageBackend):
     driver_name = "pymysql"
     dialect_class = MySQLDialect
     async_mode = "native"
-    async_driver_name = "asyncmy"
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         if pymysql is None:
@@ -532,7 +531,7 @@ class MySQLBackend(StorageBackend):
             else:
                 columns.setdefault(index, [])
             unique[index] = not int(non_unique)
-        constraints = {c.name for c in self._get_constraints(table_name) if c.kind == "unique"}
+        constraints = {c.name for c in self._unique_constraints(table_name)}
         # A foreign key's own index (made for it, named after it) is listed too: the database needs it.
         return [IndexInfo(name=name, columns=tuple(cols), unique=unique[name], constraint=name in constraints)
                 for name, cols in columns.items()]
@@ -566,20 +565,22 @@ class MySQLBackend(StorageBackend):
                 on_delete=fk_action(parts[0][5]), on_update=fk_action(parts[0][6])))
         return keys
 
-    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
-        schema, name = split_table_name(table_name)
-        found: list[ConstraintInfo] = []
+    def _unique_constraints(self, table_name: str) -> list[ConstraintInfo]:
         unique = self.execute_raw(
             "SELECT c.CONSTRAINT_NAME, k.COLUMN_NAME FROM information_schema.TABLE_CONSTRAINTS c "
             "JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = c.CONSTRAINT_SCHEMA "
             "AND k.CONSTRAINT_NAME = c.CONSTRAINT_NAME AND k.TABLE_NAME = c.TABLE_NAME "
             "WHERE c.TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND c.TABLE_NAME = %s "
             "AND c.CONSTRAINT_TYPE = 'UNIQUE' ORDER BY c.CONSTRAINT_NAME, k.ORDINAL_POSITION",
-            (schema, name)).rows
+            split_table_name(table_name)).rows
         groups: dict[str, list[str]] = {}
         for constraint, column in unique:
             groups.setdefault(_text(constraint), []).append(_text(column))
-        found.extend(ConstraintInfo(name=n, kind="unique", columns=tuple(cols)) for n, cols in groups.items())
+        return [ConstraintInfo(name=n, kind="unique", columns=tuple(cols)) for n, cols in groups.items()]
+
+    def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
+        schema, name = split_table_name(table_name)
+        found = self._unique_constraints(table_name)
         if self.capabilities.supports_check_constraints:
             checks = self.execute_raw(
                 "SELECT c.CONSTRAINT_NAME, cc.CHECK_CLAUSE FROM information_schema.TABLE_CONSTRAINTS c "

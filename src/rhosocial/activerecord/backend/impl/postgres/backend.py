@@ -213,7 +213,6 @@ class PostgresBackend(StorageBackend):
     driver_name = "psycopg"
     dialect_class = PostgresDialect
     async_mode = "native"
-    async_driver_name = "psycopg (AsyncConnection)"
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         super().__init__(connection_config, **kwargs)
