@@ -21,7 +21,7 @@ import pytest
 import rhosocial.activerecord
 
 from rhosocial.activerecord import ActiveRecord, Field, StaleObjectError
-from rhosocial.activerecord.backend import NotSupportedError, QueryTimeoutError, TransactionError
+from rhosocial.activerecord.backend import DatabaseError, NotSupportedError, QueryTimeoutError, TransactionError
 from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
 from rhosocial.activerecord.model.mixins import OptimisticLockMixin
 from rhosocial.activerecord.testing.aio import run_async
@@ -427,3 +427,66 @@ def test_a_sync_call_that_would_hang_the_loop_raises(tmp_path):
         return message
 
     assert "would hang the loop" in run_async(main, timeout=30)
+
+
+def test_records_tell_the_truth_after_an_async_rollback_or_cancellation(models):
+    """A record written in a transaction that rolled back (or was cancelled) claims no write."""
+    kept = Tally.create(n=1)
+
+    async def main() -> None:
+        with pytest.raises(ZeroDivisionError):
+            async with Tally.atransaction():
+                made = await Tally.acreate(n=2)
+                kept.n = 10
+                await kept.asave()
+                assert not made.is_new_record
+                1 / 0
+        assert made.is_new_record and made.id is None  # back to unsaved
+        assert kept.is_dirty and kept.changes == {"n": (1, 10)}  # the update is pending again
+
+        written = asyncio.Event()
+        holder: list[Tally] = []
+
+        async def doomed() -> None:
+            async with Tally.atransaction():
+                holder.append(await Tally.acreate(n=3))
+                written.set()
+                await asyncio.Event().wait()
+
+        task = asyncio.create_task(doomed())
+        await written.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert holder[0].is_new_record and holder[0].id is None
+        assert sorted(await Tally.query().apluck("n")) == [1]
+
+    run_async(main)
+
+
+SESSION = {"postgres": ("SELECT pg_backend_pid()", "SELECT pg_terminate_backend({})"),
+           "mysql": ("SELECT CONNECTION_ID()", "KILL {}")}
+
+
+def test_a_connection_lost_in_an_async_transaction_claims_nothing(models):
+    """The server ends the session mid-transaction: an error, the record unsaved, nothing leaked."""
+    if models.name not in SESSION:
+        pytest.skip(f"{models.name}: no server sessions to end")
+    who, end = SESSION[models.name]
+
+    async def main() -> None:
+        made: list[Tally] = []
+        with pytest.raises(DatabaseError):
+            async with Tally.atransaction():
+                made.append(await Tally.acreate(n=5))
+                pid = await models.afetch_value(who)
+                await asyncio.to_thread(models.execute, end.format(int(pid)))  # from another session
+                await asyncio.sleep(0.2)
+                await Tally.acreate(n=6)  # the session is gone
+        assert made[0].is_new_record and made[0].id is None
+        assert models.async_pool().stats().checked_out == 0
+        assert await Tally.acount() == 0
+        await Tally.acreate(n=7)  # a fresh connection serves the next call
+        assert await Tally.query().apluck("n") == [7]
+
+    run_async(main)
