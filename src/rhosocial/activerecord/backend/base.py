@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from . import bridge as _bridge
+from .alter import SchemaChanges
 from .capabilities import Capabilities
 from .dialect import SQLDialectBase
 from .introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, TableInfo
@@ -95,7 +96,7 @@ class ColumnTypes:
         return found, {}
 
 
-class StorageBackend(TransactionMethods, ABC):
+class StorageBackend(TransactionMethods, SchemaChanges, ABC):
     """Base class of every backend.
 
     Construct with keyword settings (``database=``, ``host=``, ``url=`` ...)
@@ -874,9 +875,20 @@ class StorageBackend(TransactionMethods, ABC):
             self.create_index(table_name, cols, unique=True, if_not_exists=if_not_exists)
 
     def create_index(self, table_name: str, columns: Sequence[str], name: str | None = None,
-                     unique: bool = False, if_not_exists: bool = False) -> None:
-        """Create an index on ``columns`` of ``table_name``."""
-        self.execute_raw(self.dialect.create_index_sql(table_name, list(columns), name, unique, if_not_exists))
+                     unique: bool = False, if_not_exists: bool = False, where: str | None = None,
+                     concurrently: bool = False) -> None:
+        """Create an index on ``columns`` of ``table_name``.
+
+        ``where`` makes it partial (trusted SQL; ``supports_partial_indexes``);
+        ``concurrently`` builds it without blocking writes (PostgreSQL; it
+        cannot run inside a transaction).
+        """
+        if where and not self.capabilities.supports_partial_indexes:
+            raise NotSupportedError(f"{self.name} has no partial indexes (CREATE INDEX ... WHERE)")
+        if concurrently and self.in_transaction:
+            raise TransactionError("CREATE INDEX CONCURRENTLY cannot run inside a transaction")
+        self.execute_raw(self.dialect.create_index_sql(table_name, list(columns), name, unique, if_not_exists,
+                                                       where, concurrently))
 
     def drop_table(self, table_name: str, if_exists: bool = False) -> None:
         """Drop a table."""

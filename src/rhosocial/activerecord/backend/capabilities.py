@@ -29,6 +29,8 @@ class Capabilities:
     supports_foreign_key_actions: bool = True  # ON DELETE CASCADE / SET NULL
     supports_check_constraints: bool = True
     supports_partial_indexes: bool = False  # CREATE INDEX ... WHERE
+    # DDL runs inside a transaction and rolls back with it (False: each DDL statement commits).
+    supports_transactional_ddl: bool = True
     supports_json: bool = True
     supports_arrays: bool = False
     supports_computed_columns: bool = False  # GENERATED ALWAYS AS (...) STORED columns

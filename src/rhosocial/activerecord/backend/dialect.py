@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Self, Sequence
 
 from .errors import InvalidIdentifierError, NotSupportedError
+from .introspection import FK_ACTIONS
 from .typing import NO_DEFAULT, ColumnDef, DatabaseType, IsolationLevel, SQLDefault, TableName, split_table_name
 
 FormatFunc = Callable[[str, Mapping[str, Any]], str]
@@ -377,10 +378,7 @@ class SQLDialectBase:
         q = self.quote_identifier
         sql = f"FOREIGN KEY ({q(column.name)}) REFERENCES {q(table)} ({q(target)})"
         if column.on_delete:
-            action = column.on_delete.upper()
-            if action not in {"CASCADE", "SET NULL", "RESTRICT", "NO ACTION", "SET DEFAULT"}:
-                raise ValueError(f"Unknown ON DELETE action {column.on_delete!r}")
-            sql += f" ON DELETE {action}"
+            sql += f" ON DELETE {_fk_action(column.on_delete)}"
         return sql
 
     def create_table_sql(
@@ -418,18 +416,142 @@ class SQLDialectBase:
 
     def create_index_sql(
         self, table: str, columns: Sequence[str], name: str | None = None, unique: bool = False,
-        if_not_exists: bool = False,
+        if_not_exists: bool = False, where: str | None = None, concurrently: bool = False,
     ) -> str:
-        """Return a CREATE INDEX statement (the index goes in its table's schema)."""
+        """Return a CREATE INDEX statement (the index goes in its table's schema).
+
+        ``where`` makes a partial index (trusted SQL); ``concurrently`` builds it
+        without blocking writes where the database can (PostgreSQL).
+        """
+        if concurrently:
+            raise NotSupportedError(f"{self.name} cannot build an index concurrently")
         name = name or self.index_name(table, columns)
         q = self.quote_identifier
         cols = ", ".join(q(c) for c in columns)
         exists = "IF NOT EXISTS " if if_not_exists else ""
-        return f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{self._index_target(table, name)} ({cols})"
+        sql = f"CREATE {'UNIQUE ' if unique else ''}INDEX {exists}{self._index_target(table, name)} ({cols})"
+        return sql + (f" WHERE {self.trusted_sql(where)}" if where else "")
 
     def index_name(self, table: str, columns: Sequence[str]) -> str:
         """Return the name an index on ``columns`` gets when none is given."""
-        return f"ix_{split_table_name(table)[1]}_{'_'.join(columns)}"
+        return self.constraint_name("ix", table, columns)
+
+    def constraint_name(self, prefix: str, table: str, columns: Sequence[str]) -> str:
+        """Return ``<prefix>_<table>_<columns>``, cut to the identifier limit with a hash to keep it unique."""
+        name = f"{prefix}_{split_table_name(table)[1]}_{'_'.join(columns)}"
+        limit = self.max_identifier_length
+        if limit and len(name.encode("utf-8")) > limit:
+            import hashlib
+
+            digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+            name = name.encode("utf-8")[:limit - 9].decode("utf-8", "ignore").rstrip("_") + "_" + digest
+        return name
+
+    # -- schema changes -------------------------------------------------------------
+    # Each returns the statements of one change; a dialect whose database spells one
+    # differently overrides it (MySQL's MODIFY COLUMN, PostgreSQL's USING). SQLite's
+    # backend rebuilds the table for the changes its ALTER TABLE lacks.
+
+    def rename_table_sql(self, table: str, new_name: str) -> str:
+        """Return ``ALTER TABLE t RENAME TO n`` (the table stays in its schema)."""
+        return f"ALTER TABLE {self.quote_identifier(table)} RENAME TO {self.quote_identifier(split_table_name(new_name)[1])}"
+
+    def add_column_sql(self, table: str, column: ColumnDef) -> list[str]:
+        """Return ``ALTER TABLE t ADD COLUMN ...``, then the column's foreign key as a constraint."""
+        from dataclasses import replace
+
+        sql = [f"ALTER TABLE {self.quote_identifier(table)} ADD COLUMN "
+               f"{self.column_definition(replace(column, references=None))}"]
+        if column.references:
+            ref_table, ref_column = column.references
+            sql.append(self.add_foreign_key_sql(
+                table, self.constraint_name("fk", table, [column.name]), [column.name], ref_table, [ref_column],
+                column.on_delete))
+        return sql
+
+    def drop_column_sql(self, table: str, column: str) -> str:
+        """Return ``ALTER TABLE t DROP COLUMN c``."""
+        return f"ALTER TABLE {self.quote_identifier(table)} DROP COLUMN {self.quote_identifier(column)}"
+
+    def rename_column_sql(self, table: str, old: str, new: str) -> str:
+        """Return ``ALTER TABLE t RENAME COLUMN a TO b``."""
+        q = self.quote_identifier
+        return f"ALTER TABLE {q(table)} RENAME COLUMN {q(old)} TO {q(new)}"
+
+    def alter_column_sql(self, table: str, column: ColumnDef, previous: ColumnDef | None = None) -> list[str]:
+        """Return the statements that give column ``column.name`` this type, nullability and default.
+
+        With ``previous`` (the column as it is) only what differs is changed;
+        without it, all three are set.
+        """
+        q = self.quote_identifier
+        head = f"ALTER TABLE {q(table)} ALTER COLUMN {q(column.name)} "
+        sql = []
+        new_type = self.trusted_sql(self.get_column_type(column.db_type, **column.type_params()))
+        if previous is None or new_type != self.trusted_sql(
+                self.get_column_type(previous.db_type, **previous.type_params())):
+            sql.append(head + self.alter_type_clause(column.name, new_type))
+        if previous is None or previous.nullable != column.nullable:
+            sql.append(head + ("DROP NOT NULL" if column.nullable else "SET NOT NULL"))
+        default = self.default_clause(column)
+        if previous is None or default != self.default_clause(previous):
+            sql.append(head + ("SET " + default if default else "DROP DEFAULT"))
+        return sql
+
+    def alter_type_clause(self, column: str, sql_type: str) -> str:
+        """Return the clause of ALTER COLUMN that changes the type (SQL: ``SET DATA TYPE``)."""
+        return f"SET DATA TYPE {sql_type}"
+
+    def drop_index_sql(self, table: str, name: str) -> str:
+        """Return ``DROP INDEX [schema.]name``."""
+        schema, _ = split_table_name(table)
+        q = self.quote_identifier
+        return f"DROP INDEX {q(schema) + '.' if schema else ''}{q(name)}"
+
+    def add_foreign_key_sql(self, table: str, name: str, columns: Sequence[str], referenced_table: str,
+                            referenced_columns: Sequence[str], on_delete: str | None = None,
+                            on_update: str | None = None) -> str:
+        """Return ``ALTER TABLE t ADD CONSTRAINT n FOREIGN KEY (...) REFERENCES r (...) ...``."""
+        q = self.quote_identifier
+        return (f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} "
+                + self.foreign_key_sql(columns, referenced_table, referenced_columns, on_delete, on_update))
+
+    def foreign_key_sql(self, columns: Sequence[str], referenced_table: str, referenced_columns: Sequence[str],
+                        on_delete: str | None = None, on_update: str | None = None) -> str:
+        """Return ``FOREIGN KEY (...) REFERENCES r (...) [ON DELETE ..] [ON UPDATE ..]``."""
+        q = self.quote_identifier
+        sql = (f"FOREIGN KEY ({', '.join(q(c) for c in columns)}) REFERENCES {q(referenced_table)} "
+               f"({', '.join(q(c) for c in referenced_columns)})")
+        for clause, action in (("ON DELETE", on_delete), ("ON UPDATE", on_update)):
+            if action and action.upper() != "NO ACTION":
+                sql += f" {clause} {_fk_action(action)}"
+        return sql
+
+    def drop_foreign_key_sql(self, table: str, name: str) -> str:
+        """Return ``ALTER TABLE t DROP CONSTRAINT n``."""
+        return self.drop_constraint_sql(table, name)
+
+    def add_unique_sql(self, table: str, name: str, columns: Sequence[str]) -> str:
+        """Return ``ALTER TABLE t ADD CONSTRAINT n UNIQUE (...)``."""
+        q = self.quote_identifier
+        return f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} UNIQUE ({', '.join(q(c) for c in columns)})"
+
+    def drop_unique_sql(self, table: str, name: str) -> str:
+        """Return ``ALTER TABLE t DROP CONSTRAINT n``."""
+        return self.drop_constraint_sql(table, name)
+
+    def add_check_sql(self, table: str, name: str, condition: str) -> str:
+        """Return ``ALTER TABLE t ADD CONSTRAINT n CHECK (condition)`` (trusted SQL)."""
+        q = self.quote_identifier
+        return f"ALTER TABLE {q(table)} ADD CONSTRAINT {q(name)} CHECK ({self.trusted_sql(condition)})"
+
+    def drop_check_sql(self, table: str, name: str) -> str:
+        """Return ``ALTER TABLE t DROP CONSTRAINT n``."""
+        return self.drop_constraint_sql(table, name)
+
+    def drop_constraint_sql(self, table: str, name: str) -> str:
+        """Return ``ALTER TABLE t DROP CONSTRAINT n``."""
+        return f"ALTER TABLE {self.quote_identifier(table)} DROP CONSTRAINT {self.quote_identifier(name)}"
 
     def _index_target(self, table: str, name: str) -> str:
         """``name ON table``: an index takes its table's schema."""
@@ -527,6 +649,13 @@ class SQLDialectBase:
     def rollback_to_savepoint_sql(self, name: str) -> str:
         """Return ``ROLLBACK TO SAVEPOINT name``."""
         return f"ROLLBACK TO SAVEPOINT {self.quote_identifier(name)}"
+
+
+def _fk_action(action: str) -> str:
+    upper = " ".join(action.upper().split())
+    if upper not in FK_ACTIONS:
+        raise ValueError(f"Unknown foreign key action {action!r}; expected one of {', '.join(sorted(FK_ACTIONS))}")
+    return upper
 
 
 def _without_pk(column: ColumnDef) -> ColumnDef:

@@ -29,6 +29,7 @@ from ...errors import (
 )
 from ...helpers import as_bool, check_options, shut_down_socket, socket_has_data
 from ...introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, fk_action
+from ...alter import poll_lock
 from ...transaction import TransactionStatus
 from ...typing import ColumnInfo, QueryResult, split_table_name
 from .dialect import MAX_IDENTIFIER_LENGTH, MySQLDialect
@@ -351,6 +352,7 @@ class MySQLBackend(StorageBackend):
             supports_skip_locked=skip_locked,
             supports_foreign_keys=True,
             supports_check_constraints=checks,
+            supports_transactional_ddl=False,  # every DDL statement commits implicitly
             supports_json=True,
             supports_native_uuid=False,
             supports_native_decimal=True,
@@ -577,6 +579,15 @@ class MySQLBackend(StorageBackend):
         for constraint, column in unique:
             groups.setdefault(_text(constraint), []).append(_text(column))
         return [ConstraintInfo(name=n, kind="unique", columns=tuple(cols)) for n, cols in groups.items()]
+
+    # -- the migration lock ------------------------------------------------------
+
+    def _take_lock(self, name: str, timeout: float | None) -> bool:
+        """``GET_LOCK(name, 0)``, polled (a long server-side wait would meet the statement timeout)."""
+        return poll_lock(lambda: self.fetch_value("SELECT GET_LOCK(?, 0)", (name,)) == 1, name, timeout)
+
+    def _drop_lock(self, name: str) -> None:
+        self.fetch_value("SELECT RELEASE_LOCK(?)", (name,))
 
     def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
         schema, name = split_table_name(table_name)

@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
-from ...errors import InvalidIdentifierError
+from ...errors import InvalidIdentifierError, NotSupportedError
 from ...helpers import json_dumps
-from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault
+from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault, split_table_name
 from .types import (
     MYSQL_FROM_DB,
     MYSQL_PARAM_ADAPTERS,
@@ -173,16 +173,43 @@ class MySQLDialect(SQLDialectBase):
         return f" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={self.collation}"
 
     def create_index_sql(self, table: str, columns: Sequence[str], name: str | None = None,
-                         unique: bool = False, if_not_exists: bool = False) -> str:
-        """Return CREATE INDEX; the generated name is cut to 64 characters."""
-        if name is None:
-            name = self.index_name(table, columns)
-            if len(name) > MAX_IDENTIFIER_LENGTH:
-                import hashlib
+                         unique: bool = False, if_not_exists: bool = False, where: str | None = None,
+                         concurrently: bool = False) -> str:
+        """Return CREATE INDEX (MySQL has no partial indexes)."""
+        if where:
+            raise NotSupportedError(f"{self.name} has no partial indexes (CREATE INDEX ... WHERE)")
+        return super().create_index_sql(table, columns, name, unique, if_not_exists, None, concurrently)
 
-                digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-                name = name[:MAX_IDENTIFIER_LENGTH - 9].rstrip() + "_" + digest
-        return super().create_index_sql(table, columns, name, unique, if_not_exists)
+    def constraint_name(self, prefix: str, table: str, columns: Sequence[str]) -> str:
+        """Return ``<prefix>_<table>_<columns>`` cut to 64 characters with a hash."""
+        name = f"{prefix}_{split_table_name(table)[1]}_{'_'.join(columns)}"
+        if len(name) > MAX_IDENTIFIER_LENGTH:
+            import hashlib
+
+            digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+            name = name[:MAX_IDENTIFIER_LENGTH - 9].rstrip("_") + "_" + digest
+        return name
+
+    def alter_column_sql(self, table: str, column: ColumnDef, previous: ColumnDef | None = None) -> list[str]:
+        """Return ``ALTER TABLE t MODIFY COLUMN <the whole new definition>``."""
+        return [f"ALTER TABLE {self.quote_identifier(table)} MODIFY COLUMN {self.column_definition(column)}"]
+
+    def drop_index_sql(self, table: str, name: str) -> str:
+        """Return ``DROP INDEX n ON t``."""
+        return f"DROP INDEX {self.quote_identifier(name)} ON {self.quote_identifier(table)}"
+
+    def drop_foreign_key_sql(self, table: str, name: str) -> str:
+        """Return ``ALTER TABLE t DROP FOREIGN KEY n``."""
+        return f"ALTER TABLE {self.quote_identifier(table)} DROP FOREIGN KEY {self.quote_identifier(name)}"
+
+    def drop_unique_sql(self, table: str, name: str) -> str:
+        """Return ``ALTER TABLE t DROP INDEX n``: a UNIQUE constraint is its index."""
+        return f"ALTER TABLE {self.quote_identifier(table)} DROP INDEX {self.quote_identifier(name)}"
+
+    def drop_check_sql(self, table: str, name: str) -> str:
+        """Return ``DROP CONSTRAINT n`` (MariaDB) or ``DROP CHECK n`` (MySQL 8)."""
+        word = "CONSTRAINT" if self.is_mariadb else "CHECK"
+        return f"ALTER TABLE {self.quote_identifier(table)} DROP {word} {self.quote_identifier(name)}"
 
     # -- DML ----------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from ...typing import ColumnInfo, DatabaseType, IsolationLevel, QueryResult, spl
 from .dialect import PostgresDialect
 from .types import POSTGRES_NATIVE_TYPES, normalize_default
 from ...introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, fk_action
+from ...alter import lock_key, poll_lock
 
 try:  # The driver is optional: the module imports without it, the backend does not start.
     import psycopg
@@ -581,6 +582,16 @@ class PostgresBackend(StorageBackend):
                 name=name, columns=tuple(columns), referenced_table=target, referenced_columns=tuple(referenced),
                 on_delete=fk_action(_FK_ACTIONS.get(on_delete)), on_update=fk_action(_FK_ACTIONS.get(on_update))))
         return keys
+
+    # -- the migration lock ------------------------------------------------------
+
+    def _take_lock(self, name: str, timeout: float | None) -> bool:
+        """A session-level advisory lock, keyed by a hash of ``name``."""
+        key = lock_key(name)
+        return poll_lock(lambda: bool(self.fetch_value("SELECT pg_try_advisory_lock(?)", (key,))), name, timeout)
+
+    def _drop_lock(self, name: str) -> None:
+        self.fetch_value("SELECT pg_advisory_unlock(?)", (lock_key(name),))
 
     def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
         found = []

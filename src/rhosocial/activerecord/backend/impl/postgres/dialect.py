@@ -105,6 +105,19 @@ class PostgresDialect(SQLDialectBase):
             sql_type = "BIGINT"
         return f"{sql_type} {self.autoincrement_sql} PRIMARY KEY"
 
+    def create_index_sql(self, table: str, columns: Any, name: str | None = None, unique: bool = False,
+                         if_not_exists: bool = False, where: str | None = None,
+                         concurrently: bool = False) -> str:
+        """CREATE INDEX, with ``CONCURRENTLY`` on request (it must run outside a transaction)."""
+        sql = super().create_index_sql(table, columns, name, unique, if_not_exists, where)
+        if concurrently:
+            sql = sql.replace("INDEX ", "INDEX CONCURRENTLY ", 1)
+        return sql
+
+    def alter_type_clause(self, column: str, sql_type: str) -> str:
+        """Return ``TYPE t USING c::t``: the cast converts values the server would not cast on its own."""
+        return f"TYPE {sql_type} USING {self.quote_identifier(column)}::{sql_type}"
+
     def literal(self, value: Any) -> str:
         """Return a literal for a DDL default, cast where the text alone is ambiguous."""
         if isinstance(value, (bytes, bytearray, memoryview)):

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 from ...base import StorageBackend
 from ...capabilities import ALL_ISOLATION_LEVELS, Capabilities
@@ -16,6 +17,7 @@ from ...errors import (
     ForeignKeyViolationError,
     LockTimeoutError,
     NotNullViolationError,
+    NotSupportedError,
     OperationalError,
     ProgrammingError,
     QueryTimeoutError,
@@ -25,7 +27,8 @@ from ...errors import (
 from ...helpers import as_bool, base_type_name, check_options
 from ...introspection import ConstraintInfo, ForeignKeyInfo, IndexInfo, fk_action
 from ...transaction import TransactionStatus
-from ...typing import ColumnInfo, IsolationLevel, QueryResult, split_table_name
+from ...typing import NO_DEFAULT, ColumnDef, ColumnInfo, IsolationLevel, QueryResult, SQLDefault, split_table_name
+from . import rebuild as _rebuild
 from .dialect import SQLiteDialect
 from .types import SQLITE_NATIVE_TYPES
 
@@ -407,6 +410,146 @@ class SQLiteBackend(StorageBackend):
         found.extend(ConstraintInfo(name=name, kind="check", definition=condition)
                      for name, condition in _checks_of(self._table_sql(table_name)))
         return found
+
+    # -- schema changes: what ALTER TABLE lacks is done by a rebuild ---------------
+
+    @contextmanager
+    def schema_transaction(self) -> Iterator["SQLiteBackend"]:
+        """One ``BEGIN EXCLUSIVE`` transaction with foreign key enforcement off, checked before commit.
+
+        SQLite ignores ``PRAGMA foreign_keys`` inside a transaction, so it is
+        switched off before BEGIN and back on after; ``PRAGMA
+        foreign_key_check`` must find nothing before the commit. Nested in a
+        transaction already open, it is a savepoint of that one.
+        """
+        with self.connection():
+            if self.in_transaction:
+                with self.transaction():
+                    yield self
+                return
+            enforced = bool(self.fetch_value("PRAGMA foreign_keys"))
+            if enforced:
+                self.execute_raw("PRAGMA foreign_keys = OFF")
+            try:
+                with self.transaction(mode="EXCLUSIVE"):
+                    yield self
+                    if enforced:
+                        problems = self.execute_raw("PRAGMA foreign_key_check").rows
+                        if problems:
+                            from ...errors import ConstraintViolationError
+
+                            shown = ", ".join(f"{r[0]} row {r[1]} -> {r[2]}" for r in problems[:5])
+                            raise ConstraintViolationError(
+                                f"The schema change leaves rows whose foreign keys point nowhere ({shown}); "
+                                "it was rolled back")
+            finally:
+                if enforced:
+                    self.execute_raw("PRAGMA foreign_keys = ON")
+
+    def add_column(self, table: str, column: ColumnDef) -> None:
+        """ADD COLUMN where SQLite allows it; a rebuild for a key, UNIQUE, NOT NULL without default or SQL default."""
+        # SQLite's ADD COLUMN takes no key, UNIQUE, SQL default, NOT NULL without a default,
+        # nor a foreign key with a non-NULL default.
+        plain = not (column.primary_key or column.unique or column.generated
+                     or isinstance(column.default, SQLDefault)
+                     or (not column.nullable and column.default in (NO_DEFAULT, None))
+                     or (column.references and column.default not in (NO_DEFAULT, None)))
+        if plain:
+            self._ddl(self.dialect.add_column_sql(table, column))
+            return
+
+        def add(shape: _rebuild.TableShape) -> None:
+            shape.columns.append(column)
+            if column.unique:
+                from ...introspection import ConstraintInfo
+
+                shape.uniques.append(ConstraintInfo(None, "unique", (column.name,)))
+            if column.references:
+                from ...introspection import ForeignKeyInfo
+
+                shape.foreign_keys.append(ForeignKeyInfo(None, (column.name,), column.references[0],
+                                                         (column.references[1],), column.on_delete or "NO ACTION"))
+            if column.check:
+                from ...introspection import ConstraintInfo
+
+                shape.checks.append(ConstraintInfo(None, "check", (), column.check))
+        _rebuild.rebuild(self, table, add)
+
+    def drop_column(self, table: str, column: str) -> None:
+        """Rebuild the table without ``column`` (and the indexes and constraints that involve it)."""
+        _rebuild.rebuild(self, table, lambda shape: shape.drop_column(column))
+
+    def alter_column(self, table: str, column: ColumnDef, previous: ColumnDef | None = None) -> None:
+        """Rebuild the table with ``column``'s new type, nullability and default; rows are copied as they are."""
+        def alter(shape: _rebuild.TableShape) -> None:
+            old = shape.column(column.name)
+            shape.columns[shape.columns.index(old)] = column
+        _rebuild.rebuild(self, table, alter)
+
+    def add_foreign_key(self, table: str, columns: Sequence[str], referenced_table: str,
+                        referenced_columns: Sequence[str] = ("id",), name: str | None = None,
+                        on_delete: str | None = None, on_update: str | None = None) -> str:
+        """Rebuild the table with the new foreign key (existing rows must satisfy it)."""
+        name = name or self.dialect.constraint_name("fk", table, columns)
+        from ...introspection import ForeignKeyInfo, fk_action
+
+        key = ForeignKeyInfo(name, tuple(columns), referenced_table, tuple(referenced_columns),
+                             fk_action(on_delete), fk_action(on_update))
+        _rebuild.rebuild(self, table, lambda shape: shape.foreign_keys.append(key))
+        return name
+
+    def drop_foreign_key(self, table: str, name: str | None = None, columns: Sequence[str] | None = None) -> None:
+        """Rebuild the table without the foreign key on ``columns`` (SQLite keeps no foreign key names)."""
+        if columns is None:
+            raise NotSupportedError("SQLite keeps no names of foreign keys: give the columns of the one to drop")
+
+        def drop(shape: _rebuild.TableShape) -> None:
+            left = [fk for fk in shape.foreign_keys if tuple(fk.columns) != tuple(columns)]
+            if len(left) == len(shape.foreign_keys):
+                raise ProgrammingError(f"{table!r} has no foreign key on {tuple(columns)}")
+            shape.foreign_keys = left
+        _rebuild.rebuild(self, table, drop)
+
+    def add_unique_constraint(self, table: str, columns: Sequence[str], name: str | None = None) -> str:
+        """A UNIQUE index named ``name``: the same guarantee, with no rebuild, and it can be dropped by name."""
+        name = name or self.dialect.constraint_name("uq", table, columns)
+        self.create_index(table, columns, name, unique=True)
+        return name
+
+    def drop_unique_constraint(self, table: str, name: str | None = None,
+                               columns: Sequence[str] | None = None) -> None:
+        """Drop a UNIQUE index by name, or the UNIQUE constraint on ``columns`` (by a rebuild)."""
+        for index in self.get_indexes(table):
+            if index.unique and not index.constraint and (
+                    index.name == name or (name is None and columns is not None
+                                           and tuple(index.columns) == tuple(columns))):
+                self.drop_index(table, index.name)
+                return
+        if columns is None:
+            raise ProgrammingError(f"{table!r} has no unique index named {name!r} (a UNIQUE constraint of the "
+                                   "table definition has no name in SQLite: give its columns)")
+
+        def drop(shape: _rebuild.TableShape) -> None:
+            left = [u for u in shape.uniques if tuple(u.columns) != tuple(columns)]
+            if len(left) == len(shape.uniques):
+                raise ProgrammingError(f"{table!r} has no unique constraint on {tuple(columns)}")
+            shape.uniques = left
+        _rebuild.rebuild(self, table, drop)
+
+    def add_check_constraint(self, table: str, name: str, condition: str) -> None:
+        """Rebuild the table with ``CONSTRAINT name CHECK (condition)`` (existing rows must pass it)."""
+        from ...introspection import ConstraintInfo
+
+        _rebuild.rebuild(self, table, lambda shape: shape.checks.append(ConstraintInfo(name, "check", (), condition)))
+
+    def drop_check_constraint(self, table: str, name: str) -> None:
+        """Rebuild the table without the CHECK constraint ``name``."""
+        def drop(shape: _rebuild.TableShape) -> None:
+            left = [c for c in shape.checks if c.name != name]
+            if len(left) == len(shape.checks):
+                raise ProgrammingError(f"{table!r} has no CHECK constraint named {name!r}")
+            shape.checks = left
+        _rebuild.rebuild(self, table, drop)
 
 
 def _after_keyword(sql: str, keyword: str) -> str | None:

@@ -64,6 +64,17 @@ class SQLiteDialect(SQLDialectBase):
             column = replace(column, references=(bare, column.references[1]))
         return super().foreign_key_clause(column)
 
+    def add_column_sql(self, table: str, column: ColumnDef) -> list[str]:
+        """ADD COLUMN with its foreign key inline: SQLite has no ADD CONSTRAINT."""
+        q = self.quote_identifier
+        sql = f"ALTER TABLE {q(table)} ADD COLUMN {self.column_definition(replace(column, references=None))}"
+        if column.references:
+            ref_table, ref_column = column.references
+            sql += f" REFERENCES {q(split_table_name(ref_table)[1])} ({q(ref_column)})"
+            if column.on_delete:
+                sql += f" ON DELETE {column.on_delete.upper()}"
+        return [sql]
+
     def _index_target(self, table: str, name: str) -> str:
         """SQLite names the schema on the index, not on its table: ``s.ix ON t``."""
         schema, bare = split_table_name(table)
