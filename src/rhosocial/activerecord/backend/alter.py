@@ -69,9 +69,9 @@ class SchemaChanges:
 
     # -- indexes ---------------------------------------------------------------
 
-    def drop_index(self: "StorageBackend", table: str, name: str) -> None:
-        """Drop the index ``name`` of ``table``."""
-        self._ddl([self.dialect.drop_index_sql(table, name)])
+    def drop_index(self: "StorageBackend", table: str, name: str, concurrently: bool = False) -> None:
+        """Drop the index ``name`` of ``table`` (``concurrently`` on PostgreSQL, outside a transaction)."""
+        self._ddl([self.dialect.drop_index_sql(table, name, concurrently)])
 
     # -- constraints -----------------------------------------------------------
 

@@ -502,8 +502,10 @@ class SQLDialectBase:
         """Return the clause of ALTER COLUMN that changes the type (SQL: ``SET DATA TYPE``)."""
         return f"SET DATA TYPE {sql_type}"
 
-    def drop_index_sql(self, table: str, name: str) -> str:
+    def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
         """Return ``DROP INDEX [schema.]name``."""
+        if concurrently:
+            raise NotSupportedError(f"{self.name} cannot drop an index concurrently")
         schema, _ = split_table_name(table)
         q = self.quote_identifier
         return f"DROP INDEX {q(schema) + '.' if schema else ''}{q(name)}"

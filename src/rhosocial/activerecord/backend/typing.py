@@ -211,6 +211,8 @@ class ColumnInfo:
     db_type: DatabaseType | None = None
     #: The database computes the column (``GENERATED ALWAYS AS ...``): it cannot be written.
     generated: bool = False
+    #: The database numbers new rows in this column (an identity, serial, AUTO_INCREMENT or rowid key).
+    autoincrement: bool = False
 
 
 class TableName(str):

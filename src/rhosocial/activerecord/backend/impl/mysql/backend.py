@@ -502,6 +502,7 @@ class MySQLBackend(StorageBackend):
                 primary_key=name in primary,
                 db_type=native_type(data_type, column_type, charset, name in json_columns),
                 generated=generated,
+                autoincrement="auto_increment" in _text(extra or "").lower(),
             ))
         return columns
 
@@ -584,10 +585,10 @@ class MySQLBackend(StorageBackend):
 
     def _take_lock(self, name: str, timeout: float | None) -> bool:
         """``GET_LOCK(name, 0)``, polled (a long server-side wait would meet the statement timeout)."""
-        return poll_lock(lambda: self.fetch_value("SELECT GET_LOCK(?, 0)", (name,)) == 1, name, timeout)
+        return poll_lock(lambda: self.fetch_value("SELECT GET_LOCK(%s, 0)", (name,)) == 1, name, timeout)
 
     def _drop_lock(self, name: str) -> None:
-        self.fetch_value("SELECT RELEASE_LOCK(?)", (name,))
+        self.fetch_value("SELECT RELEASE_LOCK(%s)", (name,))
 
     def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
         schema, name = split_table_name(table_name)

@@ -194,8 +194,10 @@ class MySQLDialect(SQLDialectBase):
         """Return ``ALTER TABLE t MODIFY COLUMN <the whole new definition>``."""
         return [f"ALTER TABLE {self.quote_identifier(table)} MODIFY COLUMN {self.column_definition(column)}"]
 
-    def drop_index_sql(self, table: str, name: str) -> str:
+    def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
         """Return ``DROP INDEX n ON t``."""
+        if concurrently:
+            raise NotSupportedError(f"{self.name} cannot drop an index concurrently")
         return f"DROP INDEX {self.quote_identifier(name)} ON {self.quote_identifier(table)}"
 
     def drop_foreign_key_sql(self, table: str, name: str) -> str:

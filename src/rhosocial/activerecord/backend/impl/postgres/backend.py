@@ -588,10 +588,10 @@ class PostgresBackend(StorageBackend):
     def _take_lock(self, name: str, timeout: float | None) -> bool:
         """A session-level advisory lock, keyed by a hash of ``name``."""
         key = lock_key(name)
-        return poll_lock(lambda: bool(self.fetch_value("SELECT pg_try_advisory_lock(?)", (key,))), name, timeout)
+        return poll_lock(lambda: bool(self.fetch_value("SELECT pg_try_advisory_lock($1)", (key,))), name, timeout)
 
     def _drop_lock(self, name: str) -> None:
-        self.fetch_value("SELECT pg_advisory_unlock(?)", (lock_key(name),))
+        self.fetch_value("SELECT pg_advisory_unlock($1)", (lock_key(name),))
 
     def _get_constraints(self, table_name: str) -> list[ConstraintInfo]:
         found = []
@@ -629,6 +629,7 @@ class PostgresBackend(StorageBackend):
                     primary_key=bool(pk),
                     db_type=db_type,
                     generated=bool(generated),
+                    autoincrement=bool(identity) or str(default or "").startswith("nextval("),
                 )
             )
         return columns

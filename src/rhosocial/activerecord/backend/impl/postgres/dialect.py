@@ -114,6 +114,11 @@ class PostgresDialect(SQLDialectBase):
             sql = sql.replace("INDEX ", "INDEX CONCURRENTLY ", 1)
         return sql
 
+    def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
+        """DROP INDEX, with ``CONCURRENTLY`` on request (outside a transaction)."""
+        sql = super().drop_index_sql(table, name)
+        return sql.replace("DROP INDEX ", "DROP INDEX CONCURRENTLY ", 1) if concurrently else sql
+
     def alter_type_clause(self, column: str, sql_type: str) -> str:
         """Return ``TYPE t USING c::t``: the cast converts values the server would not cast on its own."""
         return f"TYPE {sql_type} USING {self.quote_identifier(column)}::{sql_type}"

@@ -327,6 +327,7 @@ class SQLiteBackend(StorageBackend):
             split_table_name(table_name)[::-1],
         )
         columns = []
+        keys = sum(1 for row in result.rows if row[4])
         for name, declared, notnull, default, pk, hidden in result.rows:
             if hidden == 1:
                 continue  # a virtual table's hidden column
@@ -339,6 +340,8 @@ class SQLiteBackend(StorageBackend):
                 primary_key=bool(pk),
                 db_type=SQLITE_NATIVE_TYPES.get(base),
                 generated=hidden in (2, 3),
+                # INTEGER PRIMARY KEY is the rowid: SQLite numbers new rows.
+                autoincrement=bool(pk) and keys == 1 and (declared or "").upper() == "INTEGER",
             ))
         return columns
 

@@ -1,0 +1,325 @@
+"""Running migrations: the history table, the lock, one transaction per migration or a record per operation.
+
+:class:`Migrator` applies the pending migrations of a directory in order and
+rolls them back. Where DDL is transactional (PostgreSQL, SQLite) each
+migration runs in one transaction with its history row, so it happens whole
+or not at all. Where it is not (MySQL/MariaDB commit every DDL statement),
+or for a migration that cannot run in a transaction (``atomic = False``, an
+index built ``concurrently``), the history row is written first as
+incomplete and updated after every operation, so a failure reports exactly
+which operations ran, and the next ``migrate`` resumes after them.
+
+Two processes that migrate at once take turns: the run holds the
+migration lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``) and on SQLite
+each migration is an exclusive transaction; either way the history is read
+again under the lock, so each migration runs once.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from ..backend.alter import MIGRATION_LOCK
+from ..backend.typing import ColumnDef, DatabaseType
+from .files import Migration, MigrationError, load_directory
+from .lint import Finding, lint_migration
+from .operations import reverse_all
+
+if TYPE_CHECKING:
+    from ..backend.base import StorageBackend
+
+HISTORY_TABLE = "rhosocial_migrations"
+
+
+class IrreversibleMigrationError(MigrationError):
+    """A migration has an operation that cannot be undone and no ``down()``."""
+
+
+class LintError(MigrationError):
+    """``strict`` lint found risky operations; nothing was run."""
+
+    def __init__(self, message: str, findings: list[Finding]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+@dataclass
+class Applied:
+    """One row of the history table."""
+
+    id: str
+    applied_at: str
+    operations_done: int
+    operations_total: int
+    complete: bool
+
+
+@dataclass
+class MigrationState:
+    """A migration of the directory and where it stands (``applied``, ``pending`` or ``partial``)."""
+
+    migration: Migration
+    state: str
+    operations_done: int = 0
+
+
+class Migrator:
+    """Apply and roll back the migrations in ``directory`` on ``backend``.
+
+    ``out`` receives progress lines (default: standard output);
+    ``lock_timeout`` bounds the wait for another process's run (``None``: wait).
+    """
+
+    def __init__(self, backend: "StorageBackend", directory: str | Path = "migrations",
+                 out: Callable[[str], Any] | None = None, lock_timeout: float | None = None,
+                 models: Sequence[type] = ()) -> None:
+        self.backend = backend
+        self.directory = Path(directory)
+        self.out = out if out is not None else (lambda line: print(line, file=sys.stdout, flush=True))
+        self.lock_timeout = lock_timeout
+        self.models = list(models)
+
+    # -- reading -------------------------------------------------------------------
+
+    def migrations(self) -> list[Migration]:
+        """The directory's migrations in history order."""
+        return load_directory(self.directory)
+
+    def history(self) -> dict[str, Applied]:
+        """The history table's rows by id (empty when the table does not exist yet)."""
+        b = self.backend
+        if not b.table_exists(HISTORY_TABLE):
+            return {}
+        q = b.dialect.quote_identifier
+        rows = b.execute(f"SELECT {q('id')}, {q('applied_at')}, {q('operations_done')}, {q('operations_total')}, "
+                         f"{q('complete')} FROM {q(HISTORY_TABLE)}").rows
+        return {r[0]: Applied(r[0], str(r[1]), int(r[2]), int(r[3]), bool(r[4])) for r in rows}
+
+    def status(self) -> list[MigrationState]:
+        """Every migration of the directory with its state, in order.
+
+        Raises:
+            MigrationError: the history names a migration the directory lacks.
+        """
+        migrations = self.migrations()
+        history = self.history()
+        missing = sorted(set(history) - {m.id for m in migrations})
+        if missing:
+            raise MigrationError(f"The database ran migrations that are not in {self.directory}: {', '.join(missing)}")
+        states = []
+        for m in migrations:
+            row = history.get(m.id)
+            if row is None:
+                states.append(MigrationState(m, "pending"))
+            else:
+                states.append(MigrationState(m, "applied" if row.complete else "partial", row.operations_done))
+        return states
+
+    def pending(self) -> list[Migration]:
+        """The migrations not (completely) applied, in order."""
+        return [s.migration for s in self.status() if s.state != "applied"]
+
+    def lint(self, migrations: Sequence[Migration] | None = None) -> list[Finding]:
+        """Risky operations in ``migrations`` (default: the pending ones)."""
+        found: list[Finding] = []
+        for m in self.pending() if migrations is None else migrations:
+            found.extend(lint_migration(m, self.backend, self.models))
+        return found
+
+    # -- running ------------------------------------------------------------------
+
+    def migrate(self, target: str | None = None, strict: bool = False) -> list[str]:
+        """Apply the pending migrations up to ``target`` (an id, or its number; default: all); return their ids.
+
+        Raises:
+            LintError: ``strict`` and a pending migration has a risky operation (nothing ran).
+            MigrationError: a migration failed; the message says what ran.
+            MigrationLockTimeout: another run held the lock past ``lock_timeout``.
+        """
+        plan = self._plan_to(target)
+        findings = self.lint(plan)
+        for finding in findings:
+            self.out(f"{'error' if strict else 'warning'}: {finding}")
+        if strict and findings:
+            raise LintError(f"{len(findings)} risky operation(s) found; nothing was run (strict)", findings)
+        if not plan:
+            self.out("No migrations to apply.")
+            return []
+        done: list[str] = []
+        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout):
+            self._ensure_history()
+            for migration in plan:
+                if self._apply(migration):
+                    done.append(migration.id)
+        return done
+
+    def rollback(self, steps: int = 1) -> list[str]:
+        """Undo the last ``steps`` applied migrations (a partial one counts), newest first; return their ids.
+
+        Raises:
+            IrreversibleMigrationError: one of them cannot be undone (checked before anything runs).
+        """
+        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout):
+            states = [s for s in self.status() if s.state != "pending"]
+            chosen = list(reversed(states))[:max(steps, 0)]
+            plans = [(s, self._undo_plan(s)) for s in chosen]
+            undone = []
+            for state, plan in plans:
+                self._unapply(state, plan)
+                undone.append(state.migration.id)
+            if not undone:
+                self.out("No migrations to roll back.")
+            return undone
+
+    # -- internals ----------------------------------------------------------------
+
+    def _plan_to(self, target: str | None) -> list[Migration]:
+        pending = self.pending()
+        if target is None:
+            return pending
+        ids = [m.id for m in self.migrations()]
+        match = [i for i in ids if i == target or i.split("_", 1)[0].lstrip("0") == target.lstrip("0")]
+        if not match:
+            raise MigrationError(f"No migration {target!r} in {self.directory}")
+        last = ids.index(match[0])
+        return [m for m in pending if ids.index(m.id) <= last]
+
+    def _ensure_history(self) -> None:
+        b = self.backend
+        if b.table_exists(HISTORY_TABLE):
+            return
+        b.create_table(HISTORY_TABLE, [
+            ColumnDef("id", DatabaseType.VARCHAR, length=255, primary_key=True),
+            ColumnDef("applied_at", DatabaseType.VARCHAR, length=32, nullable=False),
+            ColumnDef("operations_done", DatabaseType.INTEGER, nullable=False),
+            ColumnDef("operations_total", DatabaseType.INTEGER, nullable=False),
+            ColumnDef("complete", DatabaseType.INTEGER, nullable=False),
+        ], if_not_exists=True)
+
+    def _row(self, migration_id: str) -> Applied | None:
+        b = self.backend
+        q, ph = b.dialect.quote_identifier, b.dialect.placeholder
+        rows = b.execute(f"SELECT {q('operations_done')}, {q('operations_total')}, {q('complete')}, "
+                         f"{q('applied_at')} FROM {q(HISTORY_TABLE)} WHERE {q('id')} = {ph(1)}",
+                         (migration_id,)).rows
+        if not rows:
+            return None
+        done, total, complete, at = rows[0]
+        return Applied(migration_id, str(at), int(done), int(total), bool(complete))
+
+    def _record(self, migration: Migration, done: int, complete: bool, insert: bool) -> None:
+        b = self.backend
+        q, ph = b.dialect.quote_identifier, b.dialect.placeholder
+        now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        if insert:
+            b.execute(f"INSERT INTO {q(HISTORY_TABLE)} ({q('id')}, {q('applied_at')}, {q('operations_done')}, "
+                      f"{q('operations_total')}, {q('complete')}) VALUES ({ph(1)}, {ph(2)}, {ph(3)}, {ph(4)}, {ph(5)})",
+                      (migration.id, now, done, len(migration.operations), int(complete)))
+        else:
+            result = b.execute(
+                f"UPDATE {q(HISTORY_TABLE)} SET {q('applied_at')} = {ph(1)}, {q('operations_done')} = {ph(2)}, "
+                f"{q('complete')} = {ph(3)} WHERE {q('id')} = {ph(4)}", (now, done, int(complete), migration.id))
+            if result.affected_rows != 1:
+                raise MigrationError(f"The history row of {migration.id} was not there to update")
+
+    def _forget(self, migration_id: str) -> None:
+        b = self.backend
+        q, ph = b.dialect.quote_identifier, b.dialect.placeholder
+        b.execute(f"DELETE FROM {q(HISTORY_TABLE)} WHERE {q('id')} = {ph(1)}", (migration_id,))
+
+    def _one_transaction(self, migration: Migration) -> bool:
+        return (self.backend.capabilities.supports_transactional_ddl and migration.atomic
+                and all(op.transactional for op in migration.operations))
+
+    def _apply(self, migration: Migration) -> bool:
+        """Run one migration; ``False`` if another process had run it meanwhile."""
+        started = time.perf_counter()
+        total = len(migration.operations)
+        if self._one_transaction(migration):
+            with self.backend.schema_transaction():
+                row = self._row(migration.id)
+                if row is not None and row.complete:
+                    return False
+                self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
+                for index, op in enumerate(migration.operations):
+                    try:
+                        op.apply(self.backend)
+                    except Exception as exc:
+                        raise MigrationError(
+                            f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
+                            f"{type(exc).__name__}: {exc}. It was rolled back whole: the schema and the "
+                            "history are as before it") from exc
+                self._record(migration, total, True, insert=row is None)
+        else:
+            row = self._row(migration.id)
+            if row is not None and row.complete:
+                return False
+            start = row.operations_done if row is not None else 0
+            if row is None:
+                self._record(migration, 0, False, insert=True)
+            resumed = f", resuming after operation {start}" if start else ""
+            self.out(f"Applying {migration.id} ({total} operations, each recorded as it completes{resumed}) ...")
+            for index in range(start, total):
+                op = migration.operations[index]
+                try:
+                    if op.transactional and self.backend.capabilities.supports_transactional_ddl:
+                        with self.backend.schema_transaction():
+                            op.apply(self.backend)
+                            self._record(migration, index + 1, False, insert=False)
+                    else:
+                        op.apply(self.backend)
+                        self._record(migration, index + 1, False, insert=False)
+                except Exception as exc:
+                    ran = (f"operations 1-{index} ran and are recorded" if index else "no operation ran")
+                    raise MigrationError(
+                        f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
+                        f"{type(exc).__name__}: {exc}. {ran.capitalize()}; this database cannot roll DDL back. "
+                        f"Fix the cause and run migrate again to resume at operation {index + 1}, or roll back "
+                        "to undo what ran") from exc
+            self._record(migration, total, True, insert=False)
+        self.out(f"  {migration.id} done in {time.perf_counter() - started:.2f} s")
+        return True
+
+    def _undo_plan(self, state: MigrationState) -> Any:
+        m = state.migration
+        done = m.operations if state.state == "applied" else m.operations[:state.operations_done]
+        if m.down is not None and state.state == "applied":
+            return m.down
+        undo = reverse_all(done)
+        if undo is None:
+            stuck = next(op for op in reversed(done) if op.reverse() is None)
+            raise IrreversibleMigrationError(
+                f"{m.id} cannot be rolled back: {stuck.describe()} cannot be undone by itself; write a "
+                f"down(backend) in {m.path.name}. Nothing was rolled back")
+        return undo
+
+    def _unapply(self, state: MigrationState, plan: Any) -> None:
+        m = state.migration
+        started = time.perf_counter()
+        self.out(f"Rolling back {m.id} ...")
+        if callable(plan):
+            with self.backend.schema_transaction():
+                plan(self.backend)
+                self._forget(m.id)
+        elif self._one_transaction(m):
+            with self.backend.schema_transaction():
+                for op in plan:
+                    op.apply(self.backend)
+                self._forget(m.id)
+        else:
+            left = state.operations_done if state.state == "partial" else len(m.operations)
+            for op in plan:
+                try:
+                    op.apply(self.backend)
+                except Exception as exc:
+                    raise MigrationError(
+                        f"Rolling back {m.id} failed ({op.describe()}): {type(exc).__name__}: {exc}. Its first "
+                        f"{left} operation(s) are still applied and recorded") from exc
+                left -= 1
+                self._record(m, left, False, insert=False)
+            self._forget(m.id)
+        self.out(f"  {m.id} rolled back in {time.perf_counter() - started:.2f} s")
