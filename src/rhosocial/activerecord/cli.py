@@ -1,10 +1,23 @@
-"""The command line: ``backends`` lists what is registered, ``check`` runs the conformance kit.
+"""The command line: backends, the conformance kit, migrations, inspect and schema-check.
 
     python -m rhosocial.activerecord backends
     python -m rhosocial.activerecord check sqlite
     python -m rhosocial.activerecord check postgres --url postgresql://me@db/scratch
     python -m rhosocial.activerecord check duckdb database=/tmp/x.duckdb -- -x -k transactions
     python -m rhosocial.activerecord check mypkg.backend:MyBackend database=/tmp/scratch.db
+    python -m rhosocial.activerecord new "add age"
+    python -m rhosocial.activerecord makemigrations --models app.models --url sqlite:///app.db
+    python -m rhosocial.activerecord migrate [TARGET] --url ... [--strict]
+    python -m rhosocial.activerecord rollback [N] --url ...
+    python -m rhosocial.activerecord status --url ...
+    python -m rhosocial.activerecord inspect --url ... [--tables a b]
+    python -m rhosocial.activerecord schema-check --url ... --models app.models
+
+The database comes from ``--url`` or ``DATABASE_URL``; models from
+``--models``, ``RHOSOCIAL_MODELS`` or ``[tool.rhosocial.activerecord] models``
+in ./pyproject.toml (``migrations`` there sets the directory). Exit codes:
+0 success, 1 a failure or (schema-check) a difference, 2 bad usage or
+settings, 3 lint findings under ``--strict``, 4 the migration lock timed out.
 """
 from __future__ import annotations
 
@@ -12,6 +25,7 @@ import argparse
 import importlib
 import importlib.util
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -165,6 +179,155 @@ def check(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequ
     return int(code)
 
 
+EXIT_FAILED, EXIT_USAGE, EXIT_LINT, EXIT_LOCK = 1, 2, 3, 4
+
+
+class _Usage(Exception):
+    """Settings are missing or wrong (exit code 2)."""
+
+
+def _project_settings() -> dict[str, Any]:
+    import tomllib
+
+    path = os.path.join(os.getcwd(), "pyproject.toml")
+    if not os.path.isfile(path):
+        return {}
+    with open(path, "rb") as handle:
+        tool = tomllib.load(handle).get("tool", {})
+    found = tool.get("rhosocial", {}).get("activerecord", {})
+    return found if isinstance(found, dict) else {}
+
+
+def _database(args: Any) -> Any:
+    from .config import backend_from_settings
+
+    url = getattr(args, "url", None) or os.environ.get("DATABASE_URL") or _project_settings().get("url")
+    if not url:
+        raise _Usage("no database: pass --url URL or set DATABASE_URL")
+    return backend_from_settings(url=url)
+
+
+def _models_of(args: Any, required: bool = True) -> list[str]:
+    given = getattr(args, "models", None) or os.environ.get("RHOSOCIAL_MODELS") or _project_settings().get("models")
+    if not given:
+        if required:
+            raise _Usage("no models: pass --models MODULE, set RHOSOCIAL_MODELS, or set models in "
+                         "[tool.rhosocial.activerecord] of pyproject.toml")
+        return []
+    names = given if isinstance(given, list) else [part for part in str(given).replace(",", " ").split() if part]
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    return names
+
+
+def _directory(args: Any) -> str:
+    return getattr(args, "dir", None) or _project_settings().get("migrations") or "migrations"
+
+
+def _renames(pairs: Sequence[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or ():
+        old, sep, new = pair.partition("=")
+        if not sep or not old or not new:
+            raise _Usage(f"--rename takes OLD=NEW (TABLE.OLD=NEW for a column), got {pair!r}")
+        out[old] = new
+    return out
+
+
+def _schema_command(args: Any) -> int:
+    """Run one of the migration commands; return the exit code."""
+    from . import migration
+    from .backend.alter import MigrationLockTimeout
+
+    if args.command == "new":
+        print(migration.new_migration(_directory(args), args.name))
+        return 0
+    backend = _database(args)
+    try:
+        if args.command == "inspect":
+            source = migration.models_source(backend, args.tables or None)
+            if args.output:
+                with open(args.output, "w", encoding="utf-8") as handle:
+                    handle.write(source)
+                print(f"wrote {args.output}")
+            else:
+                sys.stdout.write(source)
+            return 0
+        if args.command == "schema-check":
+            differences = migration.check_schema(backend, _models_of(args), _renames(args.rename))
+            if not differences:
+                print("The database matches the models.")
+                return 0
+            print(f"The database differs from the models ({len(differences)}):")
+            for line in differences:
+                print(f"  {line}")
+            return EXIT_FAILED
+        if args.command == "makemigrations":
+            path = migration.make_migrations(backend, _models_of(args), _directory(args), args.name,
+                                             _renames(args.rename))
+            print(f"wrote {path}" if path else "No changes: the database matches the models.")
+            return 0
+        runner = migration.Migrator(backend, _directory(args), lock_timeout=getattr(args, "lock_timeout", None),
+                                    models=migration.load_models(_models_of(args, required=False))
+                                    if _models_of(args, required=False) else ())
+        if args.command == "migrate":
+            runner.migrate(args.target, strict=args.strict)
+        elif args.command == "rollback":
+            runner.rollback(args.steps)
+        else:
+            states = runner.status()
+            if not states:
+                print(f"No migrations in {_directory(args)}.")
+            for state in states:
+                extra = (f" ({state.operations_done} of {len(state.migration.operations)} operations)"
+                         if state.state == "partial" else "")
+                print(f"{state.state:<8} {state.migration.id}{extra}")
+        return 0
+    except migration.LintError:
+        return EXIT_LINT
+    except MigrationLockTimeout as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCK
+    except (migration.MigrationError, DatabaseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        backend.disconnect()
+
+
+def _add_schema_commands(sub: Any) -> None:
+    def connected(name: str, text: str) -> Any:
+        command = sub.add_parser(name, help=text, description=text)
+        command.add_argument("--url", help="database URL (default: $DATABASE_URL)")
+        return command
+
+    new = sub.add_parser("new", help="write an empty migration file")
+    new.add_argument("name", help="what the migration does, e.g. 'add user age'")
+    new.add_argument("--dir", help="migrations directory (default: migrations)")
+    make = connected("makemigrations", "write a migration that makes the database match the models")
+    make.add_argument("--name", default="auto", help="the migration's name (default: auto)")
+    for command in (make, connected("schema-check", "exit 0 if the database matches the models, else 1 with a diff")):
+        command.add_argument("--models", help="module or package of the models (default: $RHOSOCIAL_MODELS)")
+        command.add_argument("--rename", action="append", metavar="OLD=NEW",
+                             help="a renamed table (OLD=NEW) or column (TABLE.OLD=NEW); repeatable")
+        if command is make:
+            command.add_argument("--dir", help="migrations directory (default: migrations)")
+    migrate = connected("migrate", "apply pending migrations (up to TARGET)")
+    migrate.add_argument("target", nargs="?", help="the last migration to apply (id or number)")
+    migrate.add_argument("--strict", action="store_true", help="refuse to run when lint finds risky operations")
+    rollback = connected("rollback", "undo the last N applied migrations")
+    rollback.add_argument("steps", nargs="?", type=int, default=1)
+    status = connected("status", "list migrations: applied, partial or pending")
+    for command in (migrate, rollback, status):
+        command.add_argument("--dir", help="migrations directory (default: migrations)")
+        command.add_argument("--models", help="models, so lint can flag columns they still use")
+        command.add_argument("--lock-timeout", type=float, default=None,
+                             help="seconds to wait for another run's lock (default: wait)")
+    inspect = connected("inspect", "print model code for the tables of an existing database")
+    inspect.add_argument("--tables", nargs="*", help="only these tables")
+    inspect.add_argument("--output", help="write to this file instead of standard output")
+
+
 def main(argv: Sequence[str]) -> int:
     """Run the command line with ``argv`` (without the program name)."""
     parser = argparse.ArgumentParser(prog="python -m rhosocial.activerecord",
@@ -175,10 +338,16 @@ def main(argv: Sequence[str]) -> int:
     run.add_argument("backend", help="a registered backend name, or package.module:Class")
     run.add_argument("--url", help="database URL to test in (tables it creates are dropped)")
     run.add_argument("options", nargs="*", help="connection settings as key=value")
+    _add_schema_commands(sub)
     argv = list(argv)
-    cut = argv.index("--") if "--" in argv else len(argv)
+    cut = argv.index("--") if "--" in argv and argv[:1] == ["check"] else len(argv)
     args = parser.parse_args(argv[:cut])
     if args.command == "backends":
         print(list_backends())
         return 0
+    if args.command != "check":
+        try:
+            return _schema_command(args)
+        except _Usage as exc:
+            parser.error(str(exc))
     return check(args.backend, args.url, args.options, argv[cut + 1:])

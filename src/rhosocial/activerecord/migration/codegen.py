@@ -83,7 +83,7 @@ def models_source(backend: "StorageBackend", tables: Sequence[str] | None = None
     parts = [HEADER.format(where=backend.config.describe() or backend.name)]
     for table in names:
         parts.append(_model(infos[table], classes[table], fields[table], relations.get(table, [])))
-    return "\n\n".join(parts).rstrip() + "\n"
+    return "\n\n\n".join(parts).rstrip() + "\n"
 
 
 def _unique(names: dict[str, str]) -> dict[str, str]:
@@ -146,16 +146,20 @@ def _model(info: TableInfo, cls: str, names: dict[str, str], relations: list[str
         lines.append("    # no primary key in the database: the first column stands in; records cannot be told "
                      "apart if it repeats")
         lines.append(f"    __primary_key__ = {names[info.columns[0].name]!r}")
+    unique = {tuple(u.columns) for u in info.unique_constraints} | {tuple(i.columns) for i in info.indexes if i.unique}
+    indexed = {tuple(i.columns) for i in info.indexes if not i.unique}
     for column in info.columns:
-        lines.append("    " + _field(column, names[column.name], len(info.primary_key) == 1))
+        flags = [] if column.primary_key else (
+            ["unique=True"] if (column.name,) in unique else ["index=True"] if (column.name,) in indexed else [])
+        lines.append("    " + _field(column, names[column.name], len(info.primary_key) == 1, flags))
     for relation in relations:
         lines.append("    " + relation)
     return "\n".join(lines)
 
 
-def _field(column: ColumnInfo, name: str, single_key: bool) -> str:
+def _field(column: ColumnInfo, name: str, single_key: bool, flags: list[str]) -> str:
     py = PYTHON_TYPES.get(column.db_type, "Any") if column.db_type is not None else "Any"
-    options: list[str] = []
+    options: list[str] = list(flags)
     size = SIZE.search(column.type or "")
     if size and column.db_type in (DatabaseType.VARCHAR, DatabaseType.CHAR):
         options.append(f"max_length={int(size.group(1))}")

@@ -581,6 +581,15 @@ class MySQLBackend(StorageBackend):
             groups.setdefault(_text(constraint), []).append(_text(column))
         return [ConstraintInfo(name=n, kind="unique", columns=tuple(cols)) for n, cols in groups.items()]
 
+    # -- schema changes --------------------------------------------------------------
+
+    def drop_column(self, table: str, column: str) -> None:
+        """Drop the column's foreign keys first (MySQL refuses to drop their index), then the column."""
+        for key in self.get_foreign_keys(table):
+            if column in key.columns and key.name:
+                self._ddl([self.dialect.drop_foreign_key_sql(table, key.name)])
+        super().drop_column(table, column)
+
     # -- the migration lock ------------------------------------------------------
 
     def _take_lock(self, name: str, timeout: float | None) -> bool:
