@@ -1,0 +1,49 @@
+"""Helpers for migration tests: migration files in a temporary directory, the test database as a URL."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import pytest
+
+HEADER = (
+    "from rhosocial.activerecord.backend import ColumnDef, DatabaseType, SQLDefault\n"
+    "from rhosocial.activerecord.migration import ops\n"
+)
+
+
+def write_migration(directory: Path, migration_id: str, previous: str | None, body: str) -> Path:
+    """Write ``directory/<id>.py`` holding ``body`` (operations, a down(), ...) after ``previous``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{migration_id}.py"
+    path.write_text(HEADER + f"previous = {previous!r}\n" + textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def url_of(backend) -> str:
+    """A URL that reaches the test's own database (its schema or file), for another process."""
+    c = backend.config
+    if backend.name == "sqlite":
+        return f"sqlite:///{c.database}"
+    scheme = {"postgres": "postgresql", "mysql": "mysql"}[backend.name]
+    auth = quote(c.user or "") + (f":{quote(c.password)}" if c.password else "") + ("@" if c.user else "")
+    options = {k: v for k, v in c.options.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
+    query = f"?{urlencode(options)}" if options else ""
+    return f"{scheme}://{auth}{c.host or '127.0.0.1'}:{c.port or ''}/{c.database or ''}{query}"
+
+
+def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m rhosocial.activerecord ARGS`` in ``cwd`` and return the finished process."""
+    full = dict(os.environ, **(env or {}))
+    full.pop("DATABASE_URL", None) if env is None or "DATABASE_URL" not in env else None
+    return subprocess.run([sys.executable, "-m", "rhosocial.activerecord", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def migrations_dir(tmp_path) -> Path:
+    return tmp_path / "migrations"

@@ -1,0 +1,208 @@
+"""The migration runner on each database: history, reversal, failures halfway, the lock, two processes at once."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rhosocial.activerecord.migration import (
+    IrreversibleMigrationError, MigrationError, Migrator, load_directory,
+)
+
+from .conftest import cli, url_of, write_migration
+
+
+def history_ids(backend) -> list[str]:
+    if not backend.table_exists("rhosocial_migrations"):
+        return []
+    return sorted(r[0] for r in backend.execute('SELECT id FROM rhosocial_migrations').rows)
+
+
+def two_migrations(directory) -> None:
+    write_migration(directory, "0001_people", None, """
+        operations = [
+            ops.CreateTable("m_people", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True),
+                                         ColumnDef("name", DatabaseType.VARCHAR, length=40)]),
+            ops.RunSQL("INSERT INTO m_people (id, name) VALUES (1, 'ann')", "DELETE FROM m_people"),
+        ]
+    """)
+    write_migration(directory, "0002_age", "0001_people", """
+        operations = [ops.AddColumn("m_people", ColumnDef("age", DatabaseType.INTEGER, default=30))]
+    """)
+
+
+def test_migrate_records_history_and_rolls_back(backend, migrations_dir):
+    two_migrations(migrations_dir)
+    lines: list[str] = []
+    runner = Migrator(backend, migrations_dir, out=lines.append)
+    assert [s.state for s in runner.status()] == ["pending", "pending"]
+    assert runner.migrate("1") == ["0001_people"]
+    assert runner.migrate() == ["0002_age"]
+    assert runner.migrate() == []
+    assert history_ids(backend) == ["0001_people", "0002_age"]
+    assert [s.state for s in runner.status()] == ["applied", "applied"]
+    assert any(line.startswith("  0002_age done in ") and line.endswith(" s") for line in lines)
+    assert backend.execute("SELECT id, name, age FROM m_people").rows == [(1, "ann", 30)]
+    assert runner.rollback() == ["0002_age"]
+    assert [c.name for c in backend.get_columns("m_people")] == ["id", "name"]
+    assert runner.rollback(5) == ["0001_people"]
+    assert not backend.table_exists("m_people") and history_ids(backend) == []
+
+
+def test_an_irreversible_migration_needs_down(backend, migrations_dir):
+    write_migration(migrations_dir, "0001_t", None, """
+        operations = [ops.CreateTable("m_t", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True)])]
+    """)
+    write_migration(migrations_dir, "0002_data", "0001_t", """
+        operations = [ops.RunSQL("INSERT INTO m_t (id) VALUES (7)")]
+    """)
+    runner = Migrator(backend, migrations_dir, out=lambda line: None)
+    runner.migrate()
+    with pytest.raises(IrreversibleMigrationError, match="down"):
+        runner.rollback(2)
+    assert history_ids(backend) == ["0001_t", "0002_data"]  # nothing was undone
+    write_migration(migrations_dir, "0002_data", "0001_t", """
+        operations = [ops.RunSQL("INSERT INTO m_t (id) VALUES (7)")]
+
+        def down(backend):
+            backend.execute("DELETE FROM m_t WHERE id = 7")
+    """)
+    assert runner.rollback() == ["0002_data"]
+    assert backend.execute("SELECT COUNT(*) FROM m_t").rows[0][0] == 0
+
+
+def test_a_migration_failing_halfway(backend, migrations_dir):
+    write_migration(migrations_dir, "0001_half", None, """
+        operations = [
+            ops.CreateTable("m_half", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True)]),
+            ops.AddColumn("m_half", ColumnDef("extra", DatabaseType.INTEGER)),
+            ops.RunSQL("INSERT INTO m_no_such_table (id) VALUES (1)"),
+        ]
+    """)
+    runner = Migrator(backend, migrations_dir, out=lambda line: None)
+    with pytest.raises(MigrationError, match="operation 3 of 3") as failed:
+        runner.migrate()
+    if backend.capabilities.supports_transactional_ddl:
+        assert "rolled back whole" in str(failed.value)
+        assert not backend.table_exists("m_half")
+        assert history_ids(backend) == []
+        assert [s.state for s in runner.status()] == ["pending"]
+    else:  # MySQL/MariaDB: DDL committed as it ran; the history says exactly how far
+        assert "Operations 1-2 ran and are recorded" in str(failed.value)
+        assert [c.name for c in backend.get_columns("m_half")] == ["id", "extra"]
+        (state,) = runner.status()
+        assert (state.state, state.operations_done) == ("partial", 2)
+        out = cli("status", "--url", url_of(backend), "--dir", str(migrations_dir), cwd=migrations_dir.parent)
+        assert "partial  0001_half (2 of 3 operations)" in out.stdout
+    # Fixed, it runs (resuming after what ran), and rolls back whole.
+    write_migration(migrations_dir, "0001_half", None, """
+        operations = [
+            ops.CreateTable("m_half", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True)]),
+            ops.AddColumn("m_half", ColumnDef("extra", DatabaseType.INTEGER)),
+            ops.RunSQL("INSERT INTO m_half (id, extra) VALUES (1, 2)", "DELETE FROM m_half"),
+        ]
+    """)
+    lines: list[str] = []
+    Migrator(backend, migrations_dir, out=lines.append).migrate()
+    assert backend.execute("SELECT id, extra FROM m_half").rows == [(1, 2)]
+    assert ("resuming after operation 2" in lines[0]) == (not backend.capabilities.supports_transactional_ddl)
+    assert [s.state for s in runner.status()] == ["applied"]
+    runner.rollback()
+    assert not backend.table_exists("m_half") and history_ids(backend) == []
+
+
+def test_two_heads_are_named(tmp_path):
+    d = tmp_path / "m"
+    write_migration(d, "0001_a", None, "operations = []\n")
+    write_migration(d, "0002_b", "0001_a", "operations = []\n")
+    write_migration(d, "0003_c", "0001_a", "operations = []\n")
+    with pytest.raises(MigrationError, match="two heads: 0002_b and 0003_c both follow 0001_a"):
+        load_directory(d)
+    write_migration(d, "0003_c", "0009_missing", "operations = []\n")
+    with pytest.raises(MigrationError, match="0003_c follows '0009_missing'"):
+        load_directory(d)
+
+
+def test_two_processes_migrating_at_once_run_each_migration_once(backend, migrations_dir):
+    write_migration(migrations_dir, "0001_slow", None, """
+        import time
+
+        def slowly(backend):
+            backend.execute("INSERT INTO m_runs (n) VALUES (1)")
+            time.sleep(1.5)
+
+        operations = [
+            ops.CreateTable("m_runs", [ColumnDef("n", DatabaseType.INTEGER)]),
+            ops.RunPython(slowly),
+        ]
+    """)
+    write_migration(migrations_dir, "0002_more", "0001_slow", """
+        operations = [ops.RunSQL("INSERT INTO m_runs (n) VALUES (2)")]
+    """)
+    args = [sys.executable, "-m", "rhosocial.activerecord", "migrate", "--url", url_of(backend),
+            "--dir", str(migrations_dir)]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    deadline = time.monotonic() + 120
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=max(deadline - time.monotonic(), 1))
+        outs.append((p.returncode, out, err))
+    assert [code for code, _, _ in outs] == [0, 0], outs
+    assert sorted(r[0] for r in backend.execute("SELECT n FROM m_runs").rows) == [1, 2]
+    assert history_ids(backend) == ["0001_slow", "0002_more"]
+    applied = [out.count("Applying") for _, out, _ in outs]
+    assert sorted(applied) in ([0, 2], [1, 1]), outs  # each migration ran in exactly one process
+
+
+def test_the_lock_times_out_with_its_own_exit_code(backend, migrations_dir):
+    if backend.name == "sqlite":
+        pytest.skip("SQLite has no session lock: each migration is an exclusive transaction")
+    two_migrations(migrations_dir)
+    with backend.migration_lock() as held:
+        assert held
+        out = cli("migrate", "--url", url_of(backend), "--dir", str(migrations_dir), "--lock-timeout", "0.3",
+                  cwd=migrations_dir.parent)
+    assert out.returncode == 4, out
+    assert "held by another session" in out.stderr
+    assert history_ids(backend) == []
+
+
+def test_concurrent_index_on_postgres_runs_outside_a_transaction(backend, migrations_dir):
+    if backend.name != "postgres":
+        pytest.skip("CREATE INDEX CONCURRENTLY is PostgreSQL's")
+    write_migration(migrations_dir, "0001_t", None, """
+        operations = [
+            ops.CreateTable("m_big", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True),
+                                      ColumnDef("v", DatabaseType.INTEGER)]),
+            ops.RunSQL("INSERT INTO m_big (id, v) SELECT g, g % 7 FROM generate_series(1, 500) g"),
+            ops.AddIndex("m_big", ("v",), concurrently=True),
+        ]
+    """)
+    lines: list[str] = []
+    runner = Migrator(backend, migrations_dir, out=lines.append)
+    runner.migrate()
+    assert "each recorded as it completes" in lines[0]
+    assert [i.columns for i in backend.get_indexes("m_big")] == [("v",)]
+    with pytest.raises(IrreversibleMigrationError):  # the RunSQL has no reverse
+        runner.rollback()
+
+
+def test_cli_usage_errors_and_status(backend, migrations_dir):
+    two_migrations(migrations_dir)
+    cwd = migrations_dir.parent
+    missing = cli("migrate", "--dir", str(migrations_dir), cwd=cwd)
+    assert missing.returncode == 2 and "DATABASE_URL" in missing.stderr
+    url = url_of(backend)
+    out = cli("status", cwd=cwd, env={"DATABASE_URL": url})
+    assert out.returncode == 0 and out.stdout.split() == ["pending", "0001_people", "pending", "0002_age"], out
+    out = cli("migrate", cwd=cwd, env={"DATABASE_URL": url})
+    assert out.returncode == 0 and "0002_age done in" in out.stdout, out
+    made = cli("new", "add index", "--dir", str(migrations_dir), cwd=cwd)
+    assert made.returncode == 0 and made.stdout.strip().endswith("0003_add_index.py")
+    assert "previous = '0002_age'" in (migrations_dir / "0003_add_index.py").read_text()
+    out = cli("rollback", "2", cwd=cwd, env={"DATABASE_URL": url})  # 0003 is pending: 0002 and 0001 go
+    assert out.returncode == 0, out
+    assert history_ids(backend) == []
