@@ -151,16 +151,19 @@ def _compare(backend: "StorageBackend", model: Any, source: str, changes: TableD
             f"{', '.join(c.name for c in dropped)} dropped and {', '.join(added)} added in {table}: if a column was "
             f"renamed, run makemigrations again with --rename {table}.OLD=NEW instead (a drop loses its data)")
     fresh = set(added)
-    _compare_indexes(backend, table, specs, info, fresh, changes)
+    # The database's names as they will be once the renames have run.
+    after = {old: new for new, old in renamed_to.items() if old in in_db}
+    _compare_indexes(table, specs, info, fresh, changes, lambda cols: tuple(after.get(c, c) for c in cols))
 
 
-def _compare_indexes(backend: "StorageBackend", table: Any, specs: list[Any], info: Any, fresh: set[str],
-                     changes: TableDiff) -> None:
-    plain = {tuple(i.columns) for i in info.indexes if not i.unique}
-    unique = {tuple(i.columns) for i in info.indexes if i.unique} | {tuple(u.columns) for u in info.unique_constraints}
+def _compare_indexes(table: Any, specs: list[Any], info: Any, fresh: set[str], changes: TableDiff,
+                     renamed: Any) -> None:
+    plain = {renamed(i.columns) for i in info.indexes if not i.unique}
+    unique = {renamed(i.columns) for i in info.indexes if i.unique} | {
+        renamed(u.columns) for u in info.unique_constraints}
     if len(info.primary_key) == 1:
-        unique.add(tuple(info.primary_key))
-    keys = {tuple(fk.columns) for fk in info.foreign_keys}
+        unique.add(renamed(info.primary_key))
+    keys = {renamed(fk.columns) for fk in info.foreign_keys}
     declared = set()
     for spec in specs:
         name = spec.column_name
@@ -179,8 +182,8 @@ def _compare_indexes(backend: "StorageBackend", table: Any, specs: list[Any], in
                                                         on_delete=spec.column.on_delete))
     for index in info.indexes:
         if (not index.unique and not index.constraint and index.name.startswith("ix_")
-                and tuple(index.columns) not in declared):
-            changes.operations.append(ops.DropIndex(table, index.name, tuple(index.columns)))
+                and renamed(index.columns) not in declared):
+            changes.operations.append(ops.DropIndex(table, index.name, renamed(index.columns)))
 
 
 def _differs(backend: "StorageBackend", column: ColumnDef, current: ColumnInfo) -> bool:
