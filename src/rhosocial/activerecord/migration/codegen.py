@@ -8,8 +8,11 @@ primary key and the matching ``has_many`` on the other side.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import decimal
 import keyword
 import re
+import uuid
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.introspection import TableInfo
@@ -30,6 +33,12 @@ PYTHON_TYPES = {
     DatabaseType.ARRAY: "list",
 }
 
+PYTHON_OBJECTS: dict[str, Any] = {
+    "int": int, "float": float, "Decimal": decimal.Decimal, "str": str, "bool": bool, "bytes": bytes,
+    "datetime.date": _dt.date, "datetime.time": _dt.time, "datetime.datetime": _dt.datetime,
+    "uuid.UUID": uuid.UUID, "list": list,
+}
+
 HEADER = '''"""Models for {where}, written by `python -m rhosocial.activerecord inspect`.
 
 Review them: names of classes and associations are guesses from the table and column names.
@@ -42,6 +51,7 @@ from decimal import Decimal  # noqa: F401
 from typing import Any, Optional  # noqa: F401
 
 from rhosocial.activerecord import ActiveRecord, Field, belongs_to, has_many, raw  # noqa: F401
+from rhosocial.activerecord.backend import DatabaseType  # noqa: F401
 '''
 
 
@@ -82,7 +92,8 @@ def models_source(backend: "StorageBackend", tables: Sequence[str] | None = None
     relations = _relations(infos, classes, fields)
     parts = [HEADER.format(where=backend.config.describe() or backend.name)]
     for table in names:
-        parts.append(_model(infos[table], classes[table], fields[table], relations.get(table, [])))
+        parts.append(_model(infos[table], classes[table], fields[table], relations.get(table, []),
+                            backend.dialect.read_back_types))
     return "\n\n\n".join(parts).rstrip() + "\n"
 
 
@@ -135,7 +146,8 @@ def _relations(infos: dict[str, TableInfo], classes: dict[str, str], fields: dic
     return out
 
 
-def _model(info: TableInfo, cls: str, names: dict[str, str], relations: list[str]) -> str:
+def _model(info: TableInfo, cls: str, names: dict[str, str], relations: list[str],
+           read_back: Any) -> str:
     lines = [f"class {cls}(ActiveRecord):", f"    __tablename__ = {info.name!r}"]
     keys = [names[k] for k in info.primary_key]
     if len(keys) == 1:
@@ -151,18 +163,43 @@ def _model(info: TableInfo, cls: str, names: dict[str, str], relations: list[str
     for column in info.columns:
         flags = [] if column.primary_key else (
             ["unique=True"] if (column.name,) in unique else ["index=True"] if (column.name,) in indexed else [])
-        lines.append("    " + _field(column, names[column.name], len(info.primary_key) == 1, flags))
+        lines.append("    " + _field(column, names[column.name], len(info.primary_key) == 1, flags, read_back))
     for relation in relations:
         lines.append("    " + relation)
     return "\n".join(lines)
 
 
-def _field(column: ColumnInfo, name: str, single_key: bool, flags: list[str]) -> str:
+def _implied(py: str, max_length: int | None) -> DatabaseType | None:
+    """The column type the model layer gives a field of type ``py``: what need not be written out."""
+    import annotated_types
+    from pydantic.fields import FieldInfo
+
+    from ..model.fields import resolve_column
+
+    annotation = PYTHON_OBJECTS.get(py)
+    if annotation is None:
+        return None
+    info = FieldInfo.from_annotation(annotation)
+    if max_length:
+        info.metadata.append(annotated_types.MaxLen(max_length))
+    return resolve_column("field", info, ()).db_type
+
+
+def _field(column: ColumnInfo, name: str, single_key: bool, flags: list[str], read_back: Any) -> str:
     py = PYTHON_TYPES.get(column.db_type, "Any") if column.db_type is not None else "Any"
     options: list[str] = list(flags)
     size = SIZE.search(column.type or "")
-    if size and column.db_type in (DatabaseType.VARCHAR, DatabaseType.CHAR):
-        options.append(f"max_length={int(size.group(1))}")
+    max_length = int(size.group(1)) if size and column.db_type is DatabaseType.VARCHAR else None
+    note = ""
+    if column.db_type is None:
+        options.append("db_type=DatabaseType.TEXT")
+        note = f"  # native type {column.type}: no generic type; values are read and written as the driver has them"
+    else:
+        implied = _implied(py, max_length)
+        if implied is None or read_back.get(implied, implied) is not column.db_type:
+            options.append(f"db_type=DatabaseType.{column.db_type.name}")
+    if max_length:
+        options.append(f"max_length={max_length}")
     if size and column.db_type is DatabaseType.DECIMAL:
         options.append(f"max_digits={int(size.group(1))}")
         if size.group(2) is not None:
@@ -184,5 +221,5 @@ def _field(column: ColumnInfo, name: str, single_key: bool, flags: list[str]) ->
         default = "None" if column.nullable or generated_key else None
     if options:
         args = ([default] if default is not None else []) + options
-        return f"{name}: {annotation} = Field({', '.join(args)})"
-    return f"{name}: {annotation}" + (f" = {default}" if default is not None else "")
+        return f"{name}: {annotation} = Field({', '.join(args)}){note}"
+    return f"{name}: {annotation}" + (f" = {default}" if default is not None else "") + note

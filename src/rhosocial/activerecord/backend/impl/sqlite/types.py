@@ -71,6 +71,19 @@ SQLITE_NATIVE_TYPES: Dict[str, DatabaseType] = {
     "BOOLEAN": DatabaseType.BOOLEAN,
     "UUID_TEXT": DatabaseType.UUID,
     "JSON_TEXT": DatabaseType.JSON,
+    # Spellings other tools write (SQLite keeps the declared text): the national and long forms.
+    "NVARCHAR": DatabaseType.VARCHAR,
+    "NCHAR": DatabaseType.CHAR,
+    "CHARACTER": DatabaseType.CHAR,
+    "VARYING CHARACTER": DatabaseType.VARCHAR,
+    "NATIVE CHARACTER": DatabaseType.CHAR,
+    "CHARACTER VARYING": DatabaseType.VARCHAR,
+    "CLOB": DatabaseType.TEXT,
+    "DOUBLE PRECISION": DatabaseType.DOUBLE,
+    "MEDIUMINT": DatabaseType.INTEGER,
+    "INT2": DatabaseType.SMALLINT,
+    "INT8": DatabaseType.BIGINT,
+    "BOOL": DatabaseType.BOOLEAN,
 }
 
 
