@@ -31,6 +31,9 @@ class Capabilities:
     supports_partial_indexes: bool = False  # CREATE INDEX ... WHERE
     # DDL runs inside a transaction and rolls back with it (False: each DDL statement commits).
     supports_transactional_ddl: bool = True
+    # Every schema change of the migration operations works, on tables with indexes and foreign
+    # keys too (False: only plain tables can be altered; the kit checks those).
+    supports_schema_changes: bool = True
     supports_json: bool = True
     supports_arrays: bool = False
     supports_computed_columns: bool = False  # GENERATED ALWAYS AS (...) STORED columns

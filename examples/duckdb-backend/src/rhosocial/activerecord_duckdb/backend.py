@@ -55,6 +55,9 @@ _ERROR_CLASSES: dict[str, type[DatabaseError]] = {
     "OutOfMemoryException": OperationalError,
     "ConnectionException": ConnectionError,
     "NotImplementedException": NotSupportedError,
+    # "Cannot alter entry ... because there are entries that depend on it": DuckDB cannot ALTER a
+    # table other tables reference, nor change a column an index covers.
+    "DependencyException": NotSupportedError,
     "PermissionException": ReadOnlyError,
 }
 
@@ -129,6 +132,9 @@ class DuckDBBackend(StorageBackend):
         version = connection.execute("PRAGMA version").fetchone()[0].lstrip("v")
         memory = self.config.database == ":memory:"
         return Capabilities(
+            # ALTER TABLE refuses tables that foreign keys reference and columns that indexes cover,
+            # and adds no constraints: only plain tables change (the kit checks those).
+            supports_schema_changes=False,
             supports_savepoints=False,
             # Snapshot isolation: at least as strong as these three, but not SERIALIZABLE.
             isolation_levels=frozenset({IsolationLevel.READ_UNCOMMITTED,

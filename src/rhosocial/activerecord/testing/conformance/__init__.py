@@ -31,6 +31,7 @@ from .model_concurrency import TestModelsUnderThreads, TestRecordsAfterRollback
 from .models import TestModels
 from .roundtrip import TestTypeRoundTrips
 from .schema import TestSchema
+from .schema_changes import TestPlainTableChanges, TestSchemaChanges
 from .statement_log import TestStatementLogging
 from .transactions import TestTransactions
 
@@ -38,6 +39,6 @@ __all__ = [
     "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions",
     "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput", "TestIntrospection",
     "TestLazyBegin", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
-    "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestStatementLogging",
+    "TestPlainTableChanges", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging",
     "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",
 ]

@@ -1,0 +1,263 @@
+"""Schema changes: every migration operation, forward and backward, on tables holding rows.
+
+The operations (:mod:`rhosocial.activerecord.migration.operations`) run
+through the backend's schema-change methods (:mod:`rhosocial.activerecord.backend.alter`),
+so a backend that compiles them (or, like SQLite, rebuilds tables) is checked
+here: the change shows in the catalog, its reverse puts the catalog back as it
+was, and no row is lost either way. Tables are named ``kit_alter_*`` and
+dropped after each test.
+"""
+from __future__ import annotations
+
+import pytest
+
+from rhosocial.activerecord.backend import ColumnDef, DatabaseType as T
+from rhosocial.activerecord.backend.errors import DatabaseError
+from rhosocial.activerecord.migration import ops
+
+from ..capability import requires
+
+
+def parent_and_child(backend) -> None:
+    """Two tables, a foreign key between them (where the backend has them), three rows each."""
+    caps = backend.capabilities
+    backend.create_table("kit_alter_parent", [
+        ColumnDef("id", T.INTEGER, primary_key=True, autoincrement=True),
+        ColumnDef("name", T.VARCHAR, length=40, nullable=False),
+        ColumnDef("score", T.INTEGER, default=0),
+    ], indexes=[("score",)])
+    backend.create_table("kit_alter_child", [
+        ColumnDef("id", T.INTEGER, primary_key=True, autoincrement=True),
+        ColumnDef("parent_id", T.INTEGER, references=("kit_alter_parent", "id") if caps.supports_foreign_keys else None,
+                  on_delete="cascade" if caps.supports_foreign_key_actions else None),
+        ColumnDef("qty", T.INTEGER, nullable=False, default=1),
+    ])
+    backend.execute("INSERT INTO kit_alter_parent (name, score) VALUES ('ann', 3), ('bob', 5), ('cy', 8)")
+    backend.execute("INSERT INTO kit_alter_child (parent_id, qty) VALUES (1, 2), (2, 4), (3, 6)")
+
+
+def rows(backend, table: str, *columns: str) -> list[tuple]:
+    q = backend.dialect.quote_identifier
+    return [tuple(r) for r in backend.execute(
+        f"SELECT {', '.join(q(c) for c in columns)} FROM {q(table)} ORDER BY {q(columns[0])}").rows]
+
+
+def shape(backend, table: str):
+    """What the schema says of ``table``, comparable before and after (names the database made aside)."""
+    info = backend.inspect_table(table)
+    return (
+        [(c.name, c.db_type, c.nullable) for c in info.columns],
+        info.primary_key,
+        sorted((i.columns, i.unique) for i in info.indexes
+               if not i.constraint and not (backend.name == "mysql" and not i.unique
+                                            and i.columns in {fk.columns for fk in info.foreign_keys})),
+        sorted((fk.columns, fk.referenced_table.split(".")[-1], fk.referenced_columns, fk.on_delete)
+               for fk in info.foreign_keys),
+        sorted(u.columns for u in info.unique_constraints),
+        sorted(c.name or "" for c in info.check_constraints),
+    )
+
+
+def run_both_ways(backend, operation, check_forward) -> None:
+    """Apply ``operation``, check it, reverse it; the table and its rows are as they were."""
+    before = {t: shape(backend, t) for t in ("kit_alter_parent", "kit_alter_child")}
+    data = rows(backend, "kit_alter_parent", "id", "name", "score"), rows(backend, "kit_alter_child", "id", "parent_id", "qty")
+    with backend.schema_transaction():
+        operation.apply(backend)
+    check_forward()
+    back = operation.reverse()
+    assert back is not None, f"{operation!r} should be reversible"
+    with backend.schema_transaction():
+        back.apply(backend)
+    assert {t: shape(backend, t) for t in ("kit_alter_parent", "kit_alter_child")} == before
+    assert (rows(backend, "kit_alter_parent", "id", "name", "score"),
+            rows(backend, "kit_alter_child", "id", "parent_id", "qty")) == data
+
+
+TABLES = ("kit_alter_child", "kit_alter_kid", "kit_alter_extra", "kit_alter_parent")
+
+
+class TestSchemaChanges:
+    """Columns, tables, indexes and constraints changed and changed back, with rows kept."""
+
+    @pytest.fixture
+    def tables(self, backend):
+        requires(backend, "supports_schema_changes")
+        for table in TABLES:
+            backend.drop_table(table, if_exists=True)
+        parent_and_child(backend)
+        yield backend
+        for table in TABLES:
+            backend.drop_table(table, if_exists=True)
+
+
+    def test_add_and_drop_column_keeps_rows(self, tables):
+        b = tables
+
+        def check():
+            assert rows(b, "kit_alter_parent", "id", "nickname") == [(1, "n/a"), (2, "n/a"), (3, "n/a")]
+            assert rows(b, "kit_alter_parent", "id", "name", "score") == [(1, "ann", 3), (2, "bob", 5), (3, "cy", 8)]
+        run_both_ways(b, ops.AddColumn("kit_alter_parent", ColumnDef("nickname", T.VARCHAR, length=20, nullable=False,
+                                                              default="n/a")), check)
+
+
+    def test_add_a_column_with_a_foreign_key(self, tables):
+        b = tables
+        requires(b, "supports_foreign_keys")
+
+        def check():
+            keys = [fk for fk in b.get_foreign_keys("kit_alter_child") if fk.columns == ("other_id",)]
+            assert keys and keys[0].referenced_table.split(".")[-1] == "kit_alter_parent"
+            assert rows(b, "kit_alter_child", "id", "qty") == [(1, 2), (2, 4), (3, 6)]
+        run_both_ways(b, ops.AddColumn("kit_alter_child", ColumnDef("other_id", T.INTEGER, references=("kit_alter_parent", "id"))),
+                      check)
+
+
+    def test_rename_column_and_table(self, tables):
+        b = tables
+
+        def renamed_column():
+            assert rows(b, "kit_alter_parent", "id", "full_name") == [(1, "ann"), (2, "bob"), (3, "cy")]
+        run_both_ways(b, ops.RenameColumn("kit_alter_parent", "name", "full_name"), renamed_column)
+
+        def renamed_table():
+            assert not b.table_exists("kit_alter_child") and rows(b, "kit_alter_kid", "id", "qty") == [(1, 2), (2, 4), (3, 6)]
+        run_both_ways(b, ops.RenameTable("kit_alter_child", "kit_alter_kid"), renamed_table)
+
+
+    def test_alter_column_type_nullability_and_default(self, tables):
+        b = tables
+        old = ColumnDef("score", T.INTEGER, default=0)
+        new = ColumnDef("score", T.BIGINT, nullable=False, default=7)
+
+        def check():
+            column = {c.name: c for c in b.get_columns("kit_alter_parent")}["score"]
+            assert column.db_type is T.BIGINT and not column.nullable and "7" in str(column.default)
+            b.execute("INSERT INTO kit_alter_parent (name) VALUES ('dee')")
+            assert rows(b, "kit_alter_parent", "name", "score")[-1] == ("dee", 7)
+            b.execute("DELETE FROM kit_alter_parent WHERE name = 'dee'")
+            assert rows(b, "kit_alter_parent", "id", "score") == [(1, 3), (2, 5), (3, 8)]
+        run_both_ways(b, ops.AlterColumn("kit_alter_parent", new, previous=old), check)
+
+
+    def test_drop_column_with_its_definition_is_reversible_and_keeps_other_rows(self, tables):
+        b = tables
+        op = ops.DropColumn("kit_alter_parent", "score", ColumnDef("score", T.INTEGER, default=0))
+        with b.schema_transaction():
+            op.apply(b)
+        assert [c.name for c in b.get_columns("kit_alter_parent")] == ["id", "name"]
+        assert rows(b, "kit_alter_parent", "id", "name") == [(1, "ann"), (2, "bob"), (3, "cy")]
+        assert rows(b, "kit_alter_child", "id", "parent_id") == [(1, 1), (2, 2), (3, 3)]  # no cascade ran
+        with b.schema_transaction():
+            op.reverse().apply(b)
+        assert rows(b, "kit_alter_parent", "id", "score") == [(1, 0), (2, 0), (3, 0)]  # back, with its default, values lost
+        assert ops.DropColumn("kit_alter_parent", "score").reverse() is None
+
+
+    def test_indexes_unique_and_composite(self, tables):
+        b = tables
+
+        def check():
+            found = {i.columns: i.unique for i in b.get_indexes("kit_alter_parent")}
+            assert found[("name", "score")] is True
+            with pytest.raises(DatabaseError):
+                b.execute("INSERT INTO kit_alter_parent (name, score) VALUES ('ann', 3)")
+        run_both_ways(b, ops.AddIndex("kit_alter_parent", ("name", "score"), unique=True), check)
+        run_both_ways(b, ops.DropIndex("kit_alter_parent", None, ("score",)),
+                      lambda: [i for i in b.get_indexes("kit_alter_parent") if i.columns == ("score",)] == [] or pytest.fail())
+
+
+    def test_foreign_keys_added_and_dropped(self, tables):
+        b = tables
+        requires(b, "supports_foreign_keys", "supports_foreign_key_actions")
+        key = next(fk for fk in b.get_foreign_keys("kit_alter_child") if fk.columns == ("parent_id",))
+
+        def dropped():
+            assert not [fk for fk in b.get_foreign_keys("kit_alter_child") if fk.columns == ("parent_id",)]
+            assert rows(b, "kit_alter_child", "id", "parent_id") == [(1, 1), (2, 2), (3, 3)]
+        run_both_ways(b, ops.DropForeignKey.of("kit_alter_child", key), dropped)
+        # And back on: the cascade works again.
+        b.execute("DELETE FROM kit_alter_parent WHERE id = 1")
+        assert rows(b, "kit_alter_child", "id", "parent_id") == [(2, 2), (3, 3)]
+
+
+    def test_unique_and_check_constraints(self, tables):
+        b = tables
+
+        def unique():
+            with pytest.raises(DatabaseError):
+                b.execute("INSERT INTO kit_alter_parent (name) VALUES ('bob')")
+        run_both_ways(b, ops.AddUniqueConstraint("kit_alter_parent", ("name",)), unique)
+        if not b.capabilities.supports_check_constraints:
+            return
+
+        def check():
+            assert [c.name for c in b.get_check_constraints("kit_alter_child")] == ["ck_qty_positive"]
+            with pytest.raises(DatabaseError):
+                b.execute("INSERT INTO kit_alter_child (parent_id, qty) VALUES (1, -5)")
+        run_both_ways(b, ops.AddCheckConstraint("kit_alter_child", "ck_qty_positive", "qty > 0"), check)
+
+
+    def test_create_and_drop_table_and_run_sql_and_python(self, tables):
+        b = tables
+        table = ops.CreateTable("kit_alter_extra", [ColumnDef("a", T.INTEGER, primary_key=True),
+                                            ColumnDef("b", T.VARCHAR, length=10)], indexes=[("b",)])
+        run_both_ways(b, table, lambda: b.table_exists("kit_alter_extra") or pytest.fail())
+        assert not b.table_exists("kit_alter_extra")
+        sql = ops.RunSQL("UPDATE kit_alter_parent SET score = score + 100", "UPDATE kit_alter_parent SET score = score - 100")
+        run_both_ways(b, sql, lambda: rows(b, "kit_alter_parent", "id", "score") == [(1, 103), (2, 105), (3, 108)]
+                      or pytest.fail())
+
+        def double(backend):
+            backend.execute("UPDATE kit_alter_child SET qty = qty * 2")
+
+        def halve(backend):
+            backend.execute("UPDATE kit_alter_child SET qty = qty / 2")
+        run_both_ways(b, ops.RunPython(double, halve),
+                      lambda: rows(b, "kit_alter_child", "id", "qty") == [(1, 4), (2, 8), (3, 12)] or pytest.fail())
+        assert ops.RunPython(double).reverse() is None and ops.RunSQL("SELECT 1").reverse() is None
+
+
+    def test_a_change_rows_do_not_satisfy_fails_and_loses_nothing(self, tables):
+        b = tables
+        b.execute("INSERT INTO kit_alter_parent (name, score) VALUES ('nulls', NULL)")
+        before = shape(b, "kit_alter_parent"), rows(b, "kit_alter_parent", "id", "name", "score")
+        with pytest.raises(DatabaseError):
+            with b.schema_transaction():
+                b.alter_column("kit_alter_parent", ColumnDef("score", T.INTEGER, nullable=False, default=0),
+                               ColumnDef("score", T.INTEGER, default=0))
+        assert (shape(b, "kit_alter_parent"), rows(b, "kit_alter_parent", "id", "name", "score")) == before
+
+
+class TestPlainTableChanges:
+    """Changes every backend with ALTER TABLE makes: a table without indexes or foreign keys, rows kept."""
+
+    def test_columns_and_the_table_change_and_change_back(self, backend):
+        for table in ("kit_alter_plain", "kit_alter_plain2"):
+            backend.drop_table(table, if_exists=True)
+        backend.create_table("kit_alter_plain", [ColumnDef("id", T.INTEGER, primary_key=True),
+                                                 ColumnDef("name", T.VARCHAR, length=20)])
+        backend.execute("INSERT INTO kit_alter_plain (id, name) VALUES (1, 'a'), (2, 'b')")
+        steps = [
+            ops.AddColumn("kit_alter_plain", ColumnDef("n", T.INTEGER, default=5)),
+            ops.RenameColumn("kit_alter_plain", "name", "label"),
+            ops.AlterColumn("kit_alter_plain", ColumnDef("n", T.BIGINT, default=5),
+                            previous=ColumnDef("n", T.INTEGER, default=5)),
+            ops.RenameTable("kit_alter_plain", "kit_alter_plain2"),
+            ops.AddIndex("kit_alter_plain2", ("label",)),
+        ]
+        try:
+            for step in steps:
+                with backend.schema_transaction():
+                    step.apply(backend)
+            assert rows(backend, "kit_alter_plain2", "id", "label", "n") == [(1, "a", 5), (2, "b", 5)]
+            assert {c.name: c.db_type for c in backend.get_columns("kit_alter_plain2")}["n"] is T.BIGINT
+            for step in reversed(steps):
+                with backend.schema_transaction():
+                    step.reverse().apply(backend)
+            assert [c.name for c in backend.get_columns("kit_alter_plain")] == ["id", "name"]
+            assert rows(backend, "kit_alter_plain", "id", "name") == [(1, "a"), (2, "b")]
+            assert backend.get_indexes("kit_alter_plain") == []
+        finally:
+            for table in ("kit_alter_plain", "kit_alter_plain2"):
+                backend.drop_table(table, if_exists=True)
