@@ -16,13 +16,10 @@ from __future__ import annotations
 import hashlib
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 from .errors import NotSupportedError, OperationalError, ProgrammingError
 from .typing import ColumnDef
-
-if TYPE_CHECKING:
-    from .base import StorageBackend
 
 MIGRATION_LOCK = "rhosocial_migrations"
 
@@ -34,29 +31,42 @@ class MigrationLockTimeout(OperationalError):
 class SchemaChanges:
     """ALTER TABLE, index and constraint changes, compiled by the dialect (mixed into the backend)."""
 
-    def _ddl(self: "StorageBackend", statements: Sequence[str]) -> None:
+    if TYPE_CHECKING:
+        name: ClassVar[str]
+
+        @property
+        def capabilities(self) -> Any: ...
+        @property
+        def dialect(self) -> Any: ...
+        def execute_raw(self, sql: str, params: Any = None) -> Any: ...
+        def get_foreign_keys(self, table_name: str) -> list[Any]: ...
+        def get_unique_constraints(self, table_name: str) -> list[Any]: ...
+        def connection(self) -> Any: ...
+        def transaction(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def _ddl(self, statements: Sequence[str]) -> None:
         for sql in statements:
             self.execute_raw(sql)
 
     # -- tables and columns ----------------------------------------------------
 
-    def rename_table(self: "StorageBackend", table: str, new_name: str) -> None:
+    def rename_table(self, table: str, new_name: str) -> None:
         """Rename ``table`` to ``new_name`` (it stays in its schema)."""
         self._ddl([self.dialect.rename_table_sql(table, new_name)])
 
-    def add_column(self: "StorageBackend", table: str, column: ColumnDef) -> None:
+    def add_column(self, table: str, column: ColumnDef) -> None:
         """Add ``column`` to ``table`` (its foreign key too, when it has ``references``)."""
         self._ddl(self.dialect.add_column_sql(table, _checked(column)))
 
-    def drop_column(self: "StorageBackend", table: str, column: str) -> None:
+    def drop_column(self, table: str, column: str) -> None:
         """Drop ``column`` from ``table`` (its indexes and constraints go with it)."""
         self._ddl([self.dialect.drop_column_sql(table, column)])
 
-    def rename_column(self: "StorageBackend", table: str, old: str, new: str) -> None:
+    def rename_column(self, table: str, old: str, new: str) -> None:
         """Rename a column of ``table``; indexes and constraints follow it."""
         self._ddl([self.dialect.rename_column_sql(table, old, new)])
 
-    def alter_column(self: "StorageBackend", table: str, column: ColumnDef,
+    def alter_column(self, table: str, column: ColumnDef,
                      previous: ColumnDef | None = None) -> None:
         """Give column ``column.name`` the type, nullability and default of ``column``.
 
@@ -69,13 +79,13 @@ class SchemaChanges:
 
     # -- indexes ---------------------------------------------------------------
 
-    def drop_index(self: "StorageBackend", table: str, name: str, concurrently: bool = False) -> None:
+    def drop_index(self, table: str, name: str, concurrently: bool = False) -> None:
         """Drop the index ``name`` of ``table`` (``concurrently`` on PostgreSQL, outside a transaction)."""
         self._ddl([self.dialect.drop_index_sql(table, name, concurrently)])
 
     # -- constraints -----------------------------------------------------------
 
-    def add_foreign_key(self: "StorageBackend", table: str, columns: Sequence[str], referenced_table: str,
+    def add_foreign_key(self, table: str, columns: Sequence[str], referenced_table: str,
                         referenced_columns: Sequence[str] = ("id",), name: str | None = None,
                         on_delete: str | None = None, on_update: str | None = None) -> str:
         """Add a foreign key from ``columns`` to ``referenced_table``; return its name."""
@@ -84,7 +94,7 @@ class SchemaChanges:
                                                     list(referenced_columns), on_delete, on_update)])
         return name
 
-    def drop_foreign_key(self: "StorageBackend", table: str, name: str | None = None,
+    def drop_foreign_key(self, table: str, name: str | None = None,
                          columns: Sequence[str] | None = None) -> None:
         """Drop a foreign key of ``table``, named, or found by its ``columns``."""
         found = _find(self.get_foreign_keys(table), "foreign key", table, name, columns)
@@ -92,14 +102,14 @@ class SchemaChanges:
             raise NotSupportedError(f"The foreign key of {table!r} on {found.columns} has no name to drop it by")
         self._ddl([self.dialect.drop_foreign_key_sql(table, found.name)])
 
-    def add_unique_constraint(self: "StorageBackend", table: str, columns: Sequence[str],
+    def add_unique_constraint(self, table: str, columns: Sequence[str],
                               name: str | None = None) -> str:
         """Add a UNIQUE constraint on ``columns``; return its name."""
         name = name or self.dialect.constraint_name("uq", table, columns)
         self._ddl([self.dialect.add_unique_sql(table, name, list(columns))])
         return name
 
-    def drop_unique_constraint(self: "StorageBackend", table: str, name: str | None = None,
+    def drop_unique_constraint(self, table: str, name: str | None = None,
                                columns: Sequence[str] | None = None) -> None:
         """Drop a UNIQUE constraint of ``table``, named, or found by its ``columns``."""
         found = _find(self.get_unique_constraints(table), "unique constraint", table, name, columns)
@@ -107,20 +117,20 @@ class SchemaChanges:
             raise NotSupportedError(f"The unique constraint of {table!r} on {found.columns} has no name")
         self._ddl([self.dialect.drop_unique_sql(table, found.name)])
 
-    def add_check_constraint(self: "StorageBackend", table: str, name: str, condition: str) -> None:
+    def add_check_constraint(self, table: str, name: str, condition: str) -> None:
         """Add ``CHECK (condition)`` named ``name`` (rows that break it fail the change)."""
         if not self.capabilities.supports_check_constraints:
             raise NotSupportedError(f"{self.name} does not enforce CHECK constraints")
         self._ddl([self.dialect.add_check_sql(table, name, condition)])
 
-    def drop_check_constraint(self: "StorageBackend", table: str, name: str) -> None:
+    def drop_check_constraint(self, table: str, name: str) -> None:
         """Drop the CHECK constraint ``name``."""
         self._ddl([self.dialect.drop_check_sql(table, name)])
 
     # -- transactions and locks for schema changes ------------------------------
 
     @contextmanager
-    def schema_transaction(self: "StorageBackend") -> Iterator["StorageBackend"]:
+    def schema_transaction(self) -> Iterator[Any]:
         """Hold one connection for a group of schema changes, in a transaction where DDL is transactional.
 
         On PostgreSQL and SQLite everything inside commits or rolls back as
@@ -135,7 +145,7 @@ class SchemaChanges:
                 yield self
 
     @contextmanager
-    def migration_lock(self: "StorageBackend", name: str = MIGRATION_LOCK,
+    def migration_lock(self, name: str = MIGRATION_LOCK,
                        timeout: float | None = None) -> Iterator[bool]:
         """Hold the database-wide lock ``name`` (one connection) for the block; yield whether one was taken.
 
@@ -155,11 +165,11 @@ class SchemaChanges:
                 if held:
                     self._drop_lock(name)
 
-    def _take_lock(self: "StorageBackend", name: str, timeout: float | None) -> bool:
+    def _take_lock(self, name: str, timeout: float | None) -> bool:
         """Take the session lock ``name`` on the held connection; ``False`` if the database has none."""
         return False
 
-    def _drop_lock(self: "StorageBackend", name: str) -> None:
+    def _drop_lock(self, name: str) -> None:
         """Release the session lock ``name``."""
 
 

@@ -84,7 +84,7 @@ class TableDiff:
     notes: list[str] = field(default_factory=list)
 
 
-def diff(backend: "StorageBackend", models: Iterable[type], renames: dict[str, str] | None = None) -> list[TableDiff]:
+def diff(backend: "StorageBackend", models: Iterable[Any], renames: dict[str, str] | None = None) -> list[TableDiff]:
     """Compare ``models`` with the database: the operations that make the database match them, per table."""
     renames = dict(renames or {})
     table_renames = {new: old for old, new in renames.items() if "." not in old}
@@ -116,7 +116,7 @@ def _specs(model: Any) -> list[Any]:
 
 def _create(model: Any) -> ops.Operation:
     specs = _specs(model)
-    indexes = [(s.column_name,) for s in specs if s.options.index and not s.options.unique]
+    indexes: list[tuple[str, ...]] = [(s.column_name,) for s in specs if s.options.index and not s.options.unique]
     return ops.CreateTable(model.table_name(), [s.column for s in specs], indexes=indexes)
 
 

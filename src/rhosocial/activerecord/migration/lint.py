@@ -77,14 +77,14 @@ def _risks(op: ops.Operation, backend: "StorageBackend", has_rows: Any, server: 
         risks.extend(_type_change_risks(op, backend.name))
     if isinstance(op, (ops.DropColumn, ops.RenameColumn)):
         column = op.name if isinstance(op, ops.DropColumn) else op.old
-        for model, field in _users_of(models, op.table, column):
+        for model_name, field in _users_of(models, op.table, column):
             verb = "drops" if isinstance(op, ops.DropColumn) else "renames"
-            risks.append(f"{verb} column {op.table}.{column}, which {model}.{field} still uses")
+            risks.append(f"{verb} column {op.table}.{column}, which {model_name}.{field} still uses")
     if isinstance(op, (ops.DropTable, ops.RenameTable)):
-        for model in models:
-            if _table_of(model) == op.table:
+        for user in models:
+            if _table_of(user) == op.table:
                 verb = "drops" if isinstance(op, ops.DropTable) else "renames"
-                risks.append(f"{verb} table {op.table!r}, which the model {model.__name__} still uses")
+                risks.append(f"{verb} table {op.table!r}, which the model {user.__name__} still uses")
     return risks
 
 

@@ -11,7 +11,7 @@ is how ``makemigrations`` writes files.
 from __future__ import annotations
 
 from dataclasses import MISSING, dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 from ..backend.introspection import ForeignKeyInfo
 from ..backend.typing import NO_DEFAULT, ColumnDef, DatabaseType
@@ -24,7 +24,9 @@ class Operation:
     """One schema or data change of a migration."""
 
     #: Loses data when run (dropping a table or a column).
-    destructive: bool = False
+    destructive: ClassVar[bool] = False
+    #: The fields ``repr()`` writes without their names, in order.
+    _positional: ClassVar[tuple[str, ...]] = ()
 
     def apply(self, backend: "StorageBackend") -> None:
         """Make the change on ``backend``."""
@@ -45,7 +47,7 @@ class Operation:
 
     def __repr__(self) -> str:
         args = []
-        positional = _POSITIONAL[type(self)]
+        positional = self._positional
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             if f.name not in positional:
@@ -58,22 +60,13 @@ class Operation:
         return f"ops.{type(self).__name__}({', '.join(args)})"
 
 
-_POSITIONAL: dict[type, tuple[str, ...]] = {}
-
-
-def _op(*positional: str) -> Callable[[type], type]:
-    def wrap(cls: type) -> type:
-        cls = dataclass(repr=False)(cls)
-        _POSITIONAL[cls] = positional
-        return cls
-    return wrap
-
-
 # -- tables ---------------------------------------------------------------------
 
-@_op("table", "columns")
+@dataclass(repr=False)
 class CreateTable(Operation):
     """Create ``table`` with ``columns``; ``indexes`` are column lists (``unique_indexes`` too)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "columns")
 
     table: str
     columns: list[ColumnDef]
@@ -90,15 +83,17 @@ class CreateTable(Operation):
         return f"create table {self.table} ({', '.join(c.name for c in self.columns)})"
 
 
-@_op("table")
+@dataclass(repr=False)
 class DropTable(Operation):
     """Drop ``table``; with its ``columns`` given the drop can be reversed (the rows cannot)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table",)
 
     table: str
     columns: list[ColumnDef] | None = None
     indexes: list[tuple[str, ...]] = field(default_factory=list)
     unique_indexes: list[tuple[str, ...]] = field(default_factory=list)
-    destructive = True
+    destructive: ClassVar[bool] = True
 
     def apply(self, backend: "StorageBackend") -> None:
         backend.drop_table(self.table)
@@ -112,9 +107,11 @@ class DropTable(Operation):
         return f"drop table {self.table}"
 
 
-@_op("table", "new_name")
+@dataclass(repr=False)
 class RenameTable(Operation):
     """Rename ``table`` to ``new_name``."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "new_name")
 
     table: str
     new_name: str
@@ -131,9 +128,11 @@ class RenameTable(Operation):
 
 # -- columns --------------------------------------------------------------------
 
-@_op("table", "column")
+@dataclass(repr=False)
 class AddColumn(Operation):
     """Add ``column`` to ``table``."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "column")
 
     table: str
     column: ColumnDef
@@ -148,14 +147,16 @@ class AddColumn(Operation):
         return f"add column {self.table}.{self.column.name}"
 
 
-@_op("table", "name")
+@dataclass(repr=False)
 class DropColumn(Operation):
     """Drop column ``name``; with its definition (``column``) the drop can be reversed (the values cannot)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "name")
 
     table: str
     name: str
     column: ColumnDef | None = None
-    destructive = True
+    destructive: ClassVar[bool] = True
 
     def apply(self, backend: "StorageBackend") -> None:
         backend.drop_column(self.table, self.name)
@@ -175,9 +176,11 @@ class DropColumn(Operation):
         return f"drop column {self.table}.{self.name}"
 
 
-@_op("table", "old", "new")
+@dataclass(repr=False)
 class RenameColumn(Operation):
     """Rename column ``old`` of ``table`` to ``new``."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "old", "new")
 
     table: str
     old: str
@@ -193,9 +196,11 @@ class RenameColumn(Operation):
         return f"rename column {self.table}.{self.old} to {self.new}"
 
 
-@_op("table", "column")
+@dataclass(repr=False)
 class AlterColumn(Operation):
     """Give a column the type, nullability and default of ``column``; ``previous`` (as it was) makes it reversible."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "column")
 
     table: str
     column: ColumnDef
@@ -213,9 +218,11 @@ class AlterColumn(Operation):
 
 # -- indexes --------------------------------------------------------------------
 
-@_op("table", "columns")
+@dataclass(repr=False)
 class AddIndex(Operation):
     """Create an index; ``concurrently`` (PostgreSQL) builds it without blocking writes, outside a transaction."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "columns")
 
     table: str
     columns: tuple[str, ...]
@@ -243,9 +250,11 @@ class AddIndex(Operation):
         return f"add {kind} on {self.table} ({', '.join(self.columns)})"
 
 
-@_op("table", "name")
+@dataclass(repr=False)
 class DropIndex(Operation):
     """Drop an index by name (or, without one, the default name of ``columns``); ``columns`` make it reversible."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "name")
 
     table: str
     name: str | None
@@ -277,9 +286,11 @@ class DropIndex(Operation):
 
 # -- constraints ----------------------------------------------------------------
 
-@_op("table", "columns", "referenced_table")
+@dataclass(repr=False)
 class AddForeignKey(Operation):
     """Add a foreign key from ``columns`` to ``referenced_table`` (``referenced_columns``)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "columns", "referenced_table")
 
     table: str
     columns: tuple[str, ...]
@@ -301,9 +312,11 @@ class AddForeignKey(Operation):
         return f"add foreign key {self.table} ({', '.join(self.columns)}) -> {self.referenced_table}"
 
 
-@_op("table")
+@dataclass(repr=False)
 class DropForeignKey(Operation):
     """Drop a foreign key by name or by its ``columns``; what it referenced makes it reversible."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table",)
 
     table: str
     name: str | None = None
@@ -334,9 +347,11 @@ class DropForeignKey(Operation):
                    action(key.on_delete), action(key.on_update))
 
 
-@_op("table", "columns")
+@dataclass(repr=False)
 class AddUniqueConstraint(Operation):
     """Make ``columns`` unique together (on SQLite: a UNIQUE index)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "columns")
 
     table: str
     columns: tuple[str, ...]
@@ -352,9 +367,11 @@ class AddUniqueConstraint(Operation):
         return f"add unique constraint on {self.table} ({', '.join(self.columns)})"
 
 
-@_op("table")
+@dataclass(repr=False)
 class DropUniqueConstraint(Operation):
     """Drop a UNIQUE constraint by name or by its ``columns``."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table",)
 
     table: str
     name: str | None = None
@@ -363,7 +380,8 @@ class DropUniqueConstraint(Operation):
     def apply(self, backend: "StorageBackend") -> None:
         name = self.name
         if name is None and self.columns:
-            found = [u for u in backend.get_unique_constraints(self.table) if tuple(u.columns) == tuple(self.columns)]
+            found: list[Any] = [u for u in backend.get_unique_constraints(self.table)
+                                if tuple(u.columns) == tuple(self.columns)]
             found += [i for i in backend.get_indexes(self.table)
                       if i.unique and not i.constraint and tuple(i.columns) == tuple(self.columns)]
             name = found[0].name if found and found[0].name else None
@@ -376,9 +394,11 @@ class DropUniqueConstraint(Operation):
         return f"drop unique constraint {self.name or ', '.join(self.columns or ())} of {self.table}"
 
 
-@_op("table", "name", "condition")
+@dataclass(repr=False)
 class AddCheckConstraint(Operation):
     """Add ``CHECK (condition)`` named ``name`` (trusted SQL)."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "name", "condition")
 
     table: str
     name: str
@@ -394,9 +414,11 @@ class AddCheckConstraint(Operation):
         return f"add check {self.name} on {self.table}"
 
 
-@_op("table", "name")
+@dataclass(repr=False)
 class DropCheckConstraint(Operation):
     """Drop the CHECK constraint ``name``; its ``condition`` makes it reversible."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("table", "name")
 
     table: str
     name: str
@@ -414,9 +436,11 @@ class DropCheckConstraint(Operation):
 
 # -- SQL and data ---------------------------------------------------------------
 
-@_op("sql")
+@dataclass(repr=False)
 class RunSQL(Operation):
     """Run SQL (one statement or a list, trusted text); ``reverse_sql`` undoes it."""
+
+    _positional: ClassVar[tuple[str, ...]] = ("sql",)
 
     sql: str | list[str]
     reverse_sql: str | list[str] | None = None
@@ -433,7 +457,7 @@ class RunSQL(Operation):
         return "run SQL: " + (text if len(text) <= 60 else text[:57] + "...")
 
 
-@_op("forward")
+@dataclass(repr=False)
 class RunPython(Operation):
     """A data step: ``forward(backend)``; ``backward(backend)`` undoes it.
 
@@ -442,6 +466,8 @@ class RunPython(Operation):
     own, not the application's models, whose fields may be ahead of the
     schema this migration sees.
     """
+
+    _positional: ClassVar[tuple[str, ...]] = ("forward",)
 
     forward: Callable[["StorageBackend"], Any]
     backward: Callable[["StorageBackend"], Any] | None = None

@@ -36,12 +36,38 @@ def url_of(backend) -> str:
     return f"{scheme}://{auth}{c.host or '127.0.0.1'}:{c.port or ''}/{c.database or ''}{query}"
 
 
-def cli(*args: str, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``python -m rhosocial.activerecord ARGS`` in ``cwd`` and return the finished process."""
-    full = dict(os.environ, **(env or {}))
-    full.pop("DATABASE_URL", None) if env is None or "DATABASE_URL" not in env else None
-    return subprocess.run([sys.executable, "-m", "rhosocial.activerecord", *args], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=timeout)
+def cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the command line (``python -m rhosocial.activerecord ARGS``) in ``cwd``, in this process.
+
+    The same ``main()`` the module runs; in-process because a Python start costs
+    a second here. Only the two-process test starts real processes.
+    """
+    import contextlib
+    import io
+
+    from rhosocial.activerecord.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {k: os.environ.get(k) for k in ("DATABASE_URL", *(env or {}))}
+    saved_cwd, saved_path = os.getcwd(), list(sys.path)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.update(env or {})
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse's usage errors
+                code = int(exit_.code or 0)
+    finally:
+        os.chdir(saved_cwd)
+        sys.path[:] = saved_path
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return subprocess.CompletedProcess(["rhosocial.activerecord", *args], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

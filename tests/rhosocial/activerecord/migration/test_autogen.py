@@ -92,8 +92,7 @@ def test_autogenerate_round_trip(backend, models, tmp_path):
 
     v2 = models(V2)
     # Before the migration exists, schema-check fails with a readable diff.
-    out = cli("schema-check", "--url", url_of(backend), "--models", v2, cwd=tmp_path,
-              env={"PYTHONPATH": str(tmp_path)})
+    out = cli("schema-check", "--url", url_of(backend), "--models", v2, cwd=tmp_path)
     assert out.returncode == 1, out
     assert "ag_authors: add column ag_authors.DisplayName" in out.stdout
     assert "ag_authors: drop column ag_authors.bio  [destructive]" in out.stdout
@@ -143,8 +142,7 @@ def test_makemigrations_refuses_while_migrations_are_pending(backend, models, tm
     make_migrations(backend, v1, d, "initial")
     with pytest.raises(MigrationError, match="Apply the pending migrations first"):
         make_migrations(backend, v1, d, "again")
-    out = cli("makemigrations", "--url", url_of(backend), "--models", v1, "--dir", str(d), cwd=tmp_path,
-              env={"PYTHONPATH": str(tmp_path)})
+    out = cli("makemigrations", "--url", url_of(backend), "--models", v1, "--dir", str(d), cwd=tmp_path)
     assert out.returncode == 1 and "pending" in out.stderr
 
 

@@ -206,3 +206,12 @@ def test_cli_usage_errors_and_status(backend, migrations_dir):
     out = cli("rollback", "2", cwd=cwd, env={"DATABASE_URL": url})  # 0003 is pending: 0002 and 0001 go
     assert out.returncode == 0, out
     assert history_ids(backend) == []
+
+
+def test_settings_from_pyproject(backend, tmp_path):
+    two_migrations(tmp_path / "db" / "migs")
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.rhosocial.activerecord]\nurl = "{url_of(backend)}"\nmigrations = "db/migs"\n', encoding="utf-8")
+    out = cli("migrate", cwd=tmp_path)
+    assert out.returncode == 0 and "0002_age done in" in out.stdout, out
+    assert cli("status", cwd=tmp_path).stdout.split() == ["applied", "0001_people", "applied", "0002_age"]

@@ -191,8 +191,16 @@ class MySQLDialect(SQLDialectBase):
         return name
 
     def alter_column_sql(self, table: str, column: ColumnDef, previous: ColumnDef | None = None) -> list[str]:
-        """Return ``ALTER TABLE t MODIFY COLUMN <the whole new definition>``."""
-        return [f"ALTER TABLE {self.quote_identifier(table)} MODIFY COLUMN {self.column_definition(column)}"]
+        """Return ``ALTER TABLE t MODIFY COLUMN <the whole new definition>``.
+
+        Keys, UNIQUE and CHECK are left out: written in MODIFY they would be
+        added again beside the ones the column has.
+        """
+        from dataclasses import replace
+
+        plain = replace(column, primary_key=False, unique=False, check=None, autoincrement=False,
+                        nullable=column.nullable and not column.primary_key)
+        return [f"ALTER TABLE {self.quote_identifier(table)} MODIFY COLUMN {self.column_definition(plain)}"]
 
     def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
         """Return ``DROP INDEX n ON t``."""
