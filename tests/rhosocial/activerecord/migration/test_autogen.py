@@ -108,6 +108,8 @@ def test_autogenerate_round_trip(backend, models, tmp_path):
     assert sorted(kinds) == sorted(["AddColumn", "AddColumn", "DropColumn", "AddIndex", "CreateTable"])
     Migrator(backend, d, out=quiet).migrate()
     assert check_schema(backend, v2) == []
+    out = cli("schema-check", "--url", url_of(backend), "--models", v2, cwd=tmp_path)
+    assert (out.returncode, out.stdout.strip()) == (0, "The database matches the models."), out
     m2 = bound(v2, backend)
     assert sorted(a.name for a in m2["Author"].all()) == ["ann", "bob"]
     ann = m2["Author"].find_by(name="ann")

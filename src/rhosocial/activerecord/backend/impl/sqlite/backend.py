@@ -464,17 +464,11 @@ class SQLiteBackend(StorageBackend):
         def add(shape: _rebuild.TableShape) -> None:
             shape.columns.append(column)
             if column.unique:
-                from ...introspection import ConstraintInfo
-
                 shape.uniques.append(ConstraintInfo(None, "unique", (column.name,)))
             if column.references:
-                from ...introspection import ForeignKeyInfo
-
                 shape.foreign_keys.append(ForeignKeyInfo(None, (column.name,), column.references[0],
                                                          (column.references[1],), column.on_delete or "NO ACTION"))
             if column.check:
-                from ...introspection import ConstraintInfo
-
                 shape.checks.append(ConstraintInfo(None, "check", (), column.check))
         _rebuild.rebuild(self, table, add)
 
@@ -494,8 +488,6 @@ class SQLiteBackend(StorageBackend):
                         on_delete: str | None = None, on_update: str | None = None) -> str:
         """Rebuild the table with the new foreign key (existing rows must satisfy it)."""
         name = name or self.dialect.constraint_name("fk", table, columns)
-        from ...introspection import ForeignKeyInfo, fk_action
-
         key = ForeignKeyInfo(name, tuple(columns), referenced_table, tuple(referenced_columns),
                              fk_action(on_delete), fk_action(on_update))
         _rebuild.rebuild(self, table, lambda shape: shape.foreign_keys.append(key))
@@ -505,13 +497,9 @@ class SQLiteBackend(StorageBackend):
         """Rebuild the table without the foreign key on ``columns`` (SQLite keeps no foreign key names)."""
         if columns is None:
             raise NotSupportedError("SQLite keeps no names of foreign keys: give the columns of the one to drop")
-
-        def drop(shape: _rebuild.TableShape) -> None:
-            left = [fk for fk in shape.foreign_keys if tuple(fk.columns) != tuple(columns)]
-            if len(left) == len(shape.foreign_keys):
-                raise ProgrammingError(f"{table!r} has no foreign key on {tuple(columns)}")
-            shape.foreign_keys = left
-        _rebuild.rebuild(self, table, drop)
+        key = tuple(columns)
+        _rebuild.rebuild(self, table, lambda shape: shape.remove(
+            "foreign_keys", lambda fk: tuple(fk.columns) == key, f"{table!r} has no foreign key on {key}"))
 
     def add_unique_constraint(self, table: str, columns: Sequence[str], name: str | None = None) -> str:
         """A UNIQUE index named ``name``: the same guarantee, with no rebuild, and it can be dropped by name."""
@@ -531,28 +519,18 @@ class SQLiteBackend(StorageBackend):
         if columns is None:
             raise ProgrammingError(f"{table!r} has no unique index named {name!r} (a UNIQUE constraint of the "
                                    "table definition has no name in SQLite: give its columns)")
-
-        def drop(shape: _rebuild.TableShape) -> None:
-            left = [u for u in shape.uniques if tuple(u.columns) != tuple(columns)]
-            if len(left) == len(shape.uniques):
-                raise ProgrammingError(f"{table!r} has no unique constraint on {tuple(columns)}")
-            shape.uniques = left
-        _rebuild.rebuild(self, table, drop)
+        key = tuple(columns)
+        _rebuild.rebuild(self, table, lambda shape: shape.remove(
+            "uniques", lambda u: tuple(u.columns) == key, f"{table!r} has no unique constraint on {key}"))
 
     def add_check_constraint(self, table: str, name: str, condition: str) -> None:
         """Rebuild the table with ``CONSTRAINT name CHECK (condition)`` (existing rows must pass it)."""
-        from ...introspection import ConstraintInfo
-
         _rebuild.rebuild(self, table, lambda shape: shape.checks.append(ConstraintInfo(name, "check", (), condition)))
 
     def drop_check_constraint(self, table: str, name: str) -> None:
         """Rebuild the table without the CHECK constraint ``name``."""
-        def drop(shape: _rebuild.TableShape) -> None:
-            left = [c for c in shape.checks if c.name != name]
-            if len(left) == len(shape.checks):
-                raise ProgrammingError(f"{table!r} has no CHECK constraint named {name!r}")
-            shape.checks = left
-        _rebuild.rebuild(self, table, drop)
+        _rebuild.rebuild(self, table, lambda shape: shape.remove(
+            "checks", lambda c: c.name == name, f"{table!r} has no CHECK constraint named {name!r}"))
 
 
 def _after_keyword(sql: str, keyword: str) -> str | None:

@@ -49,6 +49,20 @@ class TableShape:
                 return column
         raise NotSupportedError(f"No column {name!r} in the table")
 
+    def remove(self, part: str, matches: Callable[[Any], bool], missing: str) -> None:
+        """Drop the items of ``part`` (``"foreign_keys"``, ``"uniques"``, ``"checks"``) that match.
+
+        Raises:
+            ProgrammingError: none matched (``missing`` says what was looked for).
+        """
+        items = getattr(self, part)
+        left = [item for item in items if not matches(item)]
+        if len(left) == len(items):
+            from ...errors import ProgrammingError
+
+            raise ProgrammingError(missing)
+        setattr(self, part, left)
+
     def drop_column(self, name: str) -> None:
         """Remove a column and every key, constraint and check that involves it (as PostgreSQL does)."""
         self.column(name)
