@@ -27,6 +27,7 @@ from .execute import TestExecute
 from .existing import TestExistingSchemas
 from .identifiers import TestHostileInput
 from .introspection import TestIntrospection
+from .migrations import TestMigrationRunner
 from .model_concurrency import TestModelsUnderThreads, TestRecordsAfterRollback
 from .models import TestModels
 from .roundtrip import TestTypeRoundTrips
@@ -38,7 +39,7 @@ from .transactions import TestTransactions
 __all__ = [
     "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions",
     "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput", "TestIntrospection",
-    "TestLazyBegin", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
+    "TestLazyBegin", "TestMigrationRunner", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
     "TestPlainTableChanges", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging",
     "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",
 ]
