@@ -10,6 +10,7 @@ Checked for every pending migration (``migrate`` prints warnings; with
 - on PostgreSQL and MySQL/MariaDB, a type change that narrows the type or
   rewrites the table (or whose previous type is not given, so it cannot be
   judged);
+- a column made NOT NULL while rows hold NULL in it (it fails);
 - dropping or renaming a column or table a model still uses (when models
   are given).
 """
@@ -73,8 +74,13 @@ def _risks(op: ops.Operation, backend: "StorageBackend", has_rows: Any, server: 
         if backend.name == "postgres" and not op.concurrently and has_rows(op.table):
             risks.append(f"builds an index on {op.table!r}, which has rows, without concurrently=True: writes to "
                          "the table wait until it is built")
-    elif isinstance(op, ops.AlterColumn) and server:
-        risks.extend(_type_change_risks(op, backend.name))
+    elif isinstance(op, ops.AlterColumn):
+        if server:
+            risks.extend(_type_change_risks(op, backend.name))
+        if not op.column.nullable and (op.previous is None or op.previous.nullable) and _has_nulls(
+                backend, op.table, op.column.name):
+            risks.append(f"makes {op.table}.{op.column.name} NOT NULL, but rows hold NULL there: it fails; "
+                         "fill them first (a RunSQL or RunPython before it)")
     if isinstance(op, (ops.DropColumn, ops.RenameColumn)):
         column = op.name if isinstance(op, ops.DropColumn) else op.old
         for model_name, field in _users_of(models, op.table, column):
@@ -86,6 +92,13 @@ def _risks(op: ops.Operation, backend: "StorageBackend", has_rows: Any, server: 
                 verb = "drops" if isinstance(op, ops.DropTable) else "renames"
                 risks.append(f"{verb} table {op.table!r}, which the model {user.__name__} still uses")
     return risks
+
+
+def _has_nulls(backend: "StorageBackend", table: str, column: str) -> bool:
+    q = backend.dialect.quote_identifier
+    if not backend.table_exists(table):
+        return False
+    return bool(backend.execute(f"SELECT 1 FROM {q(table)} WHERE {q(column)} IS NULL LIMIT 1").rows)
 
 
 def _type_change_risks(op: ops.AlterColumn, backend_name: str) -> list[str]:

@@ -185,6 +185,13 @@ def test_lint_flags_each_risky_case_and_nothing_else(backend, models):
     assert lint_of(backend, ops.AlterColumn("lint_t", v90, previous=v50)) == []
     assert bool(lint_of(backend, ops.AlterColumn("lint_t", v90))) == server  # previous unknown
 
+    # NOT NULL over rows that hold NULL fails: flagged everywhere; quiet once there are none.
+    backend.execute("INSERT INTO lint_t (id, name) VALUES (2, NULL)")
+    strict_name = ColumnDef("name", T.VARCHAR, length=50, nullable=False)
+    assert any("rows hold NULL" in m for m in lint_of(backend, ops.AlterColumn("lint_t", strict_name, previous=v50)))
+    backend.execute("DELETE FROM lint_t WHERE id = 2")
+    assert lint_of(backend, ops.AlterColumn("lint_t", strict_name, previous=v50)) == []
+
     # Dropping or renaming a column a model still uses.
     name = models("""
         from rhosocial.activerecord import ActiveRecord, Field
