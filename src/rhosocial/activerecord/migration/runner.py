@@ -16,6 +16,7 @@ again under the lock, so each migration runs once.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import sys
 import time
@@ -169,8 +170,8 @@ class Migrator:
             plans = [(s, self._undo_plan(s)) for s in chosen]
             undone = []
             for state, plan in plans:
-                self._unapply(state, plan)
-                undone.append(state.migration.id)
+                if self._unapply(state, plan):
+                    undone.append(state.migration.id)
             if not undone:
                 self.out("No migrations to roll back.")
             return undone
@@ -236,52 +237,87 @@ class Migrator:
                 and all(op.transactional for op in migration.operations))
 
     def _apply(self, migration: Migration) -> bool:
-        """Run one migration; ``False`` if another process had run it meanwhile."""
+        """Run one migration; ``False`` if another process had run it meanwhile.
+
+        The history row is read again inside the transaction (or step) that
+        writes it, so where the lock is each migration's own exclusive
+        transaction (SQLite) two processes still never run an operation twice.
+        """
         started = time.perf_counter()
         total = len(migration.operations)
-        if self._one_transaction(migration):
+        row = self._row(migration.id)
+        if row is not None and row.complete:
+            return False
+        if self._one_transaction(migration) and row is None:
             with self.backend.schema_transaction():
                 row = self._row(migration.id)
-                if row is not None and row.complete:
-                    return False
-                self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
-                for index, op in enumerate(migration.operations):
-                    try:
-                        op.apply(self.backend)
-                    except Exception as exc:
-                        raise MigrationError(
-                            f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
-                            f"{type(exc).__name__}: {exc}. It was rolled back whole: the schema and the "
-                            "history are as before it") from exc
-                self._record(migration, total, True, insert=row is None)
-        else:
+                if row is None:
+                    self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
+                    for index, op in enumerate(migration.operations):
+                        try:
+                            op.apply(self.backend)
+                        except Exception as exc:
+                            raise MigrationError(
+                                f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
+                                f"{type(exc).__name__}: {exc}. It was rolled back whole: the schema and the "
+                                "history are as before it") from exc
+                    self._record(migration, total, True, insert=True)
+            if row is None:
+                self.out(f"  {migration.id} done in {time.perf_counter() - started:.2f} s")
+                return True
+            if row.complete:
+                return False
+        # Operation by operation (DDL that commits, atomic = False, a concurrent index, or a
+        # migration that ran partly before): resume after what the history says ran.
+        did = self._apply_in_steps(migration)
+        if did:
+            self.out(f"  {migration.id} done in {time.perf_counter() - started:.2f} s")
+        return did
+
+    def _step(self, op: Any = None) -> Any:
+        """The block one step runs in: its own transaction where DDL is transactional and the op allows."""
+        if self.backend.capabilities.supports_transactional_ddl and (op is None or op.transactional):
+            return self.backend.schema_transaction()
+        return contextlib.nullcontext()
+
+    def _apply_in_steps(self, migration: Migration) -> bool:
+        total = len(migration.operations)
+        why = ("this database commits DDL as it runs" if not self.backend.capabilities.supports_transactional_ddl
+               else "it cannot run in one transaction")
+        did = announced = False
+        for index, op in enumerate(migration.operations):
+            try:
+                with self._step(op):
+                    row = self._row(migration.id)
+                    if row is not None and row.complete:
+                        return did
+                    done = row.operations_done if row is not None else 0
+                    if done > index:
+                        continue
+                    if not announced:
+                        resumed = f", resuming after operation {done}" if done else ""
+                        self.out(f"Applying {migration.id} ({total} operations, each recorded as it "
+                                 f"completes{resumed}) ...")
+                        announced = True
+                    if row is None:
+                        self._record(migration, 0, False, insert=True)
+                    op.apply(self.backend)
+                    self._record(migration, index + 1, False, insert=False)
+                    did = True
+            except MigrationError:
+                raise
+            except Exception as exc:
+                ran = f"Operations 1-{index} ran and are recorded" if index else "No operation ran"
+                raise MigrationError(
+                    f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
+                    f"{type(exc).__name__}: {exc}. {ran}; the migration runs operation by operation ({why}). "
+                    f"Fix the cause and run migrate again to resume at operation {index + 1}, or roll back "
+                    "to undo what ran") from exc
+        with self._step():
             row = self._row(migration.id)
             if row is not None and row.complete:
-                return False
-            start = row.operations_done if row is not None else 0
-            if row is None:
-                self._record(migration, 0, False, insert=True)
-            resumed = f", resuming after operation {start}" if start else ""
-            self.out(f"Applying {migration.id} ({total} operations, each recorded as it completes{resumed}) ...")
-            for index in range(start, total):
-                op = migration.operations[index]
-                try:
-                    if op.transactional and self.backend.capabilities.supports_transactional_ddl:
-                        with self.backend.schema_transaction():
-                            op.apply(self.backend)
-                            self._record(migration, index + 1, False, insert=False)
-                    else:
-                        op.apply(self.backend)
-                        self._record(migration, index + 1, False, insert=False)
-                except Exception as exc:
-                    ran = (f"operations 1-{index} ran and are recorded" if index else "no operation ran")
-                    raise MigrationError(
-                        f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
-                        f"{type(exc).__name__}: {exc}. {ran.capitalize()}; this database cannot roll DDL back. "
-                        f"Fix the cause and run migrate again to resume at operation {index + 1}, or roll back "
-                        "to undo what ran") from exc
-            self._record(migration, total, True, insert=False)
-        self.out(f"  {migration.id} done in {time.perf_counter() - started:.2f} s")
+                return did
+            self._record(migration, total, True, insert=row is None)
         return True
 
     def _undo_plan(self, state: MigrationState) -> Any:
@@ -297,29 +333,50 @@ class Migrator:
                 f"down(backend) in {m.path.name}. Nothing was rolled back")
         return undo
 
-    def _unapply(self, state: MigrationState, plan: Any) -> None:
+    def _unapply(self, state: MigrationState, plan: Any) -> bool:
+        """Undo one migration; ``False`` if another process had undone it meanwhile."""
         m = state.migration
         started = time.perf_counter()
-        self.out(f"Rolling back {m.id} ...")
-        if callable(plan):
+
+        def unchanged() -> bool:  # read under the step's lock: still as status() saw it?
+            row = self._row(m.id)
+            return row is not None and row.complete == (state.state == "applied") and (
+                row.complete or row.operations_done == state.operations_done)
+
+        if callable(plan) or self._one_transaction(m):
             with self.backend.schema_transaction():
-                plan(self.backend)
-                self._forget(m.id)
-        elif self._one_transaction(m):
-            with self.backend.schema_transaction():
-                for op in plan:
-                    op.apply(self.backend)
+                if not unchanged():
+                    return False
+                self.out(f"Rolling back {m.id} ...")
+                if callable(plan):
+                    plan(self.backend)
+                else:
+                    for op in plan:
+                        op.apply(self.backend)
                 self._forget(m.id)
         else:
-            left = state.operations_done if state.state == "partial" else len(m.operations)
-            for op in plan:
-                try:
-                    op.apply(self.backend)
-                except Exception as exc:
-                    raise MigrationError(
-                        f"Rolling back {m.id} failed ({op.describe()}): {type(exc).__name__}: {exc}. Its first "
-                        f"{left} operation(s) are still applied and recorded") from exc
-                left -= 1
-                self._record(m, left, False, insert=False)
-            self._forget(m.id)
+            self.out(f"Rolling back {m.id} ...")
+            did = False
+            while True:
+                with self._step():
+                    row = self._row(m.id)
+                    if row is None:
+                        break
+                    left = len(m.operations) if row.complete else row.operations_done
+                    if left == 0:
+                        self._forget(m.id)
+                        break
+                    op = m.operations[left - 1].reverse()
+                    assert op is not None  # _undo_plan checked every one
+                    try:
+                        op.apply(self.backend)
+                    except Exception as exc:
+                        raise MigrationError(
+                            f"Rolling back {m.id} failed ({op.describe()}): {type(exc).__name__}: {exc}. Its "
+                            f"first {left} operation(s) are still applied and recorded") from exc
+                    self._record(m, left - 1, False, insert=False)
+                    did = True
+            if not did:
+                return False
         self.out(f"  {m.id} rolled back in {time.perf_counter() - started:.2f} s")
+        return True
