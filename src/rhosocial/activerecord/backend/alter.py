@@ -45,8 +45,14 @@ class SchemaChanges:
         def transaction(self, *args: Any, **kwargs: Any) -> Any: ...
 
     def _ddl(self, statements: Sequence[str]) -> None:
-        for sql in statements:
-            self.execute_raw(sql)
+        """Run the statements of one change; several run in one schema transaction (all or none
+        where DDL is transactional)."""
+        if len(statements) == 1:
+            self.execute_raw(statements[0])
+            return
+        with self.schema_transaction():
+            for sql in statements:
+                self.execute_raw(sql)
 
     # -- tables and columns ----------------------------------------------------
 

@@ -491,6 +491,8 @@ class SQLDialectBase:
         if previous is None or new_type != self.trusted_sql(
                 self.get_column_type(previous.db_type, **previous.type_params())):
             sql.append(head + self.alter_type_clause(column.name, new_type))
+        if column.primary_key or column.autoincrement:
+            return sql  # a key stays NOT NULL, and an identity keeps its generator
         if previous is None or previous.nullable != column.nullable:
             sql.append(head + ("DROP NOT NULL" if column.nullable else "SET NOT NULL"))
         default = self.default_clause(column)

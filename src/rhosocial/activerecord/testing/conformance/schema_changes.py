@@ -222,12 +222,48 @@ class TestSchemaChanges:
         b = tables
         b.execute("INSERT INTO kit_alter_parent (name, score) VALUES ('nulls', NULL)")
         before = shape(b, "kit_alter_parent"), rows(b, "kit_alter_parent", "id", "name", "score")
+        # Type, nullability and default change together, outside any transaction: all or nothing.
         with pytest.raises(DatabaseError):
-            with b.schema_transaction():
-                b.alter_column("kit_alter_parent", ColumnDef("score", T.INTEGER, nullable=False, default=0),
-                               ColumnDef("score", T.INTEGER, default=0))
+            b.alter_column("kit_alter_parent", ColumnDef("score", T.BIGINT, nullable=False, default=9),
+                           ColumnDef("score", T.INTEGER, default=0))
         assert (shape(b, "kit_alter_parent"), rows(b, "kit_alter_parent", "id", "name", "score")) == before
 
+    def test_a_column_whose_foreign_key_fails_is_not_added(self, tables):
+        b = tables
+        requires(b, "supports_foreign_keys")
+        b.execute("INSERT INTO kit_alter_child (parent_id, qty) VALUES (NULL, 1)")
+        try:
+            b.add_column("kit_alter_child", ColumnDef("other_id", T.INTEGER, nullable=False, default=999,
+                                                      references=("kit_alter_parent", "id")))
+        except DatabaseError:
+            assert "other_id" not in [c.name for c in b.get_columns("kit_alter_child")]
+        else:  # a database that does not check existing rows when a key is added (SQLite)
+            assert b.fetch_value("SELECT COUNT(*) FROM kit_alter_child WHERE other_id = 999") == 4
+
+    def test_dropping_a_column_takes_its_multi_column_indexes_along(self, tables):
+        b = tables
+        b.create_index("kit_alter_parent", ["name", "score"], "ix_kit_alter_name_score", unique=True)
+        b.drop_column("kit_alter_parent", "score")
+        assert [i.columns for i in b.get_indexes("kit_alter_parent") if "score" in i.columns] == []
+        assert rows(b, "kit_alter_parent", "id", "name") == [(1, "ann"), (2, "bob"), (3, "cy")]
+
+    def test_widening_an_auto_increment_key_keeps_it_generated(self, backend):
+        requires(backend, "supports_schema_changes")
+        backend.drop_table("kit_alter_seq", if_exists=True)
+        key = ColumnDef("id", T.INTEGER, primary_key=True, autoincrement=True)
+        backend.create_table("kit_alter_seq", [key, ColumnDef("v", T.INTEGER)])
+        try:
+            backend.execute("INSERT INTO kit_alter_seq (v) VALUES (1)")
+            wide = ColumnDef("id", T.BIGINT, primary_key=True, autoincrement=True)
+            with backend.schema_transaction():
+                backend.alter_column("kit_alter_seq", wide, key)
+            backend.execute("INSERT INTO kit_alter_seq (v) VALUES (2)")
+            assert rows(backend, "kit_alter_seq", "id", "v") == [(1, 1), (2, 2)]
+            assert {c.name: c.autoincrement for c in backend.get_columns("kit_alter_seq")}["id"]
+            backend.execute(f"INSERT INTO kit_alter_seq (id, v) VALUES ({2 ** 40}, 3)")  # needs 64 bits
+            assert rows(backend, "kit_alter_seq", "id")[-1] == (2 ** 40,)
+        finally:
+            backend.drop_table("kit_alter_seq", if_exists=True)
 
 class TestPlainTableChanges:
     """Changes every backend with ALTER TABLE makes: a table without indexes or foreign keys, rows kept."""

@@ -584,11 +584,14 @@ class MySQLBackend(StorageBackend):
     # -- schema changes --------------------------------------------------------------
 
     def drop_column(self, table: str, column: str) -> None:
-        """Drop the column's foreign keys first (MySQL refuses to drop their index), then the column."""
-        for key in self.get_foreign_keys(table):
-            if column in key.columns and key.name:
-                self._ddl([self.dialect.drop_foreign_key_sql(table, key.name)])
-        super().drop_column(table, column)
+        """Drop the column with its foreign keys and multi-column indexes, in one statement.
+
+        MySQL refuses to drop a column a foreign key uses, and MariaDB one in a
+        multi-column UNIQUE; PostgreSQL drops those with the column, and so does this.
+        """
+        keys = [k.name for k in self.get_foreign_keys(table) if column in k.columns and k.name]
+        indexes = [i.name for i in self.get_indexes(table) if column in i.columns and len(i.columns) > 1]
+        self._ddl([self.dialect.drop_column_with_sql(table, column, keys, indexes)])
 
     # -- the migration lock ------------------------------------------------------
 

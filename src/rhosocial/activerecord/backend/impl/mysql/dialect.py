@@ -190,6 +190,28 @@ class MySQLDialect(SQLDialectBase):
             name = name[:MAX_IDENTIFIER_LENGTH - 9].rstrip("_") + "_" + digest
         return name
 
+    def add_column_sql(self, table: str, column: ColumnDef) -> list[str]:
+        """One ``ALTER TABLE t ADD COLUMN ..., ADD CONSTRAINT ... FOREIGN KEY``: both happen or neither.
+
+        (MySQL ignores a REFERENCES clause written on the column itself.)
+        """
+        from dataclasses import replace
+
+        q = self.quote_identifier
+        sql = f"ALTER TABLE {q(table)} ADD COLUMN {self.column_definition(replace(column, references=None))}"
+        if column.references:
+            ref_table, ref_column = column.references
+            sql += (f", ADD CONSTRAINT {q(self.constraint_name('fk', table, [column.name]))} "
+                    + self.foreign_key_sql([column.name], ref_table, [ref_column], column.on_delete))
+        return [sql]
+
+    def drop_column_with_sql(self, table: str, column: str, foreign_keys: Sequence[str],
+                             indexes: Sequence[str]) -> str:
+        """One ALTER TABLE dropping the column's foreign keys and multi-column indexes, then the column."""
+        q = self.quote_identifier
+        parts = [f"DROP FOREIGN KEY {q(n)}" for n in foreign_keys] + [f"DROP INDEX {q(n)}" for n in indexes]
+        return f"ALTER TABLE {q(table)} {', '.join([*parts, f'DROP COLUMN {q(column)}'])}"
+
     def alter_column_sql(self, table: str, column: ColumnDef, previous: ColumnDef | None = None) -> list[str]:
         """Return ``ALTER TABLE t MODIFY COLUMN <the whole new definition>``.
 
@@ -198,9 +220,13 @@ class MySQLDialect(SQLDialectBase):
         """
         from dataclasses import replace
 
-        plain = replace(column, primary_key=False, unique=False, check=None, autoincrement=False,
+        q = self.quote_identifier
+        if column.autoincrement:  # keep AUTO_INCREMENT (the key itself stays as it is)
+            sql_type = self.get_column_type(column.db_type) if column.db_type in _INTEGER_TYPES else "BIGINT"
+            return [f"ALTER TABLE {q(table)} MODIFY COLUMN {q(column.name)} {sql_type} NOT NULL AUTO_INCREMENT"]
+        plain = replace(column, primary_key=False, unique=False, check=None,
                         nullable=column.nullable and not column.primary_key)
-        return [f"ALTER TABLE {self.quote_identifier(table)} MODIFY COLUMN {self.column_definition(plain)}"]
+        return [f"ALTER TABLE {q(table)} MODIFY COLUMN {self.column_definition(plain)}"]
 
     def drop_index_sql(self, table: str, name: str, concurrently: bool = False) -> str:
         """Return ``DROP INDEX n ON t``."""
