@@ -7,8 +7,9 @@ What is compared, per model table:
   (destructive, marked in the file); a different type family, length,
   precision/scale or nullability -> ``AlterColumn`` with the previous
   definition, so it can be reversed;
-- indexes of ``Field(index=True)`` -> ``AddIndex``; an ``ix_`` index (this
-  library's naming) the models no longer declare -> ``DropIndex``;
+- indexes of ``Field(index=True)`` -> ``AddIndex``; a single-column index
+  with the default name that no field declares any more -> ``DropIndex``
+  (composite and partial indexes, which fields cannot declare, are left alone);
 - ``Field(unique=True)`` -> ``AddUniqueConstraint``; ``Field(references=...)``
   -> ``AddForeignKey``.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from ..backend.typing import NO_DEFAULT, ColumnDef, ColumnInfo, DatabaseType, SQLDefault
@@ -142,7 +143,8 @@ def _compare(backend: "StorageBackend", model: Any, source: str, changes: TableD
         if _differs(backend, column, current):
             previous = column_from_info(current)
             previous.name = column.name
-            changes.operations.append(ops.AlterColumn(table, column, previous))
+            # Defaults are not compared, so the change keeps the one the database has.
+            changes.operations.append(ops.AlterColumn(table, replace(column, default=previous.default), previous))
     dropped = [c for name, c in in_db.items() if name not in wanted and name not in renamed_to.values()]
     for gone in dropped:
         changes.operations.append(ops.DropColumn(table, gone.name, column_from_info(gone)))
@@ -153,11 +155,12 @@ def _compare(backend: "StorageBackend", model: Any, source: str, changes: TableD
     fresh = set(added)
     # The database's names as they will be once the renames have run.
     after = {old: new for new, old in renamed_to.items() if old in in_db}
-    _compare_indexes(table, specs, info, fresh, changes, lambda cols: tuple(after.get(c, c) for c in cols))
+    _compare_indexes(table, specs, info, fresh, changes, lambda cols: tuple(after.get(c, c) for c in cols),
+                     lambda t, cols: backend.dialect.index_name(t, cols))
 
 
 def _compare_indexes(table: Any, specs: list[Any], info: Any, fresh: set[str], changes: TableDiff,
-                     renamed: Any) -> None:
+                     renamed: Any, index_name: Any) -> None:
     plain = {renamed(i.columns) for i in info.indexes if not i.unique}
     unique = {renamed(i.columns) for i in info.indexes if i.unique} | {
         renamed(u.columns) for u in info.unique_constraints}
@@ -181,9 +184,11 @@ def _compare_indexes(table: Any, specs: list[Any], info: Any, fresh: set[str], c
             changes.operations.append(ops.AddForeignKey(table, cols, ref_table, (ref_column,),
                                                         on_delete=spec.column.on_delete))
     for index in info.indexes:
-        if (not index.unique and not index.constraint and index.name.startswith("ix_")
-                and renamed(index.columns) not in declared):
-            changes.operations.append(ops.DropIndex(table, index.name, renamed(index.columns)))
+        cols = renamed(index.columns)
+        # Only an index Field(index=True) would have made: one column, not partial, the default name.
+        if (not index.unique and not index.constraint and index.partial is None and len(cols) == 1
+                and index.name == index_name(table, index.columns) and cols not in declared):
+            changes.operations.append(ops.DropIndex(table, index.name, cols))
 
 
 def _differs(backend: "StorageBackend", column: ColumnDef, current: ColumnInfo) -> bool:

@@ -225,3 +225,32 @@ def test_strict_lint_runs_nothing(backend, tmp_path):
     assert not backend.table_exists("rhosocial_migrations")
     out = cli("migrate", "--strict", "--url", url_of(backend), "--dir", str(d), cwd=tmp_path)
     assert out.returncode == 3 and "error: 0001_risky" in out.stdout, out
+
+
+def test_autogenerate_keeps_defaults_and_indexes_models_cannot_declare(backend, models, tmp_path):
+    backend.create_table("ag_orders", [
+        ColumnDef("id", T.INTEGER, primary_key=True, autoincrement=True),
+        ColumnDef("status", T.VARCHAR, length=10, default="new"),
+        ColumnDef("total", T.INTEGER),
+    ], indexes=[("status", "total")])
+    if backend.capabilities.supports_partial_indexes:
+        backend.create_index("ag_orders", ["total"], where="total > 100")  # named ix_ag_orders_total
+    name = models("""
+        from typing import Optional
+        from rhosocial.activerecord import ActiveRecord, Field
+        from rhosocial.activerecord.backend import DatabaseType
+
+        class Order(ActiveRecord):
+            __tablename__ = "ag_orders"
+            id: Optional[int] = None
+            status: Optional[str] = Field(None, max_length=20)
+            total: Optional[int] = Field(None, db_type=DatabaseType.INTEGER)
+    """)
+    path = make_migrations(backend, name, tmp_path / "migrations", "wider status")
+    (migration,) = load_directory(tmp_path / "migrations")
+    assert [type(op).__name__ for op in migration.operations] == ["AlterColumn"], path.read_text()
+    Migrator(backend, tmp_path / "migrations", out=lambda line: None).migrate()
+    assert check_schema(backend, name) == []
+    backend.execute("INSERT INTO ag_orders (total) VALUES (5)")
+    assert backend.execute("SELECT status FROM ag_orders").rows[0][0] == "new"  # the default stayed
+    assert {i.columns for i in backend.get_indexes("ag_orders")} >= {("status", "total")}

@@ -31,3 +31,41 @@ def test_sqlite_rebuild_keeps_indexes_triggers_and_refuses_unsafe_use(sqlite_bac
         with b.transaction():
             b.drop_column("kit_alter_parent", "score")
     assert rows(b, "kit_alter_child", "id") == [(1,), (2,), (3,)]
+
+
+def test_sqlite_rebuild_keeps_autoincrement_rowids_and_expression_defaults(sqlite_backend):
+    b = sqlite_backend
+    b.execute("CREATE TABLE seq_t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER, "
+              "two INTEGER DEFAULT (1+1), low TEXT DEFAULT (lower('AB')), at TEXT DEFAULT (datetime('now')))")
+    b.execute("INSERT INTO seq_t (n) VALUES (1), (2), (3)")
+    b.execute("DELETE FROM seq_t WHERE id = 3")
+    b.add_check_constraint("seq_t", "ck_n", "n > 0")
+    b.execute("INSERT INTO seq_t (n) VALUES (4)")
+    # AUTOINCREMENT never hands out 3 again; the expression defaults still work.
+    assert rows(b, "seq_t", "id", "n", "two", "low") == [(1, 1, 2, "ab"), (2, 2, 2, "ab"), (4, 4, 2, "ab")]
+    assert b.fetch_value("SELECT COUNT(*) FROM seq_t WHERE at IS NOT NULL") == 3
+    # A table keyed by something else keeps its rowids (full-text indexes and the like point at them).
+    b.execute("CREATE TABLE doc_t (code TEXT PRIMARY KEY, body TEXT)")
+    b.execute("INSERT INTO doc_t (rowid, code, body) VALUES (10, 'a', 'x'), (20, 'b', 'y')")
+    b.alter_column("doc_t", ColumnDef("body", T.TEXT, nullable=False, default=""))
+    assert [tuple(r) for r in b.execute("SELECT rowid, code FROM doc_t ORDER BY rowid").rows] == [(10, "a"), (20, "b")]
+
+
+def test_sqlite_rebuild_refuses_to_drop_what_a_trigger_or_a_wider_check_uses(sqlite_backend):
+    b = sqlite_backend
+    b.execute("CREATE TABLE q (id INTEGER PRIMARY KEY, name TEXT, other TEXT, n INTEGER CHECK (n > 0), "
+              "CONSTRAINT ck_pair CHECK (id > 0 OR n IS NOT NULL))")
+    b.execute("CREATE TABLE log (name TEXT)")
+    b.execute("CREATE TRIGGER trg AFTER DELETE ON q BEGIN DELETE FROM log WHERE log.name = old.other; END")
+    b.execute("INSERT INTO q (id, name, other, n) VALUES (1, 'a', 'b', 2)")
+    with pytest.raises(NotSupportedError, match="trigger 'trg'"):
+        b.drop_column("q", "other")
+    with pytest.raises(NotSupportedError, match="ck_pair"):
+        b.drop_column("q", "n")
+    assert [c.name for c in b.get_columns("q")] == ["id", "name", "other", "n"]
+    # The trigger names 'name' only inside a string and log.name: dropping q.name keeps it.
+    b.execute("DROP TRIGGER trg")
+    b.execute("CREATE TRIGGER trg2 AFTER DELETE ON q BEGIN INSERT INTO log VALUES ('name'); END")
+    b.drop_column("q", "name")
+    assert b.fetch_value("SELECT COUNT(*) FROM sqlite_master WHERE name = 'trg2'") == 1
+    assert rows(b, "q", "id", "other", "n") == [(1, "b", 2)]

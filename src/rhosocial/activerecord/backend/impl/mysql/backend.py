@@ -591,7 +591,8 @@ class MySQLBackend(StorageBackend):
         """
         keys = [k.name for k in self.get_foreign_keys(table) if column in k.columns and k.name]
         indexes = [i.name for i in self.get_indexes(table) if column in i.columns and len(i.columns) > 1]
-        self._ddl([self.dialect.drop_column_with_sql(table, column, keys, indexes)])
+        dialect: MySQLDialect = self.dialect  # type: ignore[assignment]
+        self._ddl([dialect.drop_column_with_sql(table, column, keys, indexes)])
 
     # -- the migration lock ------------------------------------------------------
 

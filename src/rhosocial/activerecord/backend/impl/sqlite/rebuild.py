@@ -10,15 +10,19 @@ foreign key enforcement off (:meth:`SQLiteBackend.schema_transaction`), and
 failure anywhere leaves the table as it was.
 
 The new table is written from the catalog. Kept: column types as declared,
-NOT NULL, defaults, the primary key (AUTOINCREMENT too), UNIQUE, CHECK and
-foreign keys with their actions, indexes (partial ones too), triggers,
-``WITHOUT ROWID`` and ``STRICT``. Not kept: column collations and
-``DEFERRABLE`` clauses. Tables with computed columns are refused.
+NOT NULL, defaults (expressions too), the primary key (AUTOINCREMENT and its
+high-water mark too), rowids, UNIQUE, CHECK and foreign keys with their
+actions, indexes (partial ones too), triggers, ``WITHOUT ROWID`` and
+``STRICT``. Not kept: column collations and ``DEFERRABLE`` clauses. Refused:
+tables with computed columns, and dropping a column that a trigger, or a
+CHECK that also tests other columns, still uses (drop those first). Indexes,
+UNIQUE constraints, foreign keys and single-column CHECKs on a dropped column
+go with it, as in PostgreSQL.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ...errors import ConstraintViolationError, NotSupportedError
@@ -40,8 +44,6 @@ class TableShape:
     uniques: list[ConstraintInfo]
     checks: list[ConstraintInfo]
     suffix: str = ""
-    #: New column name -> SQL that fills it from the old table (default: the column of the same name).
-    sources: dict[str, str] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnDef:
         for column in self.columns:
@@ -68,14 +70,29 @@ class TableShape:
         self.column(name)
         if name in self.primary_key:
             raise NotSupportedError(f"Column {name!r} is part of the primary key: it cannot be dropped")
+        others = [c.name for c in self.columns if c.name != name]
+        for check in self.checks:
+            text = check.definition or ""
+            if mentions(text, name) and any(mentions(text, other) for other in others):
+                raise NotSupportedError(
+                    f"Column {name!r} is used by the CHECK {check.name or text!r}, which also tests other "
+                    "columns: drop or change that constraint first")
         self.columns = [c for c in self.columns if c.name != name]
         self.foreign_keys = [fk for fk in self.foreign_keys if name not in fk.columns]
         self.uniques = [u for u in self.uniques if name not in u.columns]
+        # A CHECK on this column alone goes with it, as in PostgreSQL.
         self.checks = [c for c in self.checks if not mentions(c.definition or "", name)]
 
 
+#: A default SQLite takes without parentheses: a number, a string or blob literal, NULL, TRUE/FALSE, CURRENT_*.
+LITERAL = re.compile(r"^(?:[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|'(?:[^']|'')*'|[xX]'[0-9A-Fa-f]*'|NULL|TRUE|FALSE"
+                     r"|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME)$", re.I)
+STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
+
+
 def mentions(sql: str, name: str) -> bool:
-    """Whether ``sql`` names the column ``name`` (bare or quoted)."""
+    """Whether ``sql`` names the column ``name`` (bare or quoted), outside string literals."""
+    sql = STRING_LITERAL.sub("''", sql)
     return bool(re.search(rf'(?<![\w"`\]])(?:{re.escape(name)}|"{re.escape(name)}"|`{re.escape(name)}`|'
                           rf'\[{re.escape(name)}\])(?![\w"`\[])', sql, flags=re.I))
 
@@ -114,9 +131,13 @@ def create_sql(backend: "SQLiteBackend", table: str, shape: TableShape) -> str:
         if not column.nullable and not (column.name in shape.primary_key and len(shape.primary_key) == 1
                                         and (sql_type or "").upper() == "INTEGER"):
             parts.append("NOT NULL")
-        default = dialect.default_clause(replace(column, primary_key=False))
-        if default:
-            parts.append(default)
+        if isinstance(column.default, SQLDefault) and not LITERAL.match(column.default.sql.strip()):
+            # The catalog gives an expression default without its parentheses: (1+1), (datetime('now')).
+            parts.append(f"DEFAULT ({column.default.sql})")
+        else:
+            default = dialect.default_clause(replace(column, primary_key=False))
+            if default:
+                parts.append(default)
         body.append(" ".join(parts))
     if shape.primary_key and not shape.autoincrement:
         body.append(f"PRIMARY KEY ({', '.join(q(c) for c in shape.primary_key)})")
@@ -160,16 +181,22 @@ def _rebuild(backend: "SQLiteBackend", table: str, change: Callable[[TableShape]
         "AND sql IS NOT NULL ORDER BY type, name", (bare,)).rows
     change(shape)
     kept = {c.name for c in shape.columns}
+    dropped = set(before) - kept
+    for kind, name, sql in extras:
+        if kind == "trigger" and any(mentions(sql, c) for c in dropped):
+            raise NotSupportedError(f"The trigger {name!r} uses a column being dropped from {table!r}: drop or "
+                                    "change the trigger first")
+    sequence = _sequence(backend, schema, bare) if shape.autoincrement else None
     temp_bare = f"_rhosocial_new_{bare}"
     temp = f"{q(schema)}.{q(temp_bare)}" if schema else q(temp_bare)
     from ...typing import TableName
 
     backend.execute_raw(create_sql(backend, TableName(temp_bare, schema) if schema else temp_bare, shape))
-    targets = [c.name for c in shape.columns if c.name in before or c.name in shape.sources]
-    sources = [shape.sources.get(name, q(name)) for name in targets]
+    targets = [q(c.name) for c in shape.columns if c.name in before]
+    if "WITHOUT ROWID" not in shape.suffix and not _rowid_alias(shape):
+        targets.insert(0, "rowid")  # kept as it was: other tables (full-text indexes ...) may point at it
     if targets:
-        backend.execute_raw(f"INSERT INTO {temp} ({', '.join(q(n) for n in targets)}) "
-                            f"SELECT {', '.join(sources)} FROM {q(table)}")
+        backend.execute_raw(f"INSERT INTO {temp} ({', '.join(targets)}) SELECT {', '.join(targets)} FROM {q(table)}")
     backend.execute_raw(f"DROP TABLE {q(table)}")
     # The legacy rename leaves views and triggers of other tables alone (they name the table, which is back).
     backend.execute_raw("PRAGMA legacy_alter_table = ON")
@@ -180,11 +207,36 @@ def _rebuild(backend: "SQLiteBackend", table: str, change: Callable[[TableShape]
     for kind, name, sql in extras:
         if kind == "index" and not set(index_columns.get(name, ())) <= kept:
             continue  # an index on a dropped column goes with it
-        if kind == "trigger" and any(mentions(sql, c) for c in set(before) - kept):
-            continue
         backend.execute_raw(sql)
+    if sequence is not None:  # AUTOINCREMENT never reuses an id: keep its high-water mark
+        master_of = f"{q(schema)}.sqlite_sequence" if schema else "sqlite_sequence"
+        backend.execute_raw(f"UPDATE {master_of} SET seq = MAX(seq, ?) WHERE name = ?", (sequence, bare))
+        if not backend.execute_raw(f"SELECT 1 FROM {master_of} WHERE name = ?", (bare,)).rows:
+            backend.execute_raw(f"INSERT INTO {master_of} (name, seq) VALUES (?, ?)", (bare, sequence))
     problems = backend.execute_raw(f"PRAGMA {q(schema) + '.' if schema else ''}foreign_key_check").rows
     if problems:
         shown = ", ".join(f"{r[0]} row {r[1]} -> {r[2]}" for r in problems[:5])
         raise ConstraintViolationError(
             f"Rebuilding {table!r} leaves rows whose foreign keys point nowhere ({shown}); nothing was changed")
+
+
+def _rowid_alias(shape: TableShape) -> bool:
+    """Whether the key is SQLite's rowid itself (a single INTEGER PRIMARY KEY): copied as a column."""
+    if shape.autoincrement:
+        return True
+    if len(shape.primary_key) != 1:
+        return False
+    column = shape.column(shape.primary_key[0])
+    declared = column.custom_type if column.db_type is DatabaseType.CUSTOM else column.db_type.name
+    return (declared or "").strip().upper() == "INTEGER"
+
+
+def _sequence(backend: "SQLiteBackend", schema: str | None, bare: str) -> int | None:
+    """The AUTOINCREMENT high-water mark of a table, if SQLite keeps one."""
+    q = backend.dialect.quote_identifier
+    master = backend._master(schema)
+    if not backend.execute_raw(f"SELECT 1 FROM {master} WHERE name = 'sqlite_sequence'").rows:
+        return None
+    found = backend.execute_raw(
+        f"SELECT seq FROM {q(schema) + '.' if schema else ''}sqlite_sequence WHERE name = ?", (bare,)).rows
+    return int(found[0][0]) if found else None
