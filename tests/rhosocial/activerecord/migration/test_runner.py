@@ -258,3 +258,24 @@ def test_racing_runs_never_apply_or_undo_twice(backend, backend_factory, migrati
     for reported in (applied, undone):
         counts = sorted(len(r) for r in reported)
         assert counts == [0, 0, 0, 1] if atomic or backend.name != "sqlite" else sum(counts) >= 1
+
+
+def test_a_partly_run_migration_resumes_even_when_made_atomic(backend, migrations_dir):
+    scaled_table(backend)
+    body = """
+        operations = [
+            ops.RunSQL("UPDATE m_money SET cents = cents * 100", "UPDATE m_money SET cents = cents / 100"),
+            ops.RunSQL({second!r}, "SELECT 1"),
+        ]
+    """
+    write_migration(migrations_dir, "0001_steps", None,
+                    body.format(second="UPDATE m_no_such_table SET x = 1") + "    atomic = False\n")
+    runner = Migrator(backend, migrations_dir, out=lambda line: None)
+    with pytest.raises(MigrationError, match="Operations 1-1 ran and are recorded"):
+        runner.migrate()
+    assert [(s.state, s.operations_done) for s in runner.status()] == [("partial", 1)]
+    write_migration(migrations_dir, "0001_steps", None, body.format(second="UPDATE m_money SET cents = cents + 1"))
+    runner.migrate()
+    assert backend.execute("SELECT cents FROM m_money").rows[0][0] == 501  # the first step ran once
+    runner.rollback()
+    assert backend.execute("SELECT cents FROM m_money").rows[0][0] == 5
