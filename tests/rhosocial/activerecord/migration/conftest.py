@@ -4,24 +4,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
 
-HEADER = (
-    "from rhosocial.activerecord.backend import ColumnDef, DatabaseType, SQLDefault\n"
-    "from rhosocial.activerecord.migration import ops\n"
-)
-
-
-def write_migration(directory: Path, migration_id: str, previous: str | None, body: str) -> Path:
-    """Write ``directory/<id>.py`` holding ``body`` (operations, a down(), ...) after ``previous``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{migration_id}.py"
-    path.write_text(HEADER + f"previous = {previous!r}\n" + textwrap.dedent(body), encoding="utf-8")
-    return path
+# The kit's helper: the same files third-party backends' runs use.
+from rhosocial.activerecord.testing.conformance.migrations import write as write_migration  # noqa: F401
 
 
 def url_of(backend) -> str:

@@ -15,14 +15,16 @@ import pytest
 
 from rhosocial.activerecord.migration import HISTORY_TABLE, MigrationError, Migrator
 
-HEADER = ("from rhosocial.activerecord.backend import ColumnDef, DatabaseType\n"
+HEADER = ("from rhosocial.activerecord.backend import ColumnDef, DatabaseType, SQLDefault\n"
           "from rhosocial.activerecord.migration import ops\n")
 
 
-def write(directory: Path, migration_id: str, previous: str | None, body: str) -> None:
+def write(directory: Path, migration_id: str, previous: str | None, body: str) -> Path:
+    """Write ``directory/<id>.py`` holding ``body`` (operations, a down(), ...) after ``previous``."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"{migration_id}.py").write_text(
-        HEADER + f"previous = {previous!r}\n" + textwrap.dedent(body), encoding="utf-8")
+    path = directory / f"{migration_id}.py"
+    path.write_text(HEADER + f"previous = {previous!r}\n" + textwrap.dedent(body), encoding="utf-8")
+    return path
 
 
 class TestMigrationRunner:
