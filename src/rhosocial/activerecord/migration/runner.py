@@ -10,9 +10,10 @@ incomplete and updated after every operation, so a failure reports exactly
 which operations ran, and the next ``migrate`` resumes after them.
 
 Two processes that migrate at once take turns: the run holds the
-migration lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``) and on SQLite
-each migration is an exclusive transaction; either way the history is read
-again under the lock, so each migration runs once.
+migration lock (PostgreSQL advisory lock, MySQL ``GET_LOCK``), and on SQLite
+each migration (or step) is an exclusive transaction, begun again while
+another run holds the database. Either way the history is read again under
+the lock, so each migration runs once.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..backend.alter import MIGRATION_LOCK
+from ..backend.alter import MIGRATION_LOCK, MigrationLockTimeout
+from ..backend.errors import LockTimeoutError
 from ..backend.typing import ColumnDef, DatabaseType
 from .files import Migration, MigrationError, load_directory
 from .lint import Finding, lint_migration
@@ -83,6 +85,8 @@ class Migrator:
         self.out = out if out is not None else (lambda line: print(line, file=sys.stdout, flush=True))
         self.lock_timeout = lock_timeout
         self.models = list(models)
+        self._held = False  # whether the run holds a session lock (else each step's transaction is the lock)
+        self._entered = False  # whether the current step got past BEGIN (see _turns)
 
     # -- reading -------------------------------------------------------------------
 
@@ -141,8 +145,8 @@ class Migrator:
             MigrationError: a migration failed; the message says what ran.
             MigrationLockTimeout: another run held the lock past ``lock_timeout``.
         """
-        plan = self._plan_to(target)
-        findings = self.lint(plan)
+        plan = self._turns(lambda: self._plan_to(target))
+        findings = self._turns(lambda: self.lint(plan))
         for finding in findings:
             self.out(f"{'error' if strict else 'warning'}: {finding}")
         if strict and findings:
@@ -151,8 +155,9 @@ class Migrator:
             self.out("No migrations to apply.")
             return []
         done: list[str] = []
-        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout):
-            self._ensure_history()
+        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
+            self._held = held
+            self._turns(self._ensure_history)
             for migration in plan:
                 if self._apply(migration):
                     done.append(migration.id)
@@ -164,8 +169,9 @@ class Migrator:
         Raises:
             IrreversibleMigrationError: one of them cannot be undone (checked before anything runs).
         """
-        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout):
-            states = [s for s in self.status() if s.state != "pending"]
+        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
+            self._held = held
+            states = self._turns(lambda: [s for s in self.status() if s.state != "pending"])
             chosen = list(reversed(states))[:max(steps, 0)]
             plans = [(s, self._undo_plan(s)) for s in chosen]
             undone = []
@@ -244,24 +250,11 @@ class Migrator:
         transaction (SQLite) two processes still never run an operation twice.
         """
         started = time.perf_counter()
-        total = len(migration.operations)
-        row = self._row(migration.id)
+        row = self._turns(lambda: self._row(migration.id))
         if row is not None and row.complete:
             return False
         if self._one_transaction(migration) and row is None:
-            with self.backend.schema_transaction():
-                row = self._row(migration.id)
-                if row is None:
-                    self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
-                    for index, op in enumerate(migration.operations):
-                        try:
-                            op.apply(self.backend)
-                        except Exception as exc:
-                            raise MigrationError(
-                                f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
-                                f"{type(exc).__name__}: {exc}. It was rolled back whole: the schema and the "
-                                "history are as before it") from exc
-                    self._record(migration, total, True, insert=True)
+            row = self._turns(lambda: self._apply_whole(migration))
             if row is None:
                 self.out(f"  {migration.id} done in {time.perf_counter() - started:.2f} s")
                 return True
@@ -273,6 +266,47 @@ class Migrator:
         if did:
             self.out(f"  {migration.id} done in {time.perf_counter() - started:.2f} s")
         return did
+
+    def _apply_whole(self, migration: Migration) -> Applied | None:
+        """Apply ``migration`` in one transaction with its history row; return the row found instead, if any."""
+        total = len(migration.operations)
+        with self.backend.schema_transaction():
+            self._entered = True
+            row = self._row(migration.id)
+            if row is None:
+                self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
+                for index, op in enumerate(migration.operations):
+                    try:
+                        op.apply(self.backend)
+                    except Exception as exc:
+                        raise MigrationError(
+                            f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
+                            f"{type(exc).__name__}: {exc}. It was rolled back whole: the schema and the "
+                            "history are as before it") from exc
+                self._record(migration, total, True, insert=True)
+        return row
+
+    def _turns(self, step: Callable[[], Any]) -> Any:
+        """Run ``step``; without a session lock, wait for another run's step by trying again.
+
+        On SQLite a run's lock is each step's ``BEGIN EXCLUSIVE``: a runner that
+        cannot begin within the connection's busy timeout tries again (the step
+        reads the history afresh) until ``lock_timeout`` has passed.
+        """
+        if self._held:
+            return step()
+        deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
+        while True:
+            self._entered = False
+            try:
+                return step()
+            except LockTimeoutError as exc:
+                if self._entered:
+                    raise  # it timed out inside the step, not waiting to begin it: not a turn to wait for
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise MigrationLockTimeout(
+                        f"Another run kept the database locked for {self.lock_timeout:g} s: {exc}") from exc
+                time.sleep(0.05)
 
     def _step(self, op: Any = None) -> Any:
         """The block one step runs in: its own transaction where DDL is transactional and the op allows."""
@@ -286,14 +320,21 @@ class Migrator:
                else "it cannot run in one transaction")
         did = announced = False
         for index, op in enumerate(migration.operations):
-            try:
+            def step(index: int = index, op: Any = op) -> str:
+                nonlocal announced
                 with self._step(op):
+                    self._entered = True
                     row = self._row(migration.id)
                     if row is not None and row.complete:
-                        return did
+                        return "complete"
                     done = row.operations_done if row is not None else 0
                     if done > index:
-                        continue
+                        return "skip"  # another run did this one
+                    if done < index:
+                        raise MigrationError(
+                            f"The history of {migration.id} went back to {done} operation(s) while this run was "
+                            f"at operation {index + 1} (a rollback running at the same time?); nothing more was "
+                            "applied. Check `status` and run migrate again")
                     if not announced:
                         resumed = f", resuming after operation {done}" if done else ""
                         self.out(f"Applying {migration.id} ({total} operations, each recorded as it "
@@ -303,8 +344,10 @@ class Migrator:
                         self._record(migration, 0, False, insert=True)
                     op.apply(self.backend)
                     self._record(migration, index + 1, False, insert=False)
-                    did = True
-            except MigrationError:
+                    return "ran"
+            try:
+                outcome = self._turns(step)
+            except (MigrationError, MigrationLockTimeout):
                 raise
             except Exception as exc:
                 ran = f"Operations 1-{index} ran and are recorded" if index else "No operation ran"
@@ -313,12 +356,18 @@ class Migrator:
                     f"{type(exc).__name__}: {exc}. {ran}; the migration runs operation by operation ({why}). "
                     f"Fix the cause and run migrate again to resume at operation {index + 1}, or roll back "
                     "to undo what ran") from exc
-        with self._step():
-            row = self._row(migration.id)
-            if row is not None and row.complete:
+            if outcome == "complete":
                 return did
-            self._record(migration, total, True, insert=row is None)
-        return True
+            did = did or outcome == "ran"
+        def finish() -> bool:
+            with self._step():
+                self._entered = True
+                row = self._row(migration.id)
+                if row is not None and row.complete:
+                    return did
+                self._record(migration, total, True, insert=row is None)
+            return True
+        return bool(self._turns(finish))
 
     def _undo_plan(self, state: MigrationState) -> Any:
         m = state.migration
@@ -344,38 +393,63 @@ class Migrator:
                 row.complete or row.operations_done == state.operations_done)
 
         if callable(plan) or self._one_transaction(m):
-            with self.backend.schema_transaction():
-                if not unchanged():
-                    return False
-                self.out(f"Rolling back {m.id} ...")
-                if callable(plan):
-                    plan(self.backend)
-                else:
-                    for op in plan:
-                        op.apply(self.backend)
-                self._forget(m.id)
+            def whole() -> bool:
+                with self.backend.schema_transaction():
+                    self._entered = True
+                    if not unchanged():
+                        return False
+                    self.out(f"Rolling back {m.id} ...")
+                    if callable(plan):
+                        plan(self.backend)
+                    else:
+                        for op in plan:
+                            op.apply(self.backend)
+                    self._forget(m.id)
+                return True
+            if not self._turns(whole):
+                return False
         else:
             self.out(f"Rolling back {m.id} ...")
+            expected = len(m.operations) if state.state == "applied" else state.operations_done
             did = False
             while True:
-                with self._step():
-                    row = self._row(m.id)
-                    if row is None:
-                        break
-                    left = len(m.operations) if row.complete else row.operations_done
-                    if left == 0:
-                        self._forget(m.id)
-                        break
-                    op = m.operations[left - 1].reverse()
-                    assert op is not None  # _undo_plan checked every one
-                    try:
-                        op.apply(self.backend)
-                    except Exception as exc:
-                        raise MigrationError(
-                            f"Rolling back {m.id} failed ({op.describe()}): {type(exc).__name__}: {exc}. Its "
-                            f"first {left} operation(s) are still applied and recorded") from exc
-                    self._record(m, left - 1, False, insert=False)
-                    did = True
+                undo = m.operations[expected - 1].reverse() if expected else None
+
+                def step(undo: Any = undo) -> str:
+                    nonlocal expected
+                    with self._step(undo):
+                        self._entered = True
+                        row = self._row(m.id)
+                        if row is None:
+                            return "gone"  # another run finished the rollback
+                        left = len(m.operations) if row.complete else row.operations_done
+                        if left > expected:
+                            raise MigrationError(
+                                f"{m.id} was applied further ({left} operations) while this run rolled it back; "
+                                "nothing more was undone. Check `status` and roll back again")
+                        if left < expected:
+                            expected = left  # another run undid some: go on from there
+                            return "again"
+                        if left == 0:
+                            self._forget(m.id)
+                            return "forgot"
+                        if undo is None:
+                            raise IrreversibleMigrationError(f"{m.operations[left - 1].describe()} of {m.id} "
+                                                             "cannot be undone by itself")
+                        try:
+                            undo.apply(self.backend)
+                        except Exception as exc:
+                            raise MigrationError(
+                                f"Rolling back {m.id} failed ({undo.describe()}): {type(exc).__name__}: {exc}. "
+                                f"Its first {left} operation(s) are still applied and recorded") from exc
+                        self._record(m, left - 1, False, insert=False)
+                        expected = left - 1
+                        return "undid"
+                outcome = self._turns(step)
+                if outcome in ("gone", "forgot"):
+                    did = did or outcome == "forgot"
+                    break
+                did = did or outcome == "undid"
             if not did:
                 return False
         self.out(f"  {m.id} rolled back in {time.perf_counter() - started:.2f} s")

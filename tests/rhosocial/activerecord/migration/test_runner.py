@@ -177,7 +177,8 @@ def test_concurrent_index_on_postgres_runs_outside_a_transaction(backend, migrat
         operations = [
             ops.CreateTable("m_big", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True),
                                       ColumnDef("v", DatabaseType.INTEGER)]),
-            ops.RunSQL("INSERT INTO m_big (id, v) SELECT g, g % 7 FROM generate_series(1, 500) g"),
+            ops.RunSQL("INSERT INTO m_big (id, v) SELECT g, g % 7 FROM generate_series(1, 500) g",
+                       "DELETE FROM m_big"),
             ops.AddIndex("m_big", ("v",), concurrently=True),
         ]
     """)
@@ -186,8 +187,8 @@ def test_concurrent_index_on_postgres_runs_outside_a_transaction(backend, migrat
     runner.migrate()
     assert "each recorded as it completes" in lines[0]
     assert [i.columns for i in backend.get_indexes("m_big")] == [("v",)]
-    with pytest.raises(IrreversibleMigrationError):  # the RunSQL has no reverse
-        runner.rollback()
+    assert runner.rollback() == ["0001_t"]  # DROP INDEX CONCURRENTLY, outside a transaction too
+    assert not backend.table_exists("m_big") and history_ids(backend) == []
 
 
 def test_cli_usage_errors_and_status(backend, migrations_dir):
@@ -279,3 +280,74 @@ def test_a_partly_run_migration_resumes_even_when_made_atomic(backend, migration
     assert backend.execute("SELECT cents FROM m_money").rows[0][0] == 501  # the first step ran once
     runner.rollback()
     assert backend.execute("SELECT cents FROM m_money").rows[0][0] == 5
+
+
+def test_sqlite_runners_wait_their_turn_past_the_busy_timeout(sqlite_backend, tmp_path):
+    """A step longer than the connection's busy timeout: the other runners begin again, nothing fails."""
+    from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
+    from rhosocial.activerecord.testing.threads import run_threads
+
+    scaled_table(sqlite_backend)
+    d = tmp_path / "migrations"
+    write_migration(d, "0001_slow", None, """
+        def slow(backend):
+            import time
+            backend.execute("UPDATE m_money SET cents = cents * 100")
+            time.sleep(1.0)
+
+        operations = [ops.RunPython(slow, slow)]
+    """)
+    runners = [Migrator(SQLiteBackend(database=sqlite_backend.config.database, timeout=0.2), d, out=lambda l: None)
+               for _ in range(3)]
+    try:
+        applied = run_threads(lambda i: runners[i].migrate(), 3, timeout=60)
+        assert sorted(len(a) for a in applied) == [0, 0, 1]
+        assert sqlite_backend.execute("SELECT cents FROM m_money").rows[0][0] == 500
+        impatient = Migrator(SQLiteBackend(database=sqlite_backend.config.database, timeout=0.1), d,
+                             out=lambda l: None, lock_timeout=0.3)
+        with sqlite_backend.transaction(mode="EXCLUSIVE"):
+            from rhosocial.activerecord.backend.alter import MigrationLockTimeout
+
+            with pytest.raises(MigrationLockTimeout):
+                impatient.rollback()
+        impatient.backend.disconnect()
+    finally:
+        for r in runners:
+            r.backend.disconnect()
+
+
+def test_a_history_going_back_under_a_run_stops_it(sqlite_backend, tmp_path):
+    """SQLite has no session lock: a rollback can finish between two steps of a run. The run must stop."""
+    from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
+
+    scaled_table(sqlite_backend)
+    d = tmp_path / "migrations"
+    write_migration(d, "0001_steps", None, """
+        operations = [
+            ops.RunSQL("UPDATE m_money SET cents = cents + 1", "UPDATE m_money SET cents = cents - 1"),
+            ops.RunSQL("UPDATE m_money SET cents = cents + 10", "UPDATE m_money SET cents = cents - 10"),
+        ]
+        atomic = False
+    """)
+    other = Migrator(SQLiteBackend(database=sqlite_backend.config.database), d, out=lambda line: None)
+
+    class BetweenSteps(Migrator):
+        """Lets the other run roll back just before this run's second step begins."""
+
+        steps = 0
+
+        def _step(self, op=None):
+            self.steps += 1
+            if self.steps == 2:
+                assert other.rollback() == ["0001_steps"]
+            return super()._step(op)
+
+    run = BetweenSteps(SQLiteBackend(database=sqlite_backend.config.database), d, out=lambda line: None)
+    try:
+        with pytest.raises(MigrationError, match="went back to 0 operation"):
+            run.migrate()
+        assert sqlite_backend.execute("SELECT cents FROM m_money").rows[0][0] == 5  # step 2 never ran alone
+        assert history_ids(sqlite_backend) == []
+    finally:
+        run.backend.disconnect()
+        other.backend.disconnect()
