@@ -69,3 +69,23 @@ def test_sqlite_rebuild_refuses_to_drop_what_a_trigger_or_a_wider_check_uses(sql
     b.drop_column("q", "name")
     assert b.fetch_value("SELECT COUNT(*) FROM sqlite_master WHERE name = 'trg2'") == 1
     assert rows(b, "q", "id", "other", "n") == [(1, "b", 2)]
+
+
+def test_sqlite_rebuild_in_an_attached_database_keeps_its_index_and_trigger_there(sqlite_backend, tmp_path):
+    from rhosocial.activerecord.backend import TableName
+
+    b = sqlite_backend
+    with b.connection():
+        b.execute(f"ATTACH DATABASE '{tmp_path / 'aux.db'}' AS aux")
+        b.execute("CREATE TABLE aux.s1 (id INTEGER PRIMARY KEY, a TEXT, b TEXT DEFAULT \"dq\")")
+        b.execute("CREATE INDEX aux.ix_s1_a ON s1(a)")
+        b.execute("CREATE TABLE aux.log (what TEXT)")
+        b.execute("CREATE TRIGGER aux.tr AFTER INSERT ON s1 BEGIN INSERT INTO log VALUES (NEW.a); END")
+        b.execute("CREATE TABLE s1 (id INTEGER PRIMARY KEY, a TEXT)")  # a namesake in main, left alone
+        table = TableName("s1", "aux")
+        b.alter_column(table, ColumnDef("a", T.VARCHAR, length=20, nullable=True))
+        b.execute("INSERT INTO aux.s1 (a) VALUES ('x')")
+        assert [i.name for i in b.get_indexes(table)] == ["ix_s1_a"]
+        assert b.get_indexes("s1") == []
+        assert b.execute("SELECT what FROM aux.log").rows == [("x",)]
+        assert b.execute("SELECT b FROM aux.s1").rows == [("dq",)]  # a double-quoted default survives

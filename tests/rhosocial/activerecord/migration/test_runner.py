@@ -351,3 +351,19 @@ def test_a_history_going_back_under_a_run_stops_it(sqlite_backend, tmp_path):
     finally:
         run.backend.disconnect()
         other.backend.disconnect()
+
+
+def test_rolling_back_a_migration_that_failed_at_its_first_step(backend, migrations_dir):
+    write_migration(migrations_dir, "0001_bad", None, """
+        operations = [ops.RunSQL("UPDATE m_no_such_table SET x = 1", "SELECT 1")]
+        atomic = False
+    """)
+    runner = Migrator(backend, migrations_dir, out=lambda line: None)
+    with pytest.raises(MigrationError, match="No operation ran"):
+        runner.migrate()
+    if backend.capabilities.supports_transactional_ddl:  # the step and its history row rolled back together
+        assert [s.state for s in runner.status()] == ["pending"] and runner.rollback() == []
+    else:  # MySQL: the row was written before the step; rolling back removes it, and says so
+        assert [(s.state, s.operations_done) for s in runner.status()] == [("partial", 0)]
+        assert runner.rollback() == ["0001_bad"]
+    assert history_ids(backend) == []

@@ -246,6 +246,12 @@ class TestSchemaChanges:
         b.drop_column("kit_alter_parent", "score")
         assert [i.columns for i in b.get_indexes("kit_alter_parent") if "score" in i.columns] == []
         assert rows(b, "kit_alter_parent", "id", "name") == [(1, "ann"), (2, "bob"), (3, "cy")]
+        # An index a kept foreign key leans on (MySQL needs one) stays usable for it.
+        b.create_index("kit_alter_child", ["parent_id", "qty"], "ix_kit_alter_parent_qty")
+        b.drop_column("kit_alter_child", "qty")
+        assert [c.name for c in b.get_columns("kit_alter_child")] == ["id", "parent_id"]
+        if b.capabilities.supports_foreign_keys:
+            assert [fk.columns for fk in b.get_foreign_keys("kit_alter_child")] == [("parent_id",)]
 
     def test_widening_an_auto_increment_key_keeps_it_generated(self, backend):
         requires(backend, "supports_schema_changes")

@@ -589,8 +589,14 @@ class MySQLBackend(StorageBackend):
         MySQL refuses to drop a column a foreign key uses, and MariaDB one in a
         multi-column UNIQUE; PostgreSQL drops those with the column, and so does this.
         """
-        keys = [k.name for k in self.get_foreign_keys(table) if column in k.columns and k.name]
-        indexes = [i.name for i in self.get_indexes(table) if column in i.columns and len(i.columns) > 1]
+        foreign = self.get_foreign_keys(table)
+        keys = [k.name for k in foreign if column in k.columns and k.name]
+        kept = [k.columns for k in foreign if column not in k.columns]
+        # A multi-column UNIQUE cannot shrink (MariaDB refuses); other indexes shrink by themselves,
+        # and one that a kept foreign key needs must stay.
+        indexes = [i.name for i in self.get_indexes(table)
+                   if column in i.columns and len(i.columns) > 1 and i.unique
+                   and not any(i.columns[:len(cols)] == cols for cols in kept)]
         dialect: MySQLDialect = self.dialect  # type: ignore[assignment]
         self._ddl([dialect.drop_column_with_sql(table, column, keys, indexes)])
 

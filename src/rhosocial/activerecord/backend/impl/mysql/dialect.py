@@ -222,7 +222,8 @@ class MySQLDialect(SQLDialectBase):
 
         q = self.quote_identifier
         if column.autoincrement:  # keep AUTO_INCREMENT (the key itself stays as it is)
-            sql_type = self.get_column_type(column.db_type) if column.db_type in _INTEGER_TYPES else "BIGINT"
+            known = column.db_type in _INTEGER_TYPES or column.db_type is DatabaseType.CUSTOM
+            sql_type = self.get_column_type(column.db_type, **column.type_params()) if known else "BIGINT"
             return [f"ALTER TABLE {q(table)} MODIFY COLUMN {q(column.name)} {sql_type} NOT NULL AUTO_INCREMENT"]
         plain = replace(column, primary_key=False, unique=False, check=None,
                         nullable=column.nullable and not column.primary_key)

@@ -85,7 +85,8 @@ class TableShape:
 
 
 #: A default SQLite takes without parentheses: a number, a string or blob literal, NULL, TRUE/FALSE, CURRENT_*.
-LITERAL = re.compile(r"^(?:[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|'(?:[^']|'')*'|[xX]'[0-9A-Fa-f]*'|NULL|TRUE|FALSE"
+LITERAL = re.compile(r"^(?:[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[xX]'[0-9A-Fa-f]*'"
+                     r"|NULL|TRUE|FALSE"
                      r"|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME)$", re.I)
 STRING_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
@@ -207,7 +208,7 @@ def _rebuild(backend: "SQLiteBackend", table: str, change: Callable[[TableShape]
     for kind, name, sql in extras:
         if kind == "index" and not set(index_columns.get(name, ())) <= kept:
             continue  # an index on a dropped column goes with it
-        backend.execute_raw(sql)
+        backend.execute_raw(_in_schema(sql, q(schema)) if schema else sql)
     if sequence is not None:  # AUTOINCREMENT never reuses an id: keep its high-water mark
         master_of = f"{q(schema)}.sqlite_sequence" if schema else "sqlite_sequence"
         backend.execute_raw(f"UPDATE {master_of} SET seq = MAX(seq, ?) WHERE name = ?", (sequence, bare))
@@ -240,3 +241,15 @@ def _sequence(backend: "SQLiteBackend", schema: str | None, bare: str) -> int | 
     found = backend.execute_raw(
         f"SELECT seq FROM {q(schema) + '.' if schema else ''}sqlite_sequence WHERE name = ?", (bare,)).rows
     return int(found[0][0]) if found else None
+
+
+_CREATE_HEAD = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+|TEMP\s+|TEMPORARY\s+)?(?:INDEX|TRIGGER)\s+"
+                          r"(?:IF\s+NOT\s+EXISTS\s+)?", re.I)
+
+
+def _in_schema(sql: str, schema: str) -> str:
+    """An index's or trigger's stored SQL (SQLite keeps it without the schema), made in ``schema`` again."""
+    head = _CREATE_HEAD.match(sql)
+    if head is None:
+        raise NotSupportedError(f"Cannot tell where to recreate {sql[:60]!r} in {schema}")
+    return sql[:head.end()] + schema + "." + sql[head.end():]
