@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..backend.alter import MIGRATION_LOCK, MigrationLockTimeout
-from ..backend.errors import LockTimeoutError
+from ..backend.errors import DatabaseError, LockTimeoutError
 from ..backend.typing import ColumnDef, DatabaseType
 from .files import Migration, MigrationError, load_directory
 from .lint import Finding, lint_migration
@@ -87,6 +87,7 @@ class Migrator:
         self.models = list(models)
         self._held = False  # whether the run holds a session lock (else each step's transaction is the lock)
         self._entered = False  # whether the current step got past BEGIN (see _turns)
+        self._deadline: float | None = None  # when waiting for turns gives up (lock_timeout from the call)
 
     # -- reading -------------------------------------------------------------------
 
@@ -145,6 +146,7 @@ class Migrator:
             MigrationError: a migration failed; the message says what ran.
             MigrationLockTimeout: another run held the lock past ``lock_timeout``.
         """
+        self._deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
         plan = self._turns(lambda: self._plan_to(target))
         findings = self._turns(lambda: self.lint(plan))
         for finding in findings:
@@ -157,10 +159,14 @@ class Migrator:
         done: list[str] = []
         with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
             self._held = held
-            self._turns(self._ensure_history)
-            for migration in plan:
-                if self._apply(migration):
-                    done.append(migration.id)
+            try:
+                self._turns(self._ensure_history)
+                # Planned again under the lock: another run may have migrated or rolled back meanwhile.
+                for migration in self._turns(lambda: self._plan_to(target)):
+                    if self._apply(migration):
+                        done.append(migration.id)
+            finally:
+                self._held = False
         return done
 
     def rollback(self, steps: int = 1) -> list[str]:
@@ -169,15 +175,19 @@ class Migrator:
         Raises:
             IrreversibleMigrationError: one of them cannot be undone (checked before anything runs).
         """
+        self._deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
         with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
             self._held = held
-            states = self._turns(lambda: [s for s in self.status() if s.state != "pending"])
-            chosen = list(reversed(states))[:max(steps, 0)]
-            plans = [(s, self._undo_plan(s)) for s in chosen]
-            undone = []
-            for state, plan in plans:
-                if self._unapply(state, plan):
-                    undone.append(state.migration.id)
+            try:
+                states = self._turns(lambda: [s for s in self.status() if s.state != "pending"])
+                chosen = list(reversed(states))[:max(steps, 0)]
+                plans = [(s, self._undo_plan(s)) for s in chosen]
+                undone = []
+                for state, plan in plans:
+                    if self._unapply(state, plan):
+                        undone.append(state.migration.id)
+            finally:
+                self._held = False
             if not undone:
                 self.out("No migrations to roll back.")
             return undone
@@ -229,9 +239,30 @@ class Migrator:
         else:
             result = b.execute(
                 f"UPDATE {q(HISTORY_TABLE)} SET {q('applied_at')} = {ph(1)}, {q('operations_done')} = {ph(2)}, "
-                f"{q('complete')} = {ph(3)} WHERE {q('id')} = {ph(4)}", (now, done, int(complete), migration.id))
+                f"{q('complete')} = {ph(3)}, {q('operations_total')} = {ph(4)} WHERE {q('id')} = {ph(5)}",
+                (now, done, int(complete), len(migration.operations), migration.id))
             if result.affected_rows != 1:
                 raise MigrationError(f"The history row of {migration.id} was not there to update")
+
+    def _check_neighbours(self, migration: Migration, undoing: bool) -> None:
+        """Under a step's lock: the migration before is applied (to apply), none after is (to undo).
+
+        Without a session lock (SQLite) another run may have moved the history
+        since this run planned; then this run stops rather than apply out of order.
+        """
+        b = self.backend
+        q = b.dialect.quote_identifier
+        found = {r[0]: bool(r[1]) for r in b.execute(
+            f"SELECT {q('id')}, {q('complete')} FROM {q(HISTORY_TABLE)}").rows}
+        ids = [m.id for m in self.migrations()]
+        if undoing:
+            later = [i for i in ids[ids.index(migration.id) + 1:] if i in found]
+            if later:
+                raise MigrationError(f"{', '.join(later)} was applied after {migration.id} meanwhile (another run); "
+                                     f"{migration.id} was not rolled back. Check `status`")
+        elif migration.previous is not None and not found.get(migration.previous):
+            raise MigrationError(f"{migration.previous} is no longer applied (rolled back by another run "
+                                 f"meanwhile?); {migration.id}, which follows it, was not applied. Check `status`")
 
     def _forget(self, migration_id: str) -> None:
         b = self.backend
@@ -270,10 +301,22 @@ class Migrator:
     def _apply_whole(self, migration: Migration) -> Applied | None:
         """Apply ``migration`` in one transaction with its history row; return the row found instead, if any."""
         total = len(migration.operations)
+        try:
+            return self._apply_whole_in(migration, total)
+        except (MigrationError, MigrationLockTimeout):
+            raise
+        except DatabaseError as exc:
+            if not self._entered:
+                raise  # waiting to begin (SQLite's turn): _turns decides
+            raise MigrationError(f"{migration.id} failed as it committed: {type(exc).__name__}: {exc}. It was rolled "
+                                 "back whole: the schema and the history are as before it") from exc
+
+    def _apply_whole_in(self, migration: Migration, total: int) -> Applied | None:
         with self.backend.schema_transaction():
             self._entered = True
             row = self._row(migration.id)
             if row is None:
+                self._check_neighbours(migration, undoing=False)
                 self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
                 for index, op in enumerate(migration.operations):
                     try:
@@ -295,7 +338,7 @@ class Migrator:
         """
         if self._held:
             return step()
-        deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
+        deadline = self._deadline
         while True:
             self._entered = False
             try:
@@ -308,11 +351,17 @@ class Migrator:
                         f"Another run kept the database locked for {self.lock_timeout:g} s: {exc}") from exc
                 time.sleep(0.05)
 
-    def _step(self, op: Any = None) -> Any:
-        """The block one step runs in: its own transaction where DDL is transactional and the op allows."""
-        if self.backend.capabilities.supports_transactional_ddl and (op is None or op.transactional):
-            return self.backend.schema_transaction()
-        return contextlib.nullcontext()
+    def _step(self, op: Any = None, migration: Migration | None = None) -> Any:
+        """The block one step runs in: its own transaction where DDL is transactional and the step allows.
+
+        ``atomic = False`` asks for no transaction at all, and an operation may
+        refuse one (CONCURRENTLY); without a session lock (SQLite) every step
+        is a transaction still, since that transaction is the lock.
+        """
+        if not self.backend.capabilities.supports_transactional_ddl:
+            return contextlib.nullcontext()
+        wanted = (op is None or op.transactional) and (migration is None or migration.atomic)
+        return self.backend.schema_transaction() if wanted or not self._held else contextlib.nullcontext()
 
     def _apply_in_steps(self, migration: Migration) -> bool:
         total = len(migration.operations)
@@ -322,14 +371,19 @@ class Migrator:
         for index, op in enumerate(migration.operations):
             def step(index: int = index, op: Any = op) -> str:
                 nonlocal announced
-                with self._step(op):
+                with self._step(op, migration):
                     self._entered = True
                     row = self._row(migration.id)
                     if row is not None and row.complete:
                         return "complete"
                     done = row.operations_done if row is not None else 0
+                    if done > total:
+                        raise MigrationError(f"The history says {done} operations of {migration.id} ran, but its "
+                                             f"file has {total} (was it edited after it ran?)")
                     if done > index:
                         return "skip"  # another run did this one
+                    if row is None:
+                        self._check_neighbours(migration, undoing=False)
                     if done < index:
                         raise MigrationError(
                             f"The history of {migration.id} went back to {done} operation(s) while this run was "
@@ -365,18 +419,28 @@ class Migrator:
                 row = self._row(migration.id)
                 if row is not None and row.complete:
                     return did
+                if row is None:
+                    self._check_neighbours(migration, undoing=False)
                 self._record(migration, total, True, insert=row is None)
-            return True
+            return did or not migration.operations  # an empty migration is this run's to record
         return bool(self._turns(finish))
 
     def _undo_plan(self, state: MigrationState) -> Any:
         m = state.migration
+        if state.operations_done > len(m.operations):
+            raise MigrationError(f"The history says {state.operations_done} operations of {m.id} ran, but its file "
+                                 f"has {len(m.operations)} (was it edited after it ran?). Nothing was rolled back")
         done = m.operations if state.state == "applied" else m.operations[:state.operations_done]
         if m.down is not None and state.state == "applied":
             return m.down
         undo = reverse_all(done)
         if undo is None:
             stuck = next(op for op in reversed(done) if op.reverse() is None)
+            if m.down is not None:  # partly applied: down() undoes a whole migration, not a part
+                raise IrreversibleMigrationError(
+                    f"{m.id} ran {state.operations_done} of {len(m.operations)} operations, and {stuck.describe()} "
+                    "cannot be undone by itself (its down() undoes the whole migration): finish it with migrate, "
+                    "then roll it back. Nothing was rolled back")
             raise IrreversibleMigrationError(
                 f"{m.id} cannot be rolled back: {stuck.describe()} cannot be undone by itself; write a "
                 f"down(backend) in {m.path.name}. Nothing was rolled back")
@@ -393,11 +457,16 @@ class Migrator:
                 row.complete or row.operations_done == state.operations_done)
 
         if callable(plan) or self._one_transaction(m):
+            # down() of a migration that cannot run in one transaction (CONCURRENTLY ...) runs outside one,
+            # under the session lock; without a session lock (SQLite) the transaction is the lock.
+            atomic = self._one_transaction(m) or not self._held
+
             def whole() -> bool:
-                with self.backend.schema_transaction():
+                with self.backend.schema_transaction() if atomic else self.backend.connection():
                     self._entered = True
                     if not unchanged():
                         return False
+                    self._check_neighbours(m, undoing=True)
                     self.out(f"Rolling back {m.id} ...")
                     if callable(plan):
                         plan(self.backend)
@@ -406,18 +475,29 @@ class Migrator:
                             op.apply(self.backend)
                     self._forget(m.id)
                 return True
-            if not self._turns(whole):
-                return False
+            try:
+                if not self._turns(whole):
+                    return False
+            except (MigrationError, MigrationLockTimeout):
+                raise
+            except Exception as exc:
+                if isinstance(exc, LockTimeoutError) and not self._entered:
+                    raise
+                what = "down()" if callable(plan) else "its operations' undo"
+                state_now = ("nothing was rolled back" if atomic and self.backend.capabilities.supports_transactional_ddl
+                             else "what down() did before failing stays; the history still says it is applied")
+                raise MigrationError(f"Rolling back {m.id} failed in {what}: {type(exc).__name__}: {exc}; "
+                                     f"{state_now}") from exc
         else:
-            self.out(f"Rolling back {m.id} ...")
             expected = len(m.operations) if state.state == "applied" else state.operations_done
-            did = False
+            initial = expected
+            did = announced = False
             while True:
                 undo = m.operations[expected - 1].reverse() if expected else None
 
                 def step(undo: Any = undo) -> str:
-                    nonlocal expected
-                    with self._step(undo):
+                    nonlocal expected, announced
+                    with self._step(undo, m):
                         self._entered = True
                         row = self._row(m.id)
                         if row is None:
@@ -430,6 +510,10 @@ class Migrator:
                         if left < expected:
                             expected = left  # another run undid some: go on from there
                             return "again"
+                        if not announced:
+                            self._check_neighbours(m, undoing=True)
+                            self.out(f"Rolling back {m.id} ...")
+                            announced = True
                         if left == 0:
                             self._forget(m.id)
                             return "forgot"
@@ -447,7 +531,8 @@ class Migrator:
                         return "undid"
                 outcome = self._turns(step)
                 if outcome in ("gone", "forgot"):
-                    did = did or outcome == "forgot"
+                    # Removing the row of a migration that ran nothing is this run's work.
+                    did = did or (outcome == "forgot" and initial == 0)
                     break
                 did = did or outcome == "undid"
             if not did:

@@ -187,6 +187,16 @@ def test_concurrent_index_on_postgres_runs_outside_a_transaction(backend, migrat
     runner.migrate()
     assert "each recorded as it completes" in lines[0]
     assert [i.columns for i in backend.get_indexes("m_big")] == [("v",)]
+    # A down() of such a migration runs outside a transaction too.
+    write_migration(migrations_dir, "0002_by_hand", "0001_t", """
+        operations = [ops.RunSQL("CREATE INDEX CONCURRENTLY ix_by_hand ON m_big (id, v)")]
+        atomic = False
+
+        def down(backend):
+            backend.drop_index("m_big", "ix_by_hand", concurrently=True)
+    """)
+    assert runner.migrate() == ["0002_by_hand"]
+    assert runner.rollback() == ["0002_by_hand"]
     assert runner.rollback() == ["0001_t"]  # DROP INDEX CONCURRENTLY, outside a transaction too
     assert not backend.table_exists("m_big") and history_ids(backend) == []
 
@@ -361,9 +371,86 @@ def test_rolling_back_a_migration_that_failed_at_its_first_step(backend, migrati
     runner = Migrator(backend, migrations_dir, out=lambda line: None)
     with pytest.raises(MigrationError, match="No operation ran"):
         runner.migrate()
-    if backend.capabilities.supports_transactional_ddl:  # the step and its history row rolled back together
+    if backend.name == "sqlite":  # each step is a transaction there (it is the lock): the row went with it
         assert [s.state for s in runner.status()] == ["pending"] and runner.rollback() == []
-    else:  # MySQL: the row was written before the step; rolling back removes it, and says so
+    else:  # atomic = False: no transaction; the row was written before the step. Rolling back removes it
         assert [(s.state, s.operations_done) for s in runner.status()] == [("partial", 0)]
         assert runner.rollback() == ["0001_bad"]
     assert history_ids(backend) == []
+
+
+def test_migrate_plans_again_under_the_lock(backend, backend_factory, migrations_dir):
+    """Another run rolls back between this run's first look and its lock: both migrations apply, in order."""
+    two_migrations(migrations_dir)
+    Migrator(backend, migrations_dir, out=lambda line: None).migrate("1")
+    other = Migrator(backend_factory(), migrations_dir, out=lambda line: None)
+
+    class SlowToLock(Migrator):
+        def lint(self, migrations=None):  # runs after the first plan, before the lock
+            assert other.rollback() == ["0001_people"]
+            return super().lint(migrations)
+
+    run = SlowToLock(backend_factory(), migrations_dir, out=lambda line: None)
+    assert run.migrate() == ["0001_people", "0002_age"]
+    assert history_ids(backend) == ["0001_people", "0002_age"]
+    assert backend.execute("SELECT id, name, age FROM m_people").rows == [(1, "ann", 30)]
+
+
+def test_sqlite_rollback_stops_when_a_later_migration_arrived_meanwhile(sqlite_backend, tmp_path):
+    from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
+
+    d = tmp_path / "migrations"
+    two_migrations(d)
+    path = sqlite_backend.config.database
+    Migrator(SQLiteBackend(database=path), d, out=lambda line: None).migrate()
+    write_migration(d, "0003_more", "0002_age", """
+        operations = [ops.AddColumn("m_people", ColumnDef("city", DatabaseType.VARCHAR, length=20))]
+    """)
+    other = Migrator(SQLiteBackend(database=path), d, out=lambda line: None)
+
+    class Slow(Migrator):
+        def _undo_plan(self, state):  # after this run chose 0002_age, another run applies 0003
+            assert other.migrate() == ["0003_more"]
+            return super()._undo_plan(state)
+
+    run = Slow(SQLiteBackend(database=path), d, out=lambda line: None)
+    try:
+        with pytest.raises(MigrationError, match="0003_more was applied after 0002_age meanwhile"):
+            run.rollback()
+        assert history_ids(sqlite_backend) == ["0001_people", "0002_age", "0003_more"]
+        assert "age" in [c.name for c in sqlite_backend.get_columns("m_people")]
+    finally:
+        run.backend.disconnect()
+        other.backend.disconnect()
+
+
+def test_failures_in_down_and_at_commit_name_the_migration(backend, migrations_dir):
+    write_migration(migrations_dir, "0001_t", None, """
+        operations = [ops.CreateTable("m_t", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True)])]
+
+        def down(backend):
+            backend.execute("DROP TABLE m_no_such_table")
+    """)
+    runner = Migrator(backend, migrations_dir, out=lambda line: None)
+    runner.migrate()
+    with pytest.raises(MigrationError, match="Rolling back 0001_t failed in down"):
+        runner.rollback()
+    assert history_ids(backend) == ["0001_t"] and backend.table_exists("m_t")
+
+
+def test_sqlite_a_foreign_key_broken_by_a_migration_fails_it_whole(sqlite_backend, tmp_path):
+    from rhosocial.activerecord.backend import ColumnDef, DatabaseType as T
+
+    b = sqlite_backend
+    b.create_table("m_p", [ColumnDef("id", T.INTEGER, primary_key=True)])
+    b.create_table("m_c", [ColumnDef("id", T.INTEGER, primary_key=True),
+                           ColumnDef("p_id", T.INTEGER, references=("m_p", "id"))])
+    b.execute("INSERT INTO m_p (id) VALUES (1)")
+    b.execute("INSERT INTO m_c (id, p_id) VALUES (1, 1)")
+    d = tmp_path / "migrations"
+    write_migration(d, "0001_orphan", None, """
+        operations = [ops.RunSQL("DELETE FROM m_p")]   # foreign keys are off during a migration
+    """)
+    with pytest.raises(MigrationError, match="0001_orphan failed as it committed.*foreign keys point nowhere"):
+        Migrator(b, d, out=lambda line: None).migrate()
+    assert b.execute("SELECT COUNT(*) FROM m_p").rows[0][0] == 1 and history_ids(b) == []
