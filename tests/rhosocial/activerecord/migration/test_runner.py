@@ -346,11 +346,11 @@ def test_a_history_going_back_under_a_run_stops_it(sqlite_backend, tmp_path):
 
         steps = 0
 
-        def _step(self, op=None):
+        def _step(self, op=None, migration=None):
             self.steps += 1
             if self.steps == 2:
                 assert other.rollback() == ["0001_steps"]
-            return super()._step(op)
+            return super()._step(op, migration)
 
     run = BetweenSteps(SQLiteBackend(database=sqlite_backend.config.database), d, out=lambda line: None)
     try:
