@@ -23,8 +23,8 @@ import rhosocial.activerecord
 from rhosocial.activerecord import ActiveRecord, Field, StaleObjectError
 from rhosocial.activerecord.backend import DatabaseError, NotSupportedError, QueryTimeoutError, TransactionError
 from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
-from rhosocial.activerecord.model.mixins import OptimisticLockMixin
 from rhosocial.activerecord.testing.aio import run_async
+from rhosocial.activerecord.testing.conformance.model_concurrency import KitCounter, KitVersioned
 
 
 class Ticket(ActiveRecord):
@@ -34,16 +34,6 @@ class Ticket(ActiveRecord):
     state: str = Field(max_length=20, default="new")
 
 
-class Tally(ActiveRecord):
-    __tablename__ = "async_tallies"
-    n: int = 0
-
-
-class VersionedTally(OptimisticLockMixin, ActiveRecord):
-    __tablename__ = "async_versioned_tallies"
-    n: int = 0
-
-
 PACKAGE = os.path.dirname(rhosocial.activerecord.__file__)
 SLEEP = {"postgres": "SELECT pg_sleep(5)", "mysql": "SELECT SLEEP(5)",
          "sqlite": "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"}
@@ -51,7 +41,7 @@ SLEEP = {"postgres": "SELECT pg_sleep(5)", "mysql": "SELECT SLEEP(5)",
 
 @pytest.fixture
 def models(bind):
-    backend = bind(Ticket, Tally, VersionedTally)
+    backend = bind(Ticket, KitCounter, KitVersioned)
     yield backend
     backend.disconnect()
 
@@ -83,14 +73,14 @@ def test_100_tasks_x_50_create_find_update_cycles(models):
 
 
 def test_1600_increments_with_row_locks_in_atransaction(models):
-    counter = Tally.create(n=0)
+    counter = KitCounter.create(n=0)
     lock = models.capabilities.supports_for_update  # SQLite serializes write transactions instead
 
     async def main() -> None:
         async def work() -> None:
             for _ in range(100):
-                async with Tally.atransaction():
-                    query = Tally.where(id=counter.id)
+                async with KitCounter.atransaction():
+                    query = KitCounter.where(id=counter.id)
                     row = await (query.for_update() if lock else query).aone()
                     row.n += 1
                     await row.asave()
@@ -98,17 +88,17 @@ def test_1600_increments_with_row_locks_in_atransaction(models):
         await asyncio.gather(*(work() for _ in range(16)))
 
     run_async(main, timeout=600)
-    assert Tally.find(counter.id).n == 1600
-    assert models.fetch_value(f"SELECT n FROM {models.dialect.quote_identifier('async_tallies')}") == 1600
+    assert KitCounter.find(counter.id).n == 1600
+    assert models.fetch_value(f"SELECT n FROM {models.dialect.quote_identifier(KitCounter.table_name())}") == 1600
 
 
 def test_1600_increments_with_optimistic_locking_and_retries(models):
-    counter = VersionedTally.create(n=0)
+    counter = KitVersioned.create(n=0)
     conflicts = [0]
 
     async def main() -> None:
         async def increment() -> None:
-            row = await VersionedTally.afind(counter.id)
+            row = await KitVersioned.afind(counter.id)
             row.n += 1
             await asyncio.sleep(0)  # let another task read the same version
             try:
@@ -119,13 +109,13 @@ def test_1600_increments_with_optimistic_locking_and_retries(models):
 
         async def work() -> None:
             for _ in range(100):
-                await VersionedTally.arun_in_transaction(increment, retries=10_000, backoff=0.001,
+                await KitVersioned.arun_in_transaction(increment, retries=10_000, backoff=0.001,
                                                          max_backoff=0.01)
 
         await asyncio.gather(*(work() for _ in range(16)))
 
     run_async(main, timeout=600)
-    final = VersionedTally.find(counter.id)
+    final = KitVersioned.find(counter.id)
     assert (final.n, final.lock_version) == (1600, 1600)
     if not models.capabilities.serializes_write_transactions:  # (SQLite's BEGIN IMMEDIATE: no race)
         assert conflicts[0] > 0  # the tasks really raced
@@ -137,8 +127,8 @@ def test_cancelled_during_a_statement_in_a_transaction(models):
         started = asyncio.Event()
 
         async def doomed() -> None:
-            async with Tally.atransaction():
-                await Tally.acreate(n=1)
+            async with KitCounter.atransaction():
+                await KitCounter.acreate(n=1)
                 started.set()
                 await models.aexecute(SLEEP[models.name])
 
@@ -152,14 +142,14 @@ def test_cancelled_during_a_statement_in_a_transaction(models):
         assert pool is not None
         stats = pool.stats()
         assert stats.checked_out == 0 and stats.discarded >= 1, stats
-        assert await Tally.acount() == 0
+        assert await KitCounter.acount() == 0
         for i in range(100):
-            await Tally.acreate(n=i)
-        assert await Tally.acount() == 100
+            await KitCounter.acreate(n=i)
+        assert await KitCounter.acount() == 100
         assert pool.stats().checked_out == 0
 
     run_async(main, timeout=120)
-    assert Tally.count() == 100
+    assert KitCounter.count() == 100
 
 
 def test_timeout_through_asyncio(models):
@@ -286,11 +276,11 @@ def test_sync_threads_beside_an_event_loop(models):
 
 def test_to_thread_inside_atransaction_is_refused(models):
     async def main() -> None:
-        async with Tally.atransaction():
-            await Tally.acreate(n=1)
+        async with KitCounter.atransaction():
+            await KitCounter.acreate(n=1)
             with pytest.raises(TransactionError, match="to_thread"):
-                await asyncio.to_thread(Tally.create, n=2)
-        assert await Tally.query().apluck("n") == [1]
+                await asyncio.to_thread(KitCounter.create, n=2)
+        assert await KitCounter.query().apluck("n") == [1]
 
     run_async(main)
 
@@ -431,12 +421,12 @@ def test_a_sync_call_that_would_hang_the_loop_raises(tmp_path):
 
 def test_records_tell_the_truth_after_an_async_rollback_or_cancellation(models):
     """A record written in a transaction that rolled back (or was cancelled) claims no write."""
-    kept = Tally.create(n=1)
+    kept = KitCounter.create(n=1)
 
     async def main() -> None:
         with pytest.raises(ZeroDivisionError):
-            async with Tally.atransaction():
-                made = await Tally.acreate(n=2)
+            async with KitCounter.atransaction():
+                made = await KitCounter.acreate(n=2)
                 kept.n = 10
                 await kept.asave()
                 assert not made.is_new_record
@@ -445,11 +435,11 @@ def test_records_tell_the_truth_after_an_async_rollback_or_cancellation(models):
         assert kept.is_dirty and kept.changes == {"n": (1, 10)}  # the update is pending again
 
         written = asyncio.Event()
-        holder: list[Tally] = []
+        holder: list[KitCounter] = []
 
         async def doomed() -> None:
-            async with Tally.atransaction():
-                holder.append(await Tally.acreate(n=3))
+            async with KitCounter.atransaction():
+                holder.append(await KitCounter.acreate(n=3))
                 written.set()
                 await asyncio.Event().wait()
 
@@ -459,7 +449,7 @@ def test_records_tell_the_truth_after_an_async_rollback_or_cancellation(models):
         with pytest.raises(asyncio.CancelledError):
             await task
         assert holder[0].is_new_record and holder[0].id is None
-        assert sorted(await Tally.query().apluck("n")) == [1]
+        assert sorted(await KitCounter.query().apluck("n")) == [1]
 
     run_async(main)
 
@@ -475,18 +465,18 @@ def test_a_connection_lost_in_an_async_transaction_claims_nothing(models):
     who, end = SESSION[models.name]
 
     async def main() -> None:
-        made: list[Tally] = []
+        made: list[KitCounter] = []
         with pytest.raises(DatabaseError):
-            async with Tally.atransaction():
-                made.append(await Tally.acreate(n=5))
+            async with KitCounter.atransaction():
+                made.append(await KitCounter.acreate(n=5))
                 pid = await models.afetch_value(who)
                 await asyncio.to_thread(models.execute, end.format(int(pid)))  # from another session
                 await asyncio.sleep(0.2)
-                await Tally.acreate(n=6)  # the session is gone
+                await KitCounter.acreate(n=6)  # the session is gone
         assert made[0].is_new_record and made[0].id is None
         assert models.async_pool().stats().checked_out == 0
-        assert await Tally.acount() == 0
-        await Tally.acreate(n=7)  # a fresh connection serves the next call
-        assert await Tally.query().apluck("n") == [7]
+        assert await KitCounter.acount() == 0
+        await KitCounter.acreate(n=7)  # a fresh connection serves the next call
+        assert await KitCounter.query().apluck("n") == [7]
 
     run_async(main)

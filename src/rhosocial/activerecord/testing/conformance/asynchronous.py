@@ -17,10 +17,10 @@ import pytest
 from rhosocial.activerecord import ActiveRecord, AsyncLazyLoadError, Field, belongs_to, has_many
 from rhosocial.activerecord.backend import DatabaseError, PoolTimeoutError, TransactionError, UniqueViolationError
 from rhosocial.activerecord.errors import ActiveRecordError, RecordNotFound
-from rhosocial.activerecord.model.mixins import OptimisticLockMixin
 
 from ..aio import run_async
 from ..capability import requires
+from .model_concurrency import KitCounter, KitVersioned
 
 TASKS = 16
 
@@ -39,16 +39,6 @@ class AsyncBook(ActiveRecord):
     author = belongs_to("AsyncAuthor", foreign_key="author_id")
 
 
-class AsyncCounter(ActiveRecord):
-    __tablename__ = "kit_async_counters"
-    n: int = 0
-
-
-class AsyncVersioned(OptimisticLockMixin, ActiveRecord):
-    __tablename__ = "kit_async_versioned"
-    n: int = 0
-
-
 class AsyncHooked(ActiveRecord):
     """``async def`` hooks: awaited inside ``asave()``, refused by ``save()``."""
 
@@ -58,14 +48,14 @@ class AsyncHooked(ActiveRecord):
 
     async def before_save(self) -> None:  # type: ignore[override]
         await asyncio.sleep(0)
-        await AsyncCounter.acreate(n=-1)  # an awaited write inside the save's transaction
+        await KitCounter.acreate(n=-1)  # an awaited write inside the save's transaction
         AsyncHooked.journal.append(f"before {self.name}")
 
     def after_commit(self) -> None:
         AsyncHooked.journal.append(f"commit {self.name}")
 
 
-MODELS = (AsyncAuthor, AsyncBook, AsyncCounter, AsyncVersioned, AsyncHooked)
+MODELS = (AsyncAuthor, AsyncBook, KitCounter, KitVersioned, AsyncHooked)
 
 
 class _AsyncModels:
@@ -143,21 +133,21 @@ class TestAsyncModels(_AsyncModels):
         run_async(main)
 
     def test_backend_twins(self, amodels):
-        table = amodels.dialect.quote_identifier(AsyncCounter.table_name())
+        table = amodels.dialect.quote_identifier(KitCounter.table_name())
 
         async def main() -> None:
             await amodels.aconnect()
             assert await amodels.acapabilities() is amodels.capabilities
             assert await amodels.aping()
-            await AsyncCounter.acreate(n=7)
+            await KitCounter.acreate(n=7)
             assert await amodels.afetch_value(f"SELECT n FROM {table}") == 7
             rows = await amodels.afetch_all(f"SELECT n FROM {table}")
             assert rows == [{"n": 7}]
             assert (await amodels.afetch_one(f"SELECT n FROM {table}")) == {"n": 7}
             result = await amodels.aexecute(f"UPDATE {table} SET n = n + 1")
             assert result.affected_rows == 1
-            assert await amodels.atable_exists(AsyncCounter.table_name())
-            assert [c.name for c in await amodels.aget_columns(AsyncCounter.table_name())] == ["id", "n"]
+            assert await amodels.atable_exists(KitCounter.table_name())
+            assert [c.name for c in await amodels.aget_columns(KitCounter.table_name())] == ["id", "n"]
             pool = amodels.async_pool()
             assert pool is not None and pool.stats().checked_out == 0
 
@@ -165,7 +155,7 @@ class TestAsyncModels(_AsyncModels):
 
     def test_errors_are_translated_as_in_sync_code(self, amodels):
         """The same driver failure gives the same error class, code and message either way."""
-        table = amodels.dialect.quote_identifier(AsyncCounter.table_name())
+        table = amodels.dialect.quote_identifier(KitCounter.table_name())
         insert = f"INSERT INTO {table} (id, n) VALUES (1, 0)"
         failing = ["SELEC 1", insert, f"SELECT nope FROM {table}"]
         amodels.execute(insert)
@@ -193,15 +183,15 @@ class TestAsyncModels(_AsyncModels):
 
     def test_sync_and_async_share_models_and_data(self, amodels):
         """A sync write is seen by async code and the other way round, on one configure()."""
-        sync_made = AsyncCounter.create(n=1)
+        sync_made = KitCounter.create(n=1)
 
         async def main() -> int:
-            found = await AsyncCounter.afind(sync_made.id)
-            made = await AsyncCounter.acreate(n=found.n + 1)
+            found = await KitCounter.afind(sync_made.id)
+            made = await KitCounter.acreate(n=found.n + 1)
             return made.id
 
         made_id = run_async(main)
-        assert AsyncCounter.find(made_id).n == 2
+        assert KitCounter.find(made_id).n == 2
 
 
 class TestAsyncRelations(_AsyncModels):
@@ -267,26 +257,26 @@ class TestAsyncTransactions(_AsyncModels):
 
     def test_commit_rollback_and_savepoints(self, amodels):
         async def main() -> None:
-            async with AsyncCounter.atransaction():
-                await AsyncCounter.acreate(n=1)
+            async with KitCounter.atransaction():
+                await KitCounter.acreate(n=1)
                 assert amodels.in_transaction
             assert not amodels.in_transaction
             with pytest.raises(ZeroDivisionError):
-                async with AsyncCounter.atransaction():
-                    await AsyncCounter.acreate(n=2)
+                async with KitCounter.atransaction():
+                    await KitCounter.acreate(n=2)
                     1 / 0
             if amodels.capabilities.supports_savepoints:
-                async with AsyncCounter.atransaction():
-                    await AsyncCounter.acreate(n=3)
+                async with KitCounter.atransaction():
+                    await KitCounter.acreate(n=3)
                     with pytest.raises(KeyError):
-                        async with AsyncCounter.atransaction():
-                            await AsyncCounter.acreate(n=4)
+                        async with KitCounter.atransaction():
+                            await KitCounter.acreate(n=4)
                             assert amodels.transaction_level == 2
                             raise KeyError
                 expected = [1, 3]
             else:
                 expected = [1]
-            assert sorted(await AsyncCounter.query().apluck("n")) == expected
+            assert sorted(await KitCounter.query().apluck("n")) == expected
 
         run_async(main)
 
@@ -294,14 +284,14 @@ class TestAsyncTransactions(_AsyncModels):
         requires(amodels, "supports_read_only_transactions", "SERIALIZABLE")
 
         async def main() -> None:
-            async with AsyncCounter.atransaction("SERIALIZABLE"):
-                await AsyncCounter.acreate(n=1)
-            async with AsyncCounter.atransaction(read_only=True):
-                assert await AsyncCounter.acount() == 1
+            async with KitCounter.atransaction("SERIALIZABLE"):
+                await KitCounter.acreate(n=1)
+            async with KitCounter.atransaction(read_only=True):
+                assert await KitCounter.acount() == 1
             with pytest.raises(DatabaseError):  # the backend's read-only error
-                async with AsyncCounter.atransaction(read_only=True):
-                    await AsyncCounter.acreate(n=2)
-            assert await AsyncCounter.acount() == 1
+                async with KitCounter.atransaction(read_only=True):
+                    await KitCounter.acreate(n=2)
+            assert await KitCounter.acount() == 1
 
         run_async(main)
 
@@ -317,33 +307,33 @@ class TestAsyncTransactions(_AsyncModels):
                     raise RuntimeError
             assert "commit y" not in AsyncHooked.journal
             assert await AsyncHooked.acount() == 1
-            assert await AsyncCounter.query().where(n=-1).acount() == 1  # the hook's write, committed once
+            assert await KitCounter.query().where(n=-1).acount() == 1  # the hook's write, committed once
 
         run_async(main)
         with pytest.raises(ActiveRecordError, match=r"async hook.*asave"):
             AsyncHooked.create(name="sync")
         assert AsyncHooked.where(name="sync").count() == 0  # refused before anything was written
-        assert AsyncCounter.query().where(n=-1).count() == 1
+        assert KitCounter.query().where(n=-1).count() == 1
 
     def test_run_in_transaction_retries_with_an_async_function(self, amodels):
-        counter = AsyncVersioned.create(n=0)
+        counter = KitVersioned.create(n=0)
 
         async def main() -> None:
             async def increment() -> None:
-                row = await AsyncVersioned.afind(counter.id)
+                row = await KitVersioned.afind(counter.id)
                 row.n += 1
                 await asyncio.sleep(0)  # let the others read the same version
                 await row.asave()
 
             async def worker() -> None:
                 for _ in range(10):
-                    await AsyncVersioned.arun_in_transaction(increment, retries=1000, backoff=0.001,
+                    await KitVersioned.arun_in_transaction(increment, retries=1000, backoff=0.001,
                                                               max_backoff=0.01)
 
             await asyncio.gather(*(worker() for _ in range(8)))
 
         run_async(main, timeout=300)
-        assert AsyncVersioned.find(counter.id).n == 80
+        assert KitVersioned.find(counter.id).n == 80
 
     def test_tasks_copied_out_of_a_transaction_are_refused(self, amodels):
         """gather() inside atransaction(): the children may neither share its connection nor escape it."""
@@ -353,19 +343,19 @@ class TestAsyncTransactions(_AsyncModels):
 
             async def after_the_block() -> None:
                 await ended.wait()
-                await AsyncCounter.acreate(n=99)
+                await KitCounter.acreate(n=99)
 
-            async with AsyncCounter.atransaction():
-                await AsyncCounter.acreate(n=1)
+            async with KitCounter.atransaction():
+                await KitCounter.acreate(n=1)
                 results = await asyncio.gather(
-                    *(AsyncCounter.acreate(n=10 + i) for i in range(4)), return_exceptions=True)
+                    *(KitCounter.acreate(n=10 + i) for i in range(4)), return_exceptions=True)
                 assert all(isinstance(r, TransactionError) for r in results), results
                 assert "copy of the context" in str(results[0])
                 later = asyncio.ensure_future(after_the_block())  # created inside, writes after
-                await AsyncCounter.acreate(n=2)  # the transaction itself is intact
+                await KitCounter.acreate(n=2)  # the transaction itself is intact
             ended.set()
             await later
-            assert sorted(await AsyncCounter.query().apluck("n")) == [1, 2, 99]
+            assert sorted(await KitCounter.query().apluck("n")) == [1, 2, 99]
 
         run_async(main)
 
@@ -374,24 +364,24 @@ class TestAsyncTransactions(_AsyncModels):
 
         def child() -> None:
             try:
-                AsyncCounter.create(n=50)
+                KitCounter.create(n=50)
             except BaseException as exc:  # noqa: BLE001 - inspected below
                 errors.append(exc)
 
-        with AsyncCounter.transaction():
-            AsyncCounter.create(n=1)
+        with KitCounter.transaction():
+            KitCounter.create(n=1)
             context = contextvars.copy_context()
             thread = threading.Thread(target=context.run, args=(child,))
             thread.start()
             thread.join(30)
             assert not thread.is_alive()
         assert len(errors) == 1 and isinstance(errors[0], TransactionError)
-        assert AsyncCounter.query().pluck("n") == [1]
+        assert KitCounter.query().pluck("n") == [1]
         thread = threading.Thread(target=context.run, args=(child,))  # the transaction has ended
         thread.start()
         thread.join(30)
         assert len(errors) == 1
-        assert sorted(AsyncCounter.query().pluck("n")) == [1, 50]
+        assert sorted(KitCounter.query().pluck("n")) == [1, 50]
 
 
 class TestAsyncConcurrency(_AsyncModels):
@@ -423,29 +413,29 @@ class TestAsyncConcurrency(_AsyncModels):
         caps = amodels.capabilities
         if not (caps.supports_for_update or caps.serializes_write_transactions):
             pytest.skip(f"{amodels.name}: supports_for_update and serializes_write_transactions are false")
-        counter = AsyncCounter.create(n=0)
+        counter = KitCounter.create(n=0)
         lock = caps.supports_for_update
 
         async def main() -> None:
             async def work() -> None:
                 for _ in range(10):
-                    async with AsyncCounter.atransaction():
-                        query = AsyncCounter.where(id=counter.id)
+                    async with KitCounter.atransaction():
+                        query = KitCounter.where(id=counter.id)
                         row = await (query.for_update() if lock else query).aone()
                         await row.aupdate(n=row.n + 1)
 
             await asyncio.gather(*(work() for _ in range(TASKS)))
 
         run_async(main, timeout=300)
-        assert AsyncCounter.find(counter.id).n == TASKS * 10
+        assert KitCounter.find(counter.id).n == TASKS * 10
 
     def test_cancelled_mid_transaction_commits_nothing_and_leaks_nothing(self, amodels):
         async def main() -> None:
             written = asyncio.Event()
 
             async def doomed() -> None:
-                async with AsyncCounter.atransaction():
-                    await AsyncCounter.acreate(n=1)
+                async with KitCounter.atransaction():
+                    await KitCounter.acreate(n=1)
                     written.set()
                     await asyncio.Event().wait()  # cancelled here: after a write, before commit
 
@@ -456,10 +446,10 @@ class TestAsyncConcurrency(_AsyncModels):
                 await task
             pool = amodels.async_pool()
             assert pool is not None and pool.stats().checked_out == 0
-            assert await AsyncCounter.acount() == 0
+            assert await KitCounter.acount() == 0
             for i in range(100):
-                await AsyncCounter.acreate(n=i)
-            assert await AsyncCounter.acount() == 100
+                await KitCounter.acreate(n=i)
+            assert await KitCounter.acount() == 100
             assert pool.stats().checked_out == 0
 
         run_async(main)
