@@ -267,9 +267,9 @@ def _schema_command(args: Any) -> int:
                                              _renames(args.rename))
             print(f"wrote {path}" if path else "No changes: the database matches the models.")
             return 0
+        model_names = _models_of(args, required=False)
         runner = migration.Migrator(backend, _directory(args), lock_timeout=getattr(args, "lock_timeout", None),
-                                    models=migration.load_models(_models_of(args, required=False))
-                                    if _models_of(args, required=False) else ())
+                                    models=migration.load_models(model_names) if model_names else ())
         if args.command == "migrate":
             runner.migrate(args.target, strict=args.strict)
         elif args.command == "rollback":

@@ -436,15 +436,24 @@ class SQLDialectBase:
         """Return the name an index on ``columns`` gets when none is given."""
         return self.constraint_name("ix", table, columns)
 
+    #: The longest name :meth:`constraint_name` makes (0: no limit), measured by :meth:`name_size`.
+    constraint_name_limit: ClassVar[int] = 0
+
+    def name_size(self, name: str) -> int:
+        """How long ``name`` is as the database counts identifiers (bytes here; MySQL counts characters)."""
+        return len(name.encode("utf-8"))
+
     def constraint_name(self, prefix: str, table: str, columns: Sequence[str]) -> str:
         """Return ``<prefix>_<table>_<columns>``, cut to the identifier limit with a hash to keep it unique."""
         name = f"{prefix}_{split_table_name(table)[1]}_{'_'.join(columns)}"
-        limit = self.max_identifier_length
-        if limit and len(name.encode("utf-8")) > limit:
+        limit = self.constraint_name_limit or self.max_identifier_length
+        if limit and self.name_size(name) > limit:
             import hashlib
 
             digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-            name = name.encode("utf-8")[:limit - 9].decode("utf-8", "ignore").rstrip("_") + "_" + digest
+            while self.name_size(name) > limit - 9:
+                name = name[:-1]
+            name = name.rstrip("_") + "_" + digest
         return name
 
     # -- schema changes -------------------------------------------------------------

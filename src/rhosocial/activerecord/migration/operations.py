@@ -378,14 +378,7 @@ class DropUniqueConstraint(Operation):
     columns: tuple[str, ...] | None = None
 
     def apply(self, backend: "StorageBackend") -> None:
-        name = self.name
-        if name is None and self.columns:
-            found: list[Any] = [u for u in backend.get_unique_constraints(self.table)
-                                if tuple(u.columns) == tuple(self.columns)]
-            found += [i for i in backend.get_indexes(self.table)
-                      if i.unique and not i.constraint and tuple(i.columns) == tuple(self.columns)]
-            name = found[0].name if found and found[0].name else None
-        backend.drop_unique_constraint(self.table, name, self.columns)
+        backend.drop_unique_constraint(self.table, self.name, self.columns)  # it finds one by its columns
 
     def reverse(self) -> Operation | None:
         return AddUniqueConstraint(self.table, tuple(self.columns), self.name) if self.columns else None

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..backend.alter import MIGRATION_LOCK, MigrationLockTimeout
 from ..backend.errors import DatabaseError, LockTimeoutError
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ..backend.base import StorageBackend
 
 HISTORY_TABLE = "rhosocial_migrations"
+ROLLED_BACK = "It was rolled back whole: the schema and the history are as before it"
 
 
 class IrreversibleMigrationError(MigrationError):
@@ -88,12 +89,35 @@ class Migrator:
         self._held = False  # whether the run holds a session lock (else each step's transaction is the lock)
         self._entered = False  # whether the current step got past BEGIN (see _turns)
         self._deadline: float | None = None  # when waiting for turns gives up (lock_timeout from the call)
+        self._loaded: list[Migration] | None = None  # the files, during one call
 
     # -- reading -------------------------------------------------------------------
 
     def migrations(self) -> list[Migration]:
-        """The directory's migrations in history order."""
+        """The directory's migrations in history order (loaded once per ``migrate``/``rollback`` call)."""
+        if self._loaded is not None:
+            return self._loaded
         return load_directory(self.directory)
+
+    @contextlib.contextmanager
+    def _call(self) -> Iterator[None]:
+        """One ``migrate``/``rollback`` call: its files loaded once, its wait bounded from its start."""
+        self._deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
+        self._loaded = load_directory(self.directory)
+        try:
+            yield
+        finally:
+            self._loaded = None
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the migration lock (``_held``: whether it is a session lock) for the block."""
+        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
+            self._held = held
+            try:
+                yield
+            finally:
+                self._held = False
 
     def history(self) -> dict[str, Applied]:
         """The history table's rows by id (empty when the table does not exist yet)."""
@@ -146,28 +170,24 @@ class Migrator:
             MigrationError: a migration failed; the message says what ran.
             MigrationLockTimeout: another run held the lock past ``lock_timeout``.
         """
-        self._deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
-        plan = self._turns(lambda: self._plan_to(target))
-        findings = self._turns(lambda: self.lint(plan))
-        for finding in findings:
-            self.out(f"{'error' if strict else 'warning'}: {finding}")
-        if strict and findings:
-            raise LintError(f"{len(findings)} risky operation(s) found; nothing was run (strict)", findings)
-        if not plan:
-            self.out("No migrations to apply.")
-            return []
-        done: list[str] = []
-        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
-            self._held = held
-            try:
+        with self._call():
+            plan = self._turns(lambda: self._plan_to(target))
+            findings = self._turns(lambda: self.lint(plan))
+            for finding in findings:
+                self.out(f"{'error' if strict else 'warning'}: {finding}")
+            if strict and findings:
+                raise LintError(f"{len(findings)} risky operation(s) found; nothing was run (strict)", findings)
+            if not plan:
+                self.out("No migrations to apply.")
+                return []
+            done: list[str] = []
+            with self._locked():
                 self._turns(self._ensure_history)
                 # Planned again under the lock: another run may have migrated or rolled back meanwhile.
                 for migration in self._turns(lambda: self._plan_to(target)):
                     if self._apply(migration):
                         done.append(migration.id)
-            finally:
-                self._held = False
-        return done
+            return done
 
     def rollback(self, steps: int = 1) -> list[str]:
         """Undo the last ``steps`` applied migrations (a partial one counts), newest first; return their ids.
@@ -175,19 +195,11 @@ class Migrator:
         Raises:
             IrreversibleMigrationError: one of them cannot be undone (checked before anything runs).
         """
-        self._deadline = None if self.lock_timeout is None else time.monotonic() + self.lock_timeout
-        with self.backend.migration_lock(MIGRATION_LOCK, self.lock_timeout) as held:
-            self._held = held
-            try:
-                states = self._turns(lambda: [s for s in self.status() if s.state != "pending"])
-                chosen = list(reversed(states))[:max(steps, 0)]
-                plans = [(s, self._undo_plan(s)) for s in chosen]
-                undone = []
-                for state, plan in plans:
-                    if self._unapply(state, plan):
-                        undone.append(state.migration.id)
-            finally:
-                self._held = False
+        with self._call(), self._locked():
+            states = self._turns(lambda: [s for s in self.status() if s.state != "pending"])
+            chosen = list(reversed(states))[:max(steps, 0)]
+            plans = [(s, self._undo_plan(s)) for s in chosen]
+            undone = [s.migration.id for s, plan in plans if self._unapply(s, plan)]
             if not undone:
                 self.out("No migrations to roll back.")
             return undone
@@ -302,32 +314,28 @@ class Migrator:
         """Apply ``migration`` in one transaction with its history row; return the row found instead, if any."""
         total = len(migration.operations)
         try:
-            return self._apply_whole_in(migration, total)
-        except (MigrationError, MigrationLockTimeout):
-            raise
-        except DatabaseError as exc:
-            if not self._entered:
-                raise  # waiting to begin (SQLite's turn): _turns decides
-            raise MigrationError(f"{migration.id} failed as it committed: {type(exc).__name__}: {exc}. It was rolled "
-                                 "back whole: the schema and the history are as before it") from exc
-
-    def _apply_whole_in(self, migration: Migration, total: int) -> Applied | None:
-        with self.backend.schema_transaction():
-            self._entered = True
-            row = self._row(migration.id)
-            if row is None:
+            with self.backend.schema_transaction():
+                self._entered = True
+                row = self._row(migration.id)
+                if row is not None:
+                    return row
                 self._check_neighbours(migration, undoing=False)
                 self.out(f"Applying {migration.id} ({total} operation{'s' if total != 1 else ''}) ...")
                 for index, op in enumerate(migration.operations):
                     try:
                         op.apply(self.backend)
                     except Exception as exc:
-                        raise MigrationError(
-                            f"{migration.id} failed at operation {index + 1} of {total} ({op.describe()}): "
-                            f"{type(exc).__name__}: {exc}. It was rolled back whole: the schema and the "
-                            "history are as before it") from exc
+                        raise MigrationError(f"{migration.id} failed at operation {index + 1} of {total} "
+                                             f"({op.describe()}): {type(exc).__name__}: {exc}. {ROLLED_BACK}") from exc
                 self._record(migration, total, True, insert=True)
-        return row
+        except (MigrationError, MigrationLockTimeout):
+            raise
+        except DatabaseError as exc:
+            if not self._entered:
+                raise  # waiting to begin (SQLite's turn): _turns decides
+            raise MigrationError(f"{migration.id} failed as it committed: {type(exc).__name__}: {exc}. "
+                                 f"{ROLLED_BACK}") from exc
+        return None
 
     def _turns(self, step: Callable[[], Any]) -> Any:
         """Run ``step``; without a session lock, wait for another run's step by trying again.

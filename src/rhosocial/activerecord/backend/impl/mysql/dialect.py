@@ -21,7 +21,7 @@ from typing import Any
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import InvalidIdentifierError, NotSupportedError
 from ...helpers import json_dumps
-from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault, split_table_name
+from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault
 from .types import (
     MYSQL_FROM_DB,
     MYSQL_PARAM_ADAPTERS,
@@ -180,15 +180,11 @@ class MySQLDialect(SQLDialectBase):
             raise NotSupportedError(f"{self.name} has no partial indexes (CREATE INDEX ... WHERE)")
         return super().create_index_sql(table, columns, name, unique, if_not_exists, None, concurrently)
 
-    def constraint_name(self, prefix: str, table: str, columns: Sequence[str]) -> str:
-        """Return ``<prefix>_<table>_<columns>`` cut to 64 characters with a hash."""
-        name = f"{prefix}_{split_table_name(table)[1]}_{'_'.join(columns)}"
-        if len(name) > MAX_IDENTIFIER_LENGTH:
-            import hashlib
+    constraint_name_limit = MAX_IDENTIFIER_LENGTH
 
-            digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
-            name = name[:MAX_IDENTIFIER_LENGTH - 9].rstrip("_") + "_" + digest
-        return name
+    def name_size(self, name: str) -> int:
+        """MySQL counts identifiers in characters."""
+        return len(name)
 
     def add_column_sql(self, table: str, column: ColumnDef) -> list[str]:
         """One ``ALTER TABLE t ADD COLUMN ..., ADD CONSTRAINT ... FOREIGN KEY``: both happen or neither.
