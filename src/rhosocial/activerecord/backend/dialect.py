@@ -116,6 +116,12 @@ class SQLDialectBase:
     generated_columns_take_not_null: bool = True
     #: Whether a backslash escapes inside string literals (MySQL's default sql_mode).
     string_backslash_escapes: ClassVar[bool] = False
+    #: Whether an index can be built without blocking writes (``CREATE INDEX CONCURRENTLY``);
+    #: lint warns of a plain index build on a table with rows where it can.
+    concurrent_index_builds: ClassVar[bool] = False
+    #: What changing a column's type does to a table with rows, for lint (``"rewrites"``,
+    #: ``"copies"``); ``None``: nothing worth a warning (SQLite's rebuild is the only way there).
+    type_change_rewrites: ClassVar[str | None] = None
     #: ``IN (...)`` lists longer than this bind all their values as one parameter
     #: (:meth:`in_many_sql`); 0 binds each value, however many.
     in_list_limit: ClassVar[int] = 0

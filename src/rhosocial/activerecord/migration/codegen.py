@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ..backend.introspection import TableInfo
 from ..backend.typing import ColumnInfo, DatabaseType, split_table_name
 from .autogen import SIZE
+from .runner import HISTORY_TABLE
 
 if TYPE_CHECKING:
     from ..backend.base import StorageBackend
@@ -85,7 +86,7 @@ def plural(name: str) -> str:
 
 def models_source(backend: "StorageBackend", tables: Sequence[str] | None = None) -> str:
     """Return the source of a module with one model per table (default: every table but migration history)."""
-    names = list(tables) if tables else [t for t in backend.get_tables() if t != "rhosocial_migrations"]
+    names = list(tables) if tables else [t for t in backend.get_tables() if t != HISTORY_TABLE]
     infos = {t: backend.inspect_table(t) for t in names}
     classes = _unique({t: class_name(t) for t in names})
     fields = {t: _field_names(info) for t, info in infos.items()}

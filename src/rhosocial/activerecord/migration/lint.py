@@ -5,9 +5,11 @@ Checked for every pending migration (``migrate`` prints warnings; with
 
 - a NOT NULL column without a default added to a table that has rows
   (it fails, or on some databases fills every row with a zero value);
-- on PostgreSQL, an index built on a table with rows without
-  ``concurrently=True`` (it blocks writes while it builds);
-- on PostgreSQL and MySQL/MariaDB, a type change that narrows the type or
+- where the dialect can build indexes concurrently (PostgreSQL), an index
+  built on a table with rows without ``concurrently=True`` (it blocks writes
+  while it builds);
+- where a type change rewrites or copies the table (the dialect's
+  ``type_change_rewrites``: PostgreSQL, MySQL/MariaDB), a type change that narrows the type or
   rewrites the table (or whose previous type is not given, so it cannot be
   judged);
 - a column made NOT NULL while rows hold NULL in it (it fails);
@@ -54,14 +56,14 @@ def lint_migration(migration: "Migration", backend: "StorageBackend", models: Se
                 backend.execute(f"SELECT 1 FROM {backend.dialect.quote_identifier(table)} LIMIT 1").rows)
         return rows[table]
 
-    server = backend.name in ("postgres", "mysql")
+    rewrites = backend.dialect.type_change_rewrites
     for index, op in enumerate(migration.operations, 1):
-        for message in _risks(op, backend, has_rows, server, models):
+        for message in _risks(op, backend, has_rows, rewrites, models):
             found.append(Finding(migration.id, index, op.describe(), message))
     return found
 
 
-def _risks(op: ops.Operation, backend: "StorageBackend", has_rows: Any, server: bool,
+def _risks(op: ops.Operation, backend: "StorageBackend", has_rows: Any, rewrites: str | None,
            models: Sequence[type]) -> list[str]:
     risks = []
     if isinstance(op, ops.AddColumn):
@@ -71,12 +73,12 @@ def _risks(op: ops.Operation, backend: "StorageBackend", has_rows: Any, server: 
                          "fails (or fills them with a zero value); add it nullable, fill it, then make it NOT NULL, "
                          "or give it a default")
     elif isinstance(op, ops.AddIndex):
-        if backend.name == "postgres" and not op.concurrently and has_rows(op.table):
+        if backend.dialect.concurrent_index_builds and not op.concurrently and has_rows(op.table):
             risks.append(f"builds an index on {op.table!r}, which has rows, without concurrently=True: writes to "
                          "the table wait until it is built")
     elif isinstance(op, ops.AlterColumn):
-        if server:
-            risks.extend(_type_change_risks(op, backend.name))
+        if rewrites:
+            risks.extend(_type_change_risks(op, rewrites))
         if not op.column.nullable and (op.previous is None or op.previous.nullable) and _has_nulls(
                 backend, op.table, op.column.name):
             risks.append(f"makes {op.table}.{op.column.name} NOT NULL, but rows hold NULL there: it fails; "
@@ -101,7 +103,7 @@ def _has_nulls(backend: "StorageBackend", table: str, column: str) -> bool:
     return bool(backend.execute(f"SELECT 1 FROM {q(table)} WHERE {q(column)} IS NULL LIMIT 1").rows)
 
 
-def _type_change_risks(op: ops.AlterColumn, backend_name: str) -> list[str]:
+def _type_change_risks(op: ops.AlterColumn, rewrites: str) -> list[str]:
     new, old = op.column, op.previous
     if old is None:
         return [f"changes column {op.table}.{new.name} without previous=: whether the type narrows or the table "
@@ -113,8 +115,7 @@ def _type_change_risks(op: ops.AlterColumn, backend_name: str) -> list[str]:
     if narrows:
         risks.append(f"narrows {op.table}.{new.name} ({narrows}): values that do not fit fail the change or are cut")
     if not _keeps_storage(old, new):
-        what = "rewrites the table" if backend_name == "postgres" else "copies the table"
-        risks.append(f"changes the type of {op.table}.{new.name} from {_show(old)} to {_show(new)}: it {what} "
+        risks.append(f"changes the type of {op.table}.{new.name} from {_show(old)} to {_show(new)}: it {rewrites} the table "
                      "while holding a lock that blocks writes")
     return risks
 

@@ -48,9 +48,9 @@ def shape(backend, table: str):
     return (
         [(c.name, c.db_type, c.nullable) for c in info.columns],
         info.primary_key,
+        # (a plain index on exactly a foreign key's columns is one the database made for it, as MySQL does)
         sorted((i.columns, i.unique) for i in info.indexes
-               if not i.constraint and not (backend.name == "mysql" and not i.unique
-                                            and i.columns in {fk.columns for fk in info.foreign_keys})),
+               if not i.constraint and (i.unique or i.columns not in {fk.columns for fk in info.foreign_keys})),
         sorted((fk.columns, fk.referenced_table.split(".")[-1], fk.referenced_columns, fk.on_delete)
                for fk in info.foreign_keys),
         sorted(u.columns for u in info.unique_constraints),

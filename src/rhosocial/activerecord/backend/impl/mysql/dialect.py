@@ -181,6 +181,7 @@ class MySQLDialect(SQLDialectBase):
         return super().create_index_sql(table, columns, name, unique, if_not_exists, None, concurrently)
 
     constraint_name_limit = MAX_IDENTIFIER_LENGTH
+    type_change_rewrites = "copies"  # MODIFY COLUMN to another type copies the table
 
     def name_size(self, name: str) -> int:
         """MySQL counts identifiers in characters."""
