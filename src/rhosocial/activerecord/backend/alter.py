@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
-from .errors import NotSupportedError, OperationalError, ProgrammingError
+from .errors import ConnectionError, NotSupportedError, OperationalError, ProgrammingError
 from .typing import ColumnDef
 
 MIGRATION_LOCK = "rhosocial_migrations"
@@ -169,7 +169,10 @@ class SchemaChanges:
                 yield held
             finally:
                 if held:
-                    self._drop_lock(name)
+                    try:
+                        self._drop_lock(name)
+                    except ConnectionError:
+                        pass  # the session is gone, and its lock with it: nothing to release
 
     def _take_lock(self, name: str, timeout: float | None) -> bool:
         """Take the session lock ``name`` on the held connection; ``False`` if the database has none."""

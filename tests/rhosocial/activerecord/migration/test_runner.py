@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from rhosocial.activerecord.backend import DatabaseError
 from rhosocial.activerecord.migration import (
     IrreversibleMigrationError, MigrationError, Migrator, load_directory,
 )
@@ -454,3 +455,42 @@ def test_sqlite_a_foreign_key_broken_by_a_migration_fails_it_whole(sqlite_backen
     with pytest.raises(MigrationError, match="0001_orphan failed as it committed.*foreign keys point nowhere"):
         Migrator(b, d, out=lambda line: None).migrate()
     assert b.execute("SELECT COUNT(*) FROM m_p").rows[0][0] == 1 and history_ids(b) == []
+
+
+def test_a_connection_lost_halfway_leaves_a_true_history(backend, migrations_dir, tmp_path):
+    """The server ends the migration's session mid-way: nothing claims to have run that did not."""
+    if backend.name == "sqlite":
+        pytest.skip("an in-process SQLite connection cannot be lost")
+    flag = tmp_path / "killed-once"
+    kill = {"postgres": "SELECT pg_terminate_backend(pg_backend_pid())", "mysql": "KILL CONNECTION_ID()"}[backend.name]
+    write_migration(migrations_dir, "0001_lost", None, f"""
+        import pathlib
+
+        def lose_the_connection_once(backend):
+            flag = pathlib.Path({str(flag)!r})
+            if not flag.exists():
+                flag.write_text("x")
+                backend.execute({kill!r})
+
+        operations = [
+            ops.CreateTable("m_lost", [ColumnDef("id", DatabaseType.INTEGER, primary_key=True)]),
+            ops.RunPython(lose_the_connection_once, lose_the_connection_once),
+            ops.AddColumn("m_lost", ColumnDef("extra", DatabaseType.INTEGER)),
+        ]
+    """)
+    runner = Migrator(backend, migrations_dir, out=lambda line: None, lock_timeout=30)
+    with pytest.raises(MigrationError, match="operation 2 of 3") as lost:
+        runner.migrate()
+    assert isinstance(lost.value.__cause__, DatabaseError)  # the driver's error, translated, kept as the cause
+    fresh = Migrator(type(backend)(backend.config), migrations_dir, out=lambda line: None, lock_timeout=30)
+    try:
+        if backend.capabilities.supports_transactional_ddl:  # rolled back with the session
+            assert not backend.table_exists("m_lost") and history_ids(backend) == []
+        else:  # the CREATE committed; the history says exactly that
+            assert backend.table_exists("m_lost")
+            assert [(s.state, s.operations_done) for s in fresh.status()] == [("partial", 1)]
+        assert fresh.migrate() == ["0001_lost"]  # the lock died with the session; the rest runs once
+        assert [c.name for c in backend.get_columns("m_lost")] == ["id", "extra"]
+        assert [s.state for s in fresh.status()] == ["applied"]
+    finally:
+        fresh.backend.disconnect()
