@@ -22,7 +22,7 @@ go with it, as in PostgreSQL.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ...errors import ConstraintViolationError, NotSupportedError
@@ -44,6 +44,8 @@ class TableShape:
     uniques: list[ConstraintInfo]
     checks: list[ConstraintInfo]
     suffix: str = ""
+    #: Each index's columns, as the table had them (an index on a dropped column goes with it).
+    index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def column(self, name: str) -> ColumnDef:
         for column in self.columns:
@@ -114,7 +116,8 @@ def read_shape(backend: "SQLiteBackend", table: str) -> TableShape:
                          default=SQLDefault(c.default) if c.default is not None else NO_DEFAULT)
                for c in info.columns]
     return TableShape(columns, info.primary_key, autoincrement, list(info.foreign_keys),
-                      list(info.unique_constraints), list(info.check_constraints), suffix)
+                      list(info.unique_constraints), list(info.check_constraints), suffix,
+                      {i.name: i.columns for i in info.indexes})
 
 
 def create_sql(backend: "SQLiteBackend", table: str, shape: TableShape) -> str:
@@ -176,7 +179,6 @@ def _rebuild(backend: "SQLiteBackend", table: str, change: Callable[[TableShape]
         raise ProgrammingError(f"No table {table!r}")
     shape = read_shape(backend, table)
     before = [c.name for c in shape.columns]
-    index_columns = {i.name: i.columns for i in backend.get_indexes(table)}
     extras = backend.execute_raw(
         f"SELECT type, name, sql FROM {master} WHERE tbl_name = ? AND type IN ('index', 'trigger') "
         "AND sql IS NOT NULL ORDER BY type, name", (bare,)).rows
@@ -206,7 +208,7 @@ def _rebuild(backend: "SQLiteBackend", table: str, change: Callable[[TableShape]
     finally:
         backend.execute_raw("PRAGMA legacy_alter_table = OFF")
     for kind, name, sql in extras:
-        if kind == "index" and not set(index_columns.get(name, ())) <= kept:
+        if kind == "index" and not set(shape.index_columns.get(name, ())) <= kept:
             continue  # an index on a dropped column goes with it
         backend.execute_raw(_in_schema(sql, q(schema)) if schema else sql)
     if sequence is not None:  # AUTOINCREMENT never reuses an id: keep its high-water mark
