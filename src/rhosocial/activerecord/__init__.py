@@ -14,6 +14,7 @@ from .errors import (
     StaleObjectError,
     StrictLoadingError,
     UnloadedFieldError,
+    ReadOnlyRecordError,
     UnsafeQueryError,
 )
 from .model import (
@@ -35,7 +36,7 @@ __all__ = [
     "DeleteRestrictedError", "belongs_to", "has_many", "has_one", "many_to_many",
     "ActiveRecord", "ActiveRecordError", "AsyncLazyLoadError", "ColumnOptions", "Field", "FieldType", "ModelDefinitionError",
     "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
-    "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "configure", "create_backend", "exists", "func",
+    "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "ReadOnlyRecordError", "configure", "create_backend", "exists", "func",
     "get_default_backend", "raw", "register_backend", "register_type", "scope",
 ]
 __version__ = "0.1.0"

@@ -42,6 +42,10 @@ class StaleObjectError(ActiveRecordError):
     """An optimistic-locking update found the row changed by someone else; nothing was written."""
 
 
+class ReadOnlyRecordError(ActiveRecordError):
+    """A read-only record (``query.readonly()``) or field (``Field(readonly=True)``) was written; nothing was."""
+
+
 class UnsafeQueryError(ActiveRecordError):
     """``update_all``/``delete_all`` without a condition (pass ``all_rows=True`` to mean it)."""
 

@@ -587,9 +587,7 @@ class SQLDialectBase:
             sql = f"INSERT INTO {q(table)} ({cols}) VALUES ({marks})"
         else:
             sql = self.insert_default_values_sql(table)
-        if returning:
-            sql += " RETURNING " + ", ".join(q(c) for c in returning)
-        return sql
+        return sql + self.returning_sql(returning)
 
     def insert_rows_sql(self, table: str, columns: Sequence[str], count: int) -> str:
         """Return an INSERT of ``count`` rows in one statement: ``VALUES (...), (...)``.
@@ -603,6 +601,87 @@ class SQLDialectBase:
             "(" + ", ".join(ph(r * width + i) for i in range(1, width + 1)) + ")" for r in range(count)
         )
         return f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES {rows}"
+
+    def upsert_rows_sql(self, table: str, columns: Sequence[str], count: int, conflict: Sequence[str],
+                        update: Sequence[str], returning: Sequence[str] = (), bump: Sequence[str] = ()) -> str:
+        """Return a multi-row INSERT that updates the row a key conflict finds instead.
+
+        ``conflict`` names the columns of the primary key or unique index the
+        conflict is on (empty: any of them); ``update`` the columns set from
+        the new row when one is found (empty: leave the stored row alone), and
+        ``bump`` the ones raised by one then (an optimistic lock's version).
+        The ANSI-style form here, ``ON CONFLICT (...) DO UPDATE SET c =
+        excluded.c``, is PostgreSQL's and SQLite's (3.24+); ``returning``
+        needs ``supports_returning`` and returns inserted and updated rows.
+        """
+        q = self.quote_identifier
+        sql = self.insert_rows_sql(table, columns, count)
+        target = f" ({', '.join(q(c) for c in conflict)})" if conflict else ""
+        if update:
+            sets = ", ".join([f"{q(c)} = excluded.{q(c)}" for c in update if c not in bump]
+                             + [f"{q(c)} = {q(table)}.{q(c)} + 1" for c in bump])
+            sql += f" ON CONFLICT{target} DO UPDATE SET {sets}"
+        elif returning and conflict:
+            # DO NOTHING returns no row for a conflict: a no-op update returns the stored one
+            sql += f" ON CONFLICT{target} DO UPDATE SET {q(conflict[0])} = excluded.{q(conflict[0])}"
+        else:
+            sql += f" ON CONFLICT{target} DO NOTHING"
+        return sql + self.returning_sql(returning)
+
+    def returning_sql(self, columns: Sequence[str]) -> str:
+        """Return `` RETURNING a, b`` (with a leading space), or ``""`` for no columns."""
+        if not columns:
+            return ""
+        return " RETURNING " + ", ".join(self.quote_identifier(c) for c in columns)
+
+    def bulk_update_sql(self, table: str, keys: Sequence[str], columns: Sequence[str], count: int,
+                        lock: str | None = None, casts: Sequence[str | None] = ()) -> str:
+        """Return one UPDATE giving ``count`` rows each their own values of ``columns``.
+
+        ``SET c = CASE WHEN k = ? THEN ? ... END WHERE k IN (...)``: parameters
+        go per column, then row by row ``(key..., value)``; then the WHERE's
+        keys row by row; with ``lock``, each row's ``(key..., version)`` once
+        more, matched in the WHERE, and the version goes up by one.
+        ``casts`` holds, per column, the SQL type its CASE is cast to (a
+        database that types parameters by their use needs it), or ``None``.
+        """
+        q = self.quote_identifier
+        ph = self.placeholder
+        n = [0]
+
+        def mark() -> str:
+            n[0] += 1
+            return ph(n[0])
+
+        def match() -> str:
+            return " AND ".join(f"{q(k)} = {mark()}" for k in keys)
+
+        sets = []
+        for i, column in enumerate(columns):
+            case = "CASE " + " ".join(f"WHEN {match()} THEN {mark()}" for _ in range(count)) + " END"
+            cast = casts[i] if i < len(casts) else None
+            sets.append(f"{q(column)} = {self.cast_sql(case, cast) if cast else case}")
+        if lock is not None:
+            sets.append(f"{q(lock)} = {q(lock)} + 1")
+        if len(keys) == 1:
+            where = f"{q(keys[0])} IN ({', '.join(mark() for _ in range(count))})"
+        else:
+            where = " OR ".join(f"({match()})" for _ in range(count))
+        if lock is not None:
+            where = f"({where}) AND {q(lock)} = CASE " + " ".join(
+                f"WHEN {match()} THEN {mark()}" for _ in range(count)) + " END"
+        return f"UPDATE {q(table)} SET {', '.join(sets)} WHERE {where}"
+
+    def cast_sql(self, expression: str, sql_type: str) -> str:
+        """Return ``CAST(expression AS sql_type)``."""
+        return f"CAST({expression} AS {self.trusted_sql(sql_type)})"
+
+    #: Whether :meth:`bulk_update_sql` casts each CASE to its column's type (parameters typed by use).
+    bulk_update_casts = False
+    #: Whether an upsert's conflict is on any unique key (``ON DUPLICATE KEY``) rather than the one named.
+    upsert_any_key = False
+    #: Whether a statement that fails (a duplicate key) leaves the transaction usable (PostgreSQL: no).
+    failed_statement_keeps_transaction = True
 
     def insert_default_values_sql(self, table: str) -> str:
         """Return an INSERT of a row made only of defaults."""

@@ -157,7 +157,7 @@ class QueryResult:
     driver.
     """
 
-    __slots__ = ("rows", "columns", "affected_rows", "last_insert_id", "duration")
+    __slots__ = ("rows", "columns", "affected_rows", "last_insert_id", "duration", "duplicates")
 
     def __init__(
         self,
@@ -172,6 +172,9 @@ class QueryResult:
         self.affected_rows = affected_rows
         self.last_insert_id = last_insert_id
         self.duration = duration
+        #: Rows of a multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` that found a stored row,
+        #: where the server says (MySQL/MariaDB count them as affected either way), else ``None``.
+        self.duplicates: int | None = None
 
     def dicts(self) -> list[dict[str, Any]]:
         """Return the rows as dicts keyed by column name."""

@@ -36,11 +36,14 @@ from ..query.query import Query
 from ..relation import dependent as _relation_dependent
 from ..relation import loading as _relation_loading
 from ..relation.descriptor import RelationDescriptor
+from . import bulk as _bulk
 from .asynchronous import AsyncRecordMethods, settled as _settled
+from .counters import CounterMethods
 from .events import EVENTS, CallbackRegistry
 from .fields import ColumnSpec, resolve_column
 from .metadata import ModelMetadata, metadata_of
 from .schema import IMMUTABLE_DEFAULTS, ModelSchema
+from .validation import ValidationMethods
 
 T = TypeVar("T", bound="ActiveRecord")
 R = TypeVar("R")
@@ -207,7 +210,8 @@ def _pluralize(word: str) -> str:
     return word + "s"
 
 
-class ActiveRecord(AsyncRecordMethods, pydantic.BaseModel, metaclass=ActiveRecordMeta):
+class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydantic.BaseModel,
+                   metaclass=ActiveRecordMeta):
     """Base class of persistent models.
 
     Declare fields as pydantic annotations; ``__tablename__`` names the table
@@ -875,6 +879,8 @@ class ActiveRecord(AsyncRecordMethods, pydantic.BaseModel, metaclass=ActiveRecor
                 _relation_dependent.delete_dependents(self)
             deleted = self._delete_row(schema)
             if "after_delete" in active:
+                # whether a row went (False: someone else deleted it first); counter caches read it
+                self.__pydantic_private__["_row_deleted"] = deleted
                 self._fire("after_delete")
         except BaseException as exc:
             self._transaction_rolled_back(before, fire=False)
@@ -1006,40 +1012,73 @@ class ActiveRecord(AsyncRecordMethods, pydantic.BaseModel, metaclass=ActiveRecor
         return cls._load_rows(result.columns, result.rows)
 
     @classmethod
-    def insert_many(cls, records: Sequence[Any]) -> int:
+    def insert_many(cls, records: Sequence[Any], *, ignore_duplicates: bool = False, returning: bool = False,
+                    unique_by: Any = None) -> Any:
         """Insert many records (or dicts of fields) with multi-row INSERTs.
 
-        Values are validated; hooks do not run and keys are not read back.
-        Up to 500 rows go in one statement; more statements run in one
-        transaction. Returns the number of rows inserted.
+        Values are validated; hooks do not run. As many rows go in one
+        statement as the backend binds parameters for (up to 500); several
+        statements run in one transaction, so the call is all or nothing.
+
+        Args:
+            ignore_duplicates: skip rows whose primary key or a unique index
+                (``unique_by``, PostgreSQL and SQLite) is taken, instead of failing.
+            returning: return the saved records with their keys and the
+                values the database filled in (RETURNING where the database
+                has it; elsewhere row by row in one transaction). Records
+                given are updated in place and returned; with
+                ``ignore_duplicates``, new records of the rows inserted.
+
+        Returns:
+            The number of rows inserted, or the records (``returning``).
         """
-        if not records:
-            return 0
-        schema = cls._schema()
-        if not schema.writes_prepared:
-            schema.prepare_writes()
-        # Keep only the validated values: a record built here is dropped at once.
-        made = [r if isinstance(r, ActiveRecord) else cls(**r) for r in records]
-        rows = [r.__dict__ for r in made]
-        pk = schema.generated_key
-        generate = pk is not None and all(v.get(pk) is None for v in rows)
-        names = schema.names_without_pk if generate else schema.insert_names
-        if not schema.db_defaults:
-            return schema.insert_rows(names, rows)
-        # Rows that leave different fields to their database defaults go in separate statements;
-        # runs of neighbours are grouped, so rows are inserted in the order given.
-        runs: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
-        for record, values in zip(made, rows):
-            left = record._filled_by_database(schema)
-            columns = tuple(n for n in names if n not in left)
-            if runs and runs[-1][0] == columns:
-                runs[-1][1].append(values)
-            else:
-                runs.append((columns, [values]))
-        if len(runs) == 1 or schema.backend.in_transaction:
-            return sum(schema.insert_rows(columns, run) for columns, run in runs)
-        with schema.backend.transaction():
-            return sum(schema.insert_rows(columns, run) for columns, run in runs)
+        return _bulk.insert_many(cls, records, ignore_duplicates, returning, unique_by)
+
+    @classmethod
+    def upsert_all(cls, records: Sequence[Any], *, unique_by: Any = None, update: Any = None,
+                   returning: bool = False) -> Any:
+        """Insert rows, updating the stored row instead where ``unique_by`` is taken.
+
+        ``ON CONFLICT (...) DO UPDATE`` on PostgreSQL and SQLite, ``ON
+        DUPLICATE KEY UPDATE`` on MySQL/MariaDB (which update on a conflict
+        with any unique key). Values are validated, hooks do not run, and
+        the whole call is one transaction.
+
+        Args:
+            unique_by: the field (or tuple of fields) of the primary key or a
+                unique index/constraint the conflict is on (default: the key);
+                anything else fails before SQL is sent.
+            update: the fields a conflict overwrites (default: every field
+                written except the key, ``unique_by`` and ``created_at``);
+                ``()`` keeps stored rows as they are.
+            returning: return the written records (inserted and updated).
+
+        Returns:
+            The number of rows written (inserted or updated), or the records.
+        """
+        return _bulk.upsert_all(cls, records, unique_by, update, returning)
+
+    @classmethod
+    def upsert(cls: type[T], *, unique_by: Any = None, update: Any = None, **attributes: Any) -> T:
+        """Insert one record or update the row holding its ``unique_by`` values; return it as stored."""
+        return _bulk.upsert(cls, unique_by, update, attributes)  # type: ignore[return-value]
+
+    @classmethod
+    def bulk_update(cls, records: Sequence[Any], fields: Sequence[str] | str, *,
+                    batch_size: int | None = None) -> int:
+        """Write each record's own values of ``fields`` with one UPDATE per batch (no hooks).
+
+        The batches run in one transaction. With optimistic locking, every
+        record's version is checked and raised; if any record is stale (or
+        its row gone) nothing of the call is written and ``StaleObjectError``
+        (``RecordNotFound``) is raised. Returns the number of rows updated.
+        """
+        return _bulk.bulk_update(cls, records, fields, batch_size)
+
+    @classmethod
+    def _bulk_timestamps(cls) -> tuple[str, ...]:
+        """Fields bulk writes stamp with the current time (``created_at`` first); see TimestampMixin."""
+        return ()
 
     @classmethod
     def transaction(cls, isolation_level: Any = None, read_only: bool = False, **options: Any) -> Any:

@@ -34,6 +34,10 @@ class TimestampMixin(pydantic.BaseModel):
         self.updated_at = now
         super().before_create()  # type: ignore[misc]
 
+    @classmethod
+    def _bulk_timestamps(cls) -> tuple[str, ...]:
+        return ("created_at", "updated_at")
+
     def before_update(self) -> None:
         """Stamp ``updated_at`` when something else changed."""
         if self.changes:  # type: ignore[attr-defined]

@@ -65,6 +65,7 @@ class ModelSchema:
         self.writes_prepared = False
         self._inserts_reading: dict[tuple[tuple[str, ...], tuple[str, ...], bool], tuple[str, Any, bool]] = {}
         self._catalog: list[Any] | None = None
+        self._unique_keys: list[frozenset[str]] | None = None
         # JSON list fields that may sit on native array columns of a table made elsewhere.
         self._maybe_arrays: tuple[str, ...] = tuple(
             n for n, c in self.columns.items()
@@ -87,7 +88,7 @@ class ModelSchema:
             n for n, c in self.columns.items() if c.annotation in (int, float, bool, str))
         self._use_returning: bool | None = None  # decided at the first insert (needs the server)
         self._inserts: dict[tuple[str, ...], tuple[str, Callable[[dict[str, Any]], list[Any]]]] = {}
-        self._insert_rows: dict[tuple[tuple[str, ...], int], str] = {}
+        self._insert_rows: dict[tuple[Any, ...], str] = {}
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
         self._loaders: dict[tuple[str, ...], Callable[[Sequence[Sequence[Any]]], list[Any]]] = {}
         self._row_loaders: dict[tuple[str, ...], Callable[[Sequence[Any]], Any]] = {}
@@ -160,10 +161,23 @@ class ModelSchema:
             return sum(self._insert_chunk(columns, rows[i:i + per]) for i in range(0, len(rows), per))
 
     def _insert_chunk(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
-        key = (columns, len(rows))
+        return self._write_chunk(columns, rows, None).affected_rows
+
+    def _write_chunk(self, columns: tuple[str, ...], rows: list[dict[str, Any]],
+                     conflict: "Conflict | None", returning: tuple[str, ...] = ()) -> Any:
+        """Run one multi-row INSERT (an upsert with ``conflict``) of ``rows``; return its result."""
+        key = (columns, len(rows), conflict, returning)
         sql = self._insert_rows.get(key)
         if sql is None:
-            sql = self.dialect.insert_rows_sql(self.table, self._sql_names(columns), len(rows))
+            names = self._sql_names(columns)
+            back = self._sql_names(returning)
+            if conflict is None:
+                sql = self.dialect.insert_rows_sql(self.table, names, len(rows)) + self.dialect.returning_sql(back)
+            else:
+                sql = self.dialect.upsert_rows_sql(
+                    self.table, names, len(rows), self._sql_names(conflict.target),
+                    self._sql_names([c for c in conflict.update if c in columns]), back,
+                    bump=self._sql_names(conflict.bump))
             if len(self._insert_rows) < 64:
                 self._insert_rows[key] = sql
         build = self.insert(columns)[1]
@@ -171,7 +185,36 @@ class ModelSchema:
         extend = params.extend
         for values in rows:
             extend(build(values))
-        return self.backend.execute_raw(sql, params).affected_rows
+        return self.backend.execute_raw(sql, params)
+
+    def write_rows(self, columns: tuple[str, ...], rows: list[dict[str, Any]], conflict: "Conflict | None",
+                   returning: tuple[str, ...] = ()) -> tuple[int, list[Any], tuple[str, ...]]:
+        """Insert (or upsert) rows in chunks the backend can bind; return the count, rows and columns back.
+
+        The count is of rows inserted, or for an upsert of rows inserted or
+        updated. Several statements run in one transaction (the caller's if
+        one is open); the caller opens one around several calls.
+        """
+        per = max(1, min(ROWS_PER_INSERT, self.backend.capabilities.max_bind_parameters // max(1, len(columns))))
+        count = 0
+        back: list[Any] = []
+        names: tuple[str, ...] = ()
+        for i in range(0, len(rows), per):
+            chunk = rows[i:i + per]
+            result = self._write_chunk(columns, chunk, conflict, returning)
+            count += self._written(result, len(chunk), conflict)
+            if returning:
+                back.extend(result.rows)
+                names = result.columns
+        return count, back, names
+
+    @staticmethod
+    def _written(result: Any, given: int, conflict: "Conflict | None") -> int:
+        """How many of ``given`` rows an INSERT stored (or an upsert inserted or updated)."""
+        if conflict is None or result.duplicates is None:
+            return int(result.affected_rows)
+        # MySQL/MariaDB count a found duplicate as affected (and an updated one twice)
+        return given if conflict.update else given - result.duplicates
 
     def update(self, columns: tuple[str, ...], where: tuple[str, ...]) -> tuple[str, Callable[..., list[Any]]]:
         """Return ``UPDATE ... SET columns WHERE where`` and its parameter builder."""
@@ -483,6 +526,21 @@ class ModelSchema:
         self._insert_rows.clear()
         self._inserts_reading.clear()
 
+    def unique_keys(self) -> list[frozenset[str]]:
+        """The column sets the table keeps unique: its primary key, unique indexes and constraints.
+
+        Asked of the catalog once (partial unique indexes are left out: a
+        conflict target must name the index's condition too).
+        """
+        found = self._unique_keys
+        if found is None:
+            info = self.backend.inspect_table(self.table)
+            keys = [frozenset(info.primary_key)] if info.primary_key else []
+            keys += [frozenset(i.columns) for i in info.indexes if i.unique and not i.partial and i.columns]
+            keys += [frozenset(c.columns) for c in info.unique_constraints if c.columns]
+            found = self._unique_keys = list(dict.fromkeys(keys))
+        return found
+
     def catalog_columns(self) -> list[Any]:
         """The table's columns as the database describes them (asked once)."""
         found = self._catalog
@@ -618,6 +676,20 @@ IMMUTABLE_DEFAULTS = (type(None), bool, int, float, str, bytes, tuple, frozenset
 
 #: The most rows one INSERT of ``insert_many`` carries.
 ROWS_PER_INSERT = 500
+
+
+class Conflict(typing.NamedTuple):
+    """What a multi-row INSERT does about a row whose key is taken (see ``upsert_rows_sql``).
+
+    ``target`` holds the fields of the key or unique index (empty: any);
+    ``update`` the fields the stored row takes from the new one (empty:
+    keep it, skipping the new row); ``bump`` the fields raised by one
+    (an optimistic lock's version).
+    """
+
+    target: tuple[str, ...]
+    update: tuple[str, ...] = ()
+    bump: tuple[str, ...] = ()
 
 
 def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:

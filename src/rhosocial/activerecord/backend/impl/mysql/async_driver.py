@@ -91,6 +91,11 @@ class AsyncMySQLCursor:
     def lastrowid(self) -> Any:
         return self._cursor.lastrowid
 
+    @property
+    def _result(self) -> Any:
+        """The driver's last result (its ``message`` holds the server's info text)."""
+        return getattr(self._cursor, "_result", None)
+
     def close(self) -> None:
         """Nothing to do: the connection keeps this cursor for its next statement.
 

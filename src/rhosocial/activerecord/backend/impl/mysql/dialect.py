@@ -251,6 +251,34 @@ class MySQLDialect(SQLDialectBase):
         """Return ``INSERT INTO t () VALUES ()``: MySQL has no DEFAULT VALUES."""
         return f"INSERT INTO {self.quote_identifier(table)} () VALUES ()"
 
+    upsert_any_key = True
+
+    def upsert_rows_sql(self, table: str, columns: Sequence[str], count: int, conflict: Sequence[str],
+                        update: Sequence[str], returning: Sequence[str] = (), bump: Sequence[str] = ()) -> str:
+        """Return ``INSERT ... ON DUPLICATE KEY UPDATE c = VALUES(c)``.
+
+        MySQL and MariaDB cannot name the conflict's columns: a duplicate of
+        any primary key or unique index updates the stored row. With nothing
+        to update, the first conflict column is set to itself: unlike
+        ``INSERT IGNORE`` this skips only duplicates, and a bad value still
+        fails. MySQL 8.0.19+ reads the new row through an alias (``VALUES()``
+        is deprecated there); MariaDB keeps ``VALUES()`` and alone has RETURNING.
+        """
+        q = self.quote_identifier
+        sql = self.insert_rows_sql(table, columns, count)
+        alias = not self.is_mariadb and self.server_version >= (8, 0, 19)
+        if alias:
+            sql += " AS `rhosocial_new`"
+        if update:
+            new = (lambda c: f"`rhosocial_new`.{q(c)}") if alias else (lambda c: f"VALUES({q(c)})")
+            # a bumped column first: later assignments would read the new row's values already
+            sets = ", ".join([f"{q(c)} = {q(c)} + 1" for c in bump]
+                             + [f"{q(c)} = {new(c)}" for c in update if c not in bump])
+        else:
+            key = q(conflict[0])
+            sets = f"{key} = {key}"
+        return f"{sql} ON DUPLICATE KEY UPDATE {sets}" + self.returning_sql(returning)
+
     def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
         """Return LIMIT/OFFSET; an OFFSET needs a LIMIT in MySQL."""
         if limit is None and offset:

@@ -91,6 +91,10 @@ class PostgresDialect(SQLDialectBase):
             return value if kind == "any" else Array(value)
         return to_jsonb([value] if kind == "any" else value)
 
+    # CASE branches are typed by their parameters: cast each one to its column's type
+    bulk_update_casts = True
+    failed_statement_keeps_transaction = False  # an error aborts the transaction
+
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``$n`` placeholders."""
         return PostgresSQLBuilder(self)

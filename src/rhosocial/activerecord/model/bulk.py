@@ -1,0 +1,447 @@
+"""Writes of many rows at once: ``insert_many``, ``upsert_all``/``upsert`` and ``bulk_update``.
+
+Values are validated as records (pydantic runs), but no hooks run: these are
+the fast paths for imports and synchronisation jobs. Statements carry as many
+rows as the backend binds parameters for; several statements of one call run
+in one transaction, so a call is all or nothing.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..backend.errors import NotSupportedError, UniqueViolationError
+from ..errors import RecordNotFound, StaleObjectError
+from ..query import expressions as ex
+from .schema import Conflict, ModelSchema
+
+if TYPE_CHECKING:
+    from .base import ActiveRecord
+
+#: Rows per UPDATE of :func:`bulk_update` (each carries a CASE branch per row and column).
+ROWS_PER_UPDATE = 1000
+
+
+def records_of(cls: type["ActiveRecord"], items: Sequence[Any]) -> list["ActiveRecord"]:
+    """Validated records of ``items`` (records of ``cls`` or dicts of fields)."""
+    from .base import ActiveRecord
+
+    made = []
+    for item in items:
+        if isinstance(item, ActiveRecord):
+            if not isinstance(item, cls):
+                raise TypeError(f"{cls.__name__}: cannot write a {type(item).__name__} into {cls.table_name()!r}")
+            made.append(item)
+        elif isinstance(item, dict):
+            made.append(cls(**item))
+        else:
+            raise TypeError(f"{cls.__name__}: rows are records or dicts of fields, got {item!r}")
+    stamps = cls._bulk_timestamps()
+    if stamps:
+        from .mixins import utc_now
+
+        now = utc_now()
+        for record in made:
+            for name in stamps:
+                if record.__dict__.get(name) is None:
+                    record.__dict__[name] = now
+    return made
+
+
+def runs(cls: type["ActiveRecord"], schema: ModelSchema, made: list["ActiveRecord"],
+         names: tuple[str, ...]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
+    """Group neighbouring records by the columns they write (the rest is left to database defaults).
+
+    Runs keep the order given, so rows are inserted in that order.
+    """
+    if not schema.db_defaults:
+        return [(names, [r.__dict__ for r in made])]
+    out: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
+    for record in made:
+        left = record._filled_by_database(schema)
+        columns = tuple(n for n in names if n not in left)
+        if out and out[-1][0] == columns:
+            out[-1][1].append(record.__dict__)
+        else:
+            out.append((columns, [record.__dict__]))
+    return out
+
+
+def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicates: bool = False,
+                returning: bool = False, unique_by: Any = None) -> Any:
+    """See :meth:`ActiveRecord.insert_many`."""
+    if not items:
+        return [] if returning else 0
+    schema = cls._schema()
+    if not schema.writes_prepared:
+        schema.prepare_writes()
+    made = records_of(cls, items)
+    pk = schema.generated_key
+    generate = pk is not None and all(r.__dict__.get(pk) is None for r in made)
+    names = schema.names_without_pk if generate else schema.insert_names
+    backend = schema.backend
+    any_key = backend.dialect.upsert_any_key
+    conflict = None
+    if ignore_duplicates:
+        if not backend.capabilities.supports_upsert:
+            raise NotSupportedError(f"{backend.name} has no INSERT ... ON CONFLICT: ignore_duplicates is not available")
+        target = conflict_target(cls, schema, unique_by) if unique_by is not None else ()
+        # ON DUPLICATE KEY UPDATE skips a row by setting a column to itself: the key's
+        conflict = Conflict(target or (schema.keys if any_key else ()))
+    elif unique_by is not None:
+        raise ValueError("insert_many(unique_by=...) goes with ignore_duplicates=True (or use upsert_all)")
+    if returning and not backend.capabilities.supports_returning:
+        return _insert_one_by_one(cls, schema, made, ignore_duplicates)
+    groups = runs(cls, schema, made, names)
+    back = schema.names if returning else ()
+    count = 0
+    rows: list[Any] = []
+    columns: tuple[str, ...] = ()
+    with _atomic(backend, len(groups) > 1 or len(made) > _per_statement(schema, names)):
+        for run_columns, values in groups:
+            if conflict is not None and len(values) == 1 and any_key and not returning:
+                # one row: the server counts no duplicates; a plain INSERT tells by failing
+                count += _insert_or_skip(schema, run_columns, values)
+                continue
+            n, got, columns = schema.write_rows(run_columns, values, conflict, back)
+            count += n
+            rows.extend(got)
+        if not returning:
+            return count
+        loaded = cls.from_rows(columns, rows) if rows else []
+        if ignore_duplicates:
+            return loaded  # the rows that went in (the others are not theirs to stand for)
+        if len(loaded) != len(made):
+            raise RecordNotFound(
+                f"{cls.__name__}.insert_many: the database returned {len(loaded)} rows for {len(made)} records "
+                "(a rule or trigger skipped some?)", cls)
+        enlist(backend, made, schema)
+        for given, record in zip(made, loaded):
+            _take_state(given, record)
+    return made
+
+
+def enlist(backend: Any, records: Sequence["ActiveRecord"], schema: ModelSchema) -> None:
+    """Have the open transaction put these records back if it rolls back (as ``save()`` does)."""
+    transaction = backend.current_transaction()
+    if transaction is None:
+        return
+    for record in records:
+        transaction.enlist(id(record), record, record._write_state(schema), False)
+
+
+def _insert_or_skip(schema: ModelSchema, columns: tuple[str, ...], values: list[dict[str, Any]]) -> int:
+    """INSERT one row; a duplicate key skips it (0) instead of failing."""
+    try:
+        return schema.write_rows(columns, values, None)[0]
+    except UniqueViolationError:
+        return 0
+
+
+def _insert_one_by_one(cls: type["ActiveRecord"], schema: ModelSchema, made: list["ActiveRecord"],
+                       ignore_duplicates: bool) -> list["ActiveRecord"]:
+    """Without RETURNING: insert row by row in one transaction, each reading its key back as save() does."""
+    backend = schema.backend
+    if ignore_duplicates and not backend.dialect.failed_statement_keeps_transaction:
+        raise NotSupportedError(
+            f"{backend.name} has no RETURNING and a duplicate ends its transaction: "
+            "insert_many(ignore_duplicates=True, returning=True) cannot tell which rows went in")
+    saved = []
+    with backend.transaction():
+        enlist(backend, made, schema)
+        for record in made:
+            if not record.is_new_record:
+                raise ValueError(f"{cls.__name__}.insert_many: {record!r} is already saved")
+            if ignore_duplicates:
+                try:
+                    record._insert(schema)
+                except UniqueViolationError:
+                    continue
+            else:
+                record._insert(schema)
+            saved.append(record)
+    return saved
+
+
+def _take_state(target: "ActiveRecord", source: "ActiveRecord") -> None:
+    """Make ``target`` the record ``source`` was loaded as (values, database state, saved)."""
+    object.__setattr__(target, "__dict__", source.__dict__)
+    private = target.__pydantic_private__
+    private["_original"] = source.__pydantic_private__["_original"]
+    private.pop("_deleted", None)
+    object.__setattr__(target, "__pydantic_fields_set__", set(type(target).model_fields))
+
+
+def _per_statement(schema: ModelSchema, names: tuple[str, ...]) -> int:
+    from .schema import ROWS_PER_INSERT
+
+    return max(1, min(ROWS_PER_INSERT, schema.backend.capabilities.max_bind_parameters // max(1, len(names))))
+
+
+class _atomic:
+    """A transaction when ``needed`` and none is open, else nothing (the caller's holds it all)."""
+
+    def __init__(self, backend: Any, needed: bool) -> None:
+        self.backend = backend
+        self.context = backend.transaction() if needed and not backend.in_transaction else None
+
+    def __enter__(self) -> None:
+        if self.context is not None:
+            self.context.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        if self.context is not None:
+            return self.context.__exit__(*exc)
+        return None
+
+
+# -- upsert -----------------------------------------------------------------------------
+
+
+def conflict_target(cls: type["ActiveRecord"], schema: ModelSchema, unique_by: Any) -> tuple[str, ...]:
+    """The fields of ``unique_by`` (default: the key), checked to be the key or a unique index.
+
+    Raises:
+        ValueError: a name is not a field, or the fields are neither the
+            primary key nor a unique index/constraint of the table.
+    """
+    if unique_by is None:
+        return schema.keys
+    fields = (unique_by,) if isinstance(unique_by, str) else tuple(unique_by)
+    if not fields or not all(isinstance(f, str) for f in fields):
+        raise ValueError(f"unique_by takes a field name or a tuple of them, got {unique_by!r}")
+    for name in fields:
+        if name not in schema.columns:
+            raise ValueError(f"unique_by: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
+    wanted = frozenset(schema.column_of[f] for f in fields)
+    if wanted == frozenset(schema.column_of[k] for k in schema.keys):
+        return fields
+    if len(fields) == 1 and schema.columns[fields[0]].options.unique:
+        return fields
+    keys = schema.unique_keys()
+    if wanted in keys:
+        return fields
+    known = "; ".join("(" + ", ".join(sorted(schema.field_of.get(c, c) for c in k)) + ")" for k in keys) or "none"
+    raise ValueError(
+        f"unique_by={fields!r} is neither the primary key nor a unique index of {schema.table!r}, so a "
+        f"conflict cannot be found by it; its unique keys are: {known}. Nothing was written")
+
+
+def upsert_all(cls: type["ActiveRecord"], items: Sequence[Any], unique_by: Any = None, update: Any = None,
+               returning: bool = False) -> Any:
+    """See :meth:`ActiveRecord.upsert_all`."""
+    schema = cls._schema()
+    target = conflict_target(cls, schema, unique_by)
+    if not items:
+        return [] if returning else 0
+    backend = schema.backend
+    if not backend.capabilities.supports_upsert:
+        raise NotSupportedError(f"{backend.name} has no INSERT ... ON CONFLICT: upsert_all is not available")
+    if not schema.writes_prepared:
+        schema.prepare_writes()
+    made = records_of(cls, items)
+    _refuse_repeated_keys(cls, made, target)
+    pk = schema.generated_key
+    generate = pk is not None and pk not in target and all(r.__dict__.get(pk) is None for r in made)
+    names = schema.names_without_pk if generate else schema.insert_names
+    lock = cls.__lock_column__
+    chosen = _update_fields(cls, schema, target, update, names)
+    bump = (lock,) if lock is not None and chosen else ()
+    conflict = Conflict(target, tuple(dict.fromkeys(chosen + bump)), bump)
+    groups = runs(cls, schema, made, names)
+    use_returning = returning and backend.capabilities.supports_returning
+    back = schema.names if use_returning else ()
+    rows: list[Any] = []
+    columns: tuple[str, ...] = ()
+    count = 0
+    with _atomic(backend, returning or len(groups) > 1 or len(made) > _per_statement(schema, names)):
+        for run_columns, values in groups:
+            n, got, columns = schema.write_rows(run_columns, values, conflict, back)
+            count += n
+            rows.extend(got)
+        if returning and not use_returning:
+            return _read_back(cls, schema, made, target)
+    if not returning:
+        return count
+    return cls.from_rows(columns, rows)
+
+
+def upsert(cls: type["ActiveRecord"], unique_by: Any, update: Any, attributes: dict[str, Any]) -> "ActiveRecord":
+    """See :meth:`ActiveRecord.upsert`."""
+    found = upsert_all(cls, [attributes], unique_by=unique_by, update=update, returning=True)
+    if len(found) != 1:
+        raise RecordNotFound(f"The upsert of a {cls.__name__} returned {len(found)} rows, not 1", cls)
+    return found[0]
+
+
+def _update_fields(cls: type["ActiveRecord"], schema: ModelSchema, target: tuple[str, ...], update: Any,
+                   names: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields a conflict updates: those asked for, or every written one but the keys and ``created_at``."""
+    if update is None:
+        keep = set(target) | set(schema.keys) | set(cls._bulk_timestamps()[:1])
+        return tuple(n for n in names if n not in keep)
+    fields = (update,) if isinstance(update, str) else tuple(update)
+    for name in fields:
+        if name not in schema.columns:
+            raise ValueError(f"update: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
+        if name in schema.generated_fields:
+            raise ValueError(f"update: {cls.__name__}.{name} is computed by the database and cannot be written")
+    return fields
+
+
+def _refuse_repeated_keys(cls: type["ActiveRecord"], made: list["ActiveRecord"], target: tuple[str, ...]) -> None:
+    """Two rows with one key in one upsert: which wins differs by database (PostgreSQL refuses)."""
+    seen: set[Any] = set()
+    for record in made:
+        values = record.__dict__
+        key = tuple(values.get(f) for f in target)
+        if None in key:
+            continue  # NULL never conflicts
+        if key in seen:
+            shown = key[0] if len(key) == 1 else key
+            raise ValueError(
+                f"{cls.__name__}.upsert_all: two rows have {'/'.join(target)}={shown!r}; "
+                "give each key once (nothing was written)")
+        seen.add(key)
+
+
+def _read_back(cls: type["ActiveRecord"], schema: ModelSchema, made: list["ActiveRecord"],
+               target: tuple[str, ...]) -> list["ActiveRecord"]:
+    """Without RETURNING: select the written rows by their conflict key, in the order given.
+
+    Runs in the upsert's transaction, whose row locks keep others from
+    changing them in between.
+    """
+    keys = [tuple(r.__dict__.get(f) for f in target) for r in made]
+    if any(None in k for k in keys):
+        raise NotSupportedError(
+            f"{schema.backend.name} has no RETURNING, and a row without its {'/'.join(target)} cannot be "
+            "found again: upsert_all(returning=True) needs every row's unique_by values")
+    found: dict[tuple[Any, ...], Any] = {}
+    columns = [cls.c[f] for f in target]
+    per = max(1, schema.backend.capabilities.max_bind_parameters // (2 * len(target)))
+    for i in range(0, len(keys), per):
+        part = keys[i:i + per]
+        if len(target) == 1:
+            condition: ex.Expr = columns[0].in_([k[0] for k in part])
+        else:
+            condition = ex.Or([ex.And([c == v for c, v in zip(columns, k)]) for k in part])
+        for record in cls.query().unscoped().where(condition).all():
+            found[tuple(record.__dict__.get(f) for f in target)] = record
+    out = []
+    for key in keys:
+        record = found.get(key)
+        if record is None:
+            raise RecordNotFound(
+                f"The upserted {cls.__name__} {key!r} cannot be read back (a conflict on another unique key?)",
+                cls, key)
+        out.append(record)
+    return out
+
+
+# -- bulk update ---------------------------------------------------------------------------
+
+
+def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fields: Sequence[str],
+                batch_size: int | None = None) -> int:
+    """See :meth:`ActiveRecord.bulk_update`."""
+    fields = (fields,) if isinstance(fields, str) else tuple(fields)
+    if not fields:
+        raise ValueError("bulk_update() needs the fields to write")
+    schema = cls._schema()
+    for name in fields:
+        if name not in schema.columns:
+            raise ValueError(f"bulk_update: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
+        if name in schema.keys:
+            raise ValueError(f"bulk_update: {cls.__name__}.{name} is part of the primary key and cannot be changed")
+        if name in schema.generated_fields:
+            raise ValueError(f"bulk_update: {cls.__name__}.{name} is computed by the database and cannot be written")
+    lock = cls.__lock_column__
+    if lock in fields:
+        raise ValueError(f"bulk_update: {lock} is the optimistic lock's version; it is raised by the update itself")
+    if not records:
+        return 0
+    seen: set[Any] = set()
+    for record in records:
+        if not isinstance(record, cls):
+            raise TypeError(f"bulk_update: {record!r} is not a {cls.__name__}")
+        if record.is_new_record:
+            raise RecordNotFound(f"bulk_update: a {cls.__name__} that was never saved has no row to update", cls)
+        if record.__pydantic_private__.get("_readonly"):
+            from ..errors import ReadOnlyRecordError
+
+            raise ReadOnlyRecordError(f"{cls.__name__} {schema.key_of(record.__dict__)!r} is read-only")
+        key = schema.key_of(record.__pydantic_private__["_original"])
+        if key in seen:
+            raise ValueError(f"bulk_update: {cls.__name__} {key!r} is given twice")
+        seen.add(key)
+    if not schema.writes_prepared:
+        schema.prepare_writes()
+    backend = schema.backend
+    dialect = backend.dialect
+    width = len(fields) * (len(schema.keys) + 1) + len(schema.keys) + (len(schema.keys) + 1 if lock else 0)
+    per = max(1, min(batch_size or ROWS_PER_UPDATE, backend.capabilities.max_bind_parameters // width))
+    key_columns = schema._sql_names(schema.keys)
+    set_columns = schema._sql_names(fields)
+    lock_column = schema.column_of[lock] if lock else None
+    casts = [_sql_type(dialect, schema, f) for f in fields] if dialect.bulk_update_casts else []
+    writers = [schema.writers.get(f) for f in fields]
+    key_writers = schema.key_writers
+    lock_writer = schema.writers.get(lock) if lock else None
+    total = 0
+    with _atomic(backend, True):
+        for start in range(0, len(records), per):
+            batch = records[start:start + per]
+            keys = [[v if (w is None or v is None) else w(v)
+                     for w, v in zip(key_writers, (r.__pydantic_private__["_original"][k] for k in schema.keys))]
+                    for r in batch]
+            params: list[Any] = []
+            for writer, name in zip(writers, fields):
+                for key, record in zip(keys, batch):
+                    value = record.__dict__[name]
+                    params.extend(key)
+                    params.append(value if (writer is None or value is None) else writer(value))
+            for key in keys:
+                params.extend(key)
+            if lock:
+                for key, record in zip(keys, batch):
+                    version = record.__pydantic_private__["_original"][lock]
+                    params.extend(key)
+                    params.append(version if (lock_writer is None or version is None) else lock_writer(version))
+            sql = dialect.bulk_update_sql(schema.table, key_columns, set_columns, len(batch), lock_column, casts)
+            matched = backend.execute_raw(sql, params).affected_rows
+            if matched != len(batch):
+                error: Exception
+                if lock:
+                    error = StaleObjectError(
+                        f"bulk_update: {len(batch) - matched} of {len(batch)} {cls.__name__} records were changed "
+                        f"or deleted by someone else since they were read ({lock}); nothing was written")
+                else:
+                    error = RecordNotFound(
+                        f"bulk_update: {len(batch) - matched} of {len(batch)} {cls.__name__} records no longer "
+                        "have a row (deleted by someone else?); nothing was written", cls)
+                raise error
+            total += matched
+        enlist(backend, records, schema)
+    for record in records:
+        values = record.__dict__
+        private = record.__pydantic_private__
+        before = private["_original"]
+        if lock:
+            values = dict(values)
+            values[lock] = (before.get(lock) or 0) + 1
+            object.__setattr__(record, "__dict__", values)
+        saved = dict(before)
+        for name in fields:
+            saved[name] = values[name]
+        if lock:
+            saved[lock] = values[lock]
+        private["_original"] = saved
+    return total
+
+
+def _sql_type(dialect: Any, schema: ModelSchema, field: str) -> str | None:
+    column = schema.columns[field].column
+    try:
+        return str(dialect.get_column_type(column.db_type, **column.type_params()))
+    except NotSupportedError:
+        return None
