@@ -99,9 +99,48 @@ class AsyncRecordMethods:
         return await run(cls.count)
 
     @classmethod
-    async def ainsert_many(cls, records: Sequence[Any]) -> int:
+    async def ainsert_many(cls, records: Sequence[Any], **options: Any) -> Any:
         """``insert_many()`` for async code."""
-        return await run(cls.insert_many, records)
+        return await run(cls.insert_many, records, **options)
+
+    @classmethod
+    async def aupsert_all(cls, records: Sequence[Any], **options: Any) -> Any:
+        """``upsert_all()`` for async code."""
+        return await run(cls.upsert_all, records, **options)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def aupsert(cls, **attributes: Any) -> Self:
+        """``upsert()`` for async code."""
+        return await run(cls.upsert, **attributes)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def abulk_update(cls, records: Sequence[Any], fields: Any, **options: Any) -> int:
+        """``bulk_update()`` for async code."""
+        return await run(cls.bulk_update, records, fields, **options)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def afind_or_create_by(cls, defaults: dict[str, Any] | None = None, **attributes: Any) -> Self:
+        """``find_or_create_by()`` for async code."""
+        return await run(cls.find_or_create_by, defaults, **attributes)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def afind_or_initialize_by(cls, **attributes: Any) -> Self:
+        """``find_or_initialize_by()`` for async code."""
+        return await run(cls.find_or_initialize_by, **attributes)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def acreate_or_find_by(cls, defaults: dict[str, Any] | None = None, **attributes: Any) -> Self:
+        """``create_or_find_by()`` for async code."""
+        return await run(cls.create_or_find_by, defaults, **attributes)  # type: ignore[attr-defined]
+
+    @classmethod
+    async def aupdate_or_create(cls, defaults: dict[str, Any] | None = None, **attributes: Any) -> Self:
+        """``update_or_create()`` for async code."""
+        return await run(cls.update_or_create, defaults, **attributes)  # type: ignore[attr-defined]
+
+    async def aupdate_columns(self, **values: Any) -> Self:
+        """``update_columns()`` for async code."""
+        return await run(self.update_columns, **values)  # type: ignore[attr-defined]
 
     @classmethod
     async def acreate_table(cls, if_not_exists: bool = False) -> None:

@@ -1,6 +1,7 @@
 """``ActiveRecord``: a pydantic model that is also a row of a table."""
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Optional, Sequence, TypeVar
@@ -26,6 +27,7 @@ from ..config import backend_from_settings, get_default_backend
 from ..errors import (
     ModelDefinitionError,
     MultipleRecordsFound,
+    ReadOnlyRecordError,
     RecordInvalid,
     RecordNotFound,
     StaleObjectError,
@@ -467,6 +469,59 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         return {k: (original.get(k), values[k]) for k in _changed_names(values, original)}
 
     @property
+    def previous_changes(self) -> dict[str, tuple[Any, Any]]:
+        """What the last save wrote: each field it changed, as ``(old, new)``.
+
+        After an insert, every field that is not ``None``. Empty before the
+        first save, after a load or ``refresh()``, and after the transaction
+        of that save rolled back (it wrote nothing in the end).
+        """
+        last = self.__pydantic_private__.get("_last_save")
+        if last is None:
+            return {}
+        before, after = last
+        if before is None:
+            return {k: (None, v) for k, v in after.items() if v is not None}
+        return {k: (before.get(k), after[k]) for k in _changed_names(after, before)}
+
+    @property
+    def previously_new_record(self) -> bool:
+        """Whether the last save inserted this record (it was new before it)."""
+        last = self.__pydantic_private__.get("_last_save")
+        return last is not None and last[0] is None
+
+    @property
+    def saved_changes(self) -> dict[str, tuple[Any, Any]]:
+        """Alias of :attr:`previous_changes` (Rails' name for it)."""
+        return self.previous_changes
+
+    def restore_attributes(self, *fields: str) -> None:
+        """Discard unsaved changes (of ``fields``, or all): values go back to the database state.
+
+        On a new record, fields go back to their defaults.
+        """
+        cls = type(self)
+        names = fields or tuple(cls.model_fields)
+        for name in names:
+            if name not in cls.model_fields:
+                raise AttributeError(f"{cls.__name__} has no field {name!r}")
+        private = self.__pydantic_private__
+        original = private["_original"]
+        restored = dict(self.__dict__)
+        if original is None:
+            for name in names:
+                restored[name] = cls.model_fields[name].get_default(call_default_factory=True)
+        else:
+            mutable = cls._schema().mutable
+            unloaded = private.get("_unloaded") or ()
+            for name in names:
+                if name in original and name not in unloaded:
+                    value = original[name]
+                    # a JSON value changes in place: the snapshot must keep its own copy
+                    restored[name] = copy.deepcopy(value) if name in mutable else value
+        object.__setattr__(self, "__dict__", restored)
+
+    @property
     def annotations(self) -> dict[str, Any]:
         """Values the loading query selected besides the fields (aggregates, expressions), by label."""
         return dict(self.__pydantic_private__.get("_annotations") or {})
@@ -591,6 +646,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         original, deleted, generated, key, lock_value, values = state
         private = self.__pydantic_private__
         private["_original"] = original
+        private.pop("_last_save", None)  # the save wrote nothing in the end
         if deleted:
             private["_deleted"] = True
         else:
@@ -631,6 +687,8 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
 
     def _write(self, schema: ModelSchema, active: frozenset[str]) -> bool:
         """Run the save hooks and the INSERT or UPDATE; return whether a statement was written."""
+        if "_readonly" in self.__pydantic_private__:
+            raise self._read_only("saved")
         if "before_save" in active:
             self._fire("before_save")
         if self.__pydantic_private__["_original"] is None:
@@ -672,7 +730,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             key = result.rows[0][0] if result.rows else result.last_insert_id
             reader = schema.readers.get(pk)
             values[pk] = reader(key) if (reader is not None and key is not None) else key
-        self.__pydantic_private__["_original"] = schema.snapshot(values)
+        self._saved_as(schema.snapshot(values))
 
     def _filled_by_database(self, schema: ModelSchema) -> tuple[str, ...]:
         """The fields this insert leaves to the database: computed ones, and unset ones with a default."""
@@ -721,7 +779,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
                         f"The new {type(self).__name__} {schema.key_of(values)!r} cannot be read back from "
                         f"{schema.table!r}, so the values the database filled in are unknown; nothing was kept")
             schema.read_into(values, read, rows[0])
-        self.__pydantic_private__["_original"] = schema.snapshot(values)
+        self._saved_as(schema.snapshot(values))
 
     def _reread_generated(self, schema: ModelSchema) -> None:
         """Read the computed fields again after an UPDATE changed what they are computed from."""
@@ -739,6 +797,11 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         changed = tuple(_changed_names(values, original))
         if not changed:
             return False
+        if schema.readonly_fields and not schema.readonly_fields.isdisjoint(changed):
+            names = ", ".join(n for n in changed if n in schema.readonly_fields)
+            raise ReadOnlyRecordError(
+                f"{type(self).__name__}.{names} is read-only: it is set when the record is created and "
+                "cannot change; nothing was saved (restore_attributes() discards the change)")
         if "_unloaded" in self.__pydantic_private__:
             self._check_key_loaded(schema)
         if not schema.writes_prepared:
@@ -776,8 +839,24 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
                 )
         if schema.generated_fields:
             self._reread_generated(schema)
-        self.__pydantic_private__["_original"] = schema.snapshot(values)
+        self._saved_as(schema.snapshot(values))
         return True
+
+    def _read_only(self, what: str) -> ReadOnlyRecordError:
+        return ReadOnlyRecordError(
+            f"This {type(self).__name__} was loaded read-only (query.readonly()) and cannot be {what}; "
+            "load it without readonly() to change it")
+
+    @property
+    def is_readonly(self) -> bool:
+        """Whether this record was loaded with ``query.readonly()`` (saving or deleting it raises)."""
+        return "_readonly" in self.__pydantic_private__
+
+    def _saved_as(self, state: dict[str, Any]) -> None:
+        """Make ``state`` the record's database state after a write (kept for ``previous_changes``)."""
+        private = self.__pydantic_private__
+        private["_last_save"] = (private["_original"], state)
+        private["_original"] = state
 
     def _check_key_loaded(self, schema: ModelSchema) -> None:
         unloaded = self.__pydantic_private__.get("_unloaded")
@@ -837,6 +916,62 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             raise
         return self.save()
 
+    def update_columns(self: T, **values: Any) -> T:
+        """Write these fields straight to the row: no ``validate_record``, no hooks, no lock check.
+
+        Values are still checked against the fields' types (a wrong one
+        fails and nothing is written); other unsaved changes stay unsaved.
+        ``updated_at`` is not stamped and the optimistic lock's version is
+        neither checked nor raised. For what ``save()`` is too much for
+        (a flag set by a background job); prefer ``save()`` elsewhere.
+
+        Raises:
+            RecordNotFound: the record was never saved, or its row is gone.
+        """
+        cls = type(self)
+        if not values:
+            raise ValueError("update_columns() needs at least one field=value")
+        private = self.__pydantic_private__
+        if private["_original"] is None:
+            raise RecordNotFound(f"Cannot update_columns of an unsaved {cls.__name__}; save() it", cls)
+        if "_readonly" in private:
+            raise self._read_only("updated")
+        schema = cls._schema()
+        for name in values:
+            if name not in schema.columns:
+                raise AttributeError(f"{cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
+            if name in schema.keys or name in schema.generated_fields or name in schema.readonly_fields:
+                raise ReadOnlyRecordError(f"update_columns: {cls.__name__}.{name} cannot be changed")
+        backup = dict(self.__dict__)
+        try:
+            for name, value in values.items():
+                setattr(self, name, value)  # type-checked by pydantic
+        except BaseException:
+            object.__setattr__(self, "__dict__", backup)
+            raise
+        if "_unloaded" in private:
+            self._check_key_loaded(schema)
+        names = tuple(values)
+        sql, build = schema.update(names, schema.keys)
+        original = private["_original"]
+        try:
+            result = self._run_one(schema, sql, build(self.__dict__, original))
+        except BaseException:
+            object.__setattr__(self, "__dict__", backup)
+            raise
+        if result.affected_rows == 0:
+            object.__setattr__(self, "__dict__", backup)
+            raise self._no_row(schema)
+        transaction = schema.backend.current_transaction()
+        if transaction is not None:
+            transaction.enlist(id(self), self, self._write_state(schema), False)
+        saved = dict(original)
+        for name in names:
+            value = self.__dict__[name]
+            saved[name] = copy.deepcopy(value) if name in schema.mutable else value
+        self._saved_as(saved)
+        return self
+
     def delete(self) -> bool:
         """Delete the record's row (soft-delete models mark it deleted instead).
 
@@ -854,6 +989,8 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         cls = type(self)
         if self.__pydantic_private__["_original"] is None:
             raise RecordNotFound(f"Cannot delete an unsaved {cls.__name__}", cls)
+        if "_readonly" in self.__pydantic_private__:
+            raise self._read_only("deleted")
         schema = cls._schema()
         backend = schema.backend
         active = CallbackRegistry.active(cls)
@@ -933,6 +1070,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         private["_relations"] = None
         private.pop("_unloaded", None)
         private.pop("_annotations", None)
+        private.pop("_last_save", None)
         object.__setattr__(self, "__pydantic_fields_set__", set(cls.model_fields))
         return self
 
@@ -1005,6 +1143,78 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         return cls.query().where(**equals).first()
 
     @classmethod
+    def find_or_initialize_by(cls: type[T], **attributes: Any) -> T:
+        """Return the first record matching ``attributes``, or a new unsaved one built from them."""
+        found = cls.find_by(**attributes)
+        return found if found is not None else cls(**attributes)
+
+    @classmethod
+    def find_or_create_by(cls: type[T], defaults: dict[str, Any] | None = None, **attributes: Any) -> T:
+        """Return the first record matching ``attributes``, creating it (with ``defaults`` too) if none.
+
+        Safe under races when a unique index covers ``attributes``: a caller
+        that loses the race to insert finds the winner's row and returns it,
+        so exactly one row exists and every caller gets it.
+        """
+        found = cls.find_by(**attributes)
+        if found is not None:
+            return found
+        return cls._create_or_find(attributes, defaults)
+
+    @classmethod
+    def create_or_find_by(cls: type[T], defaults: dict[str, Any] | None = None, **attributes: Any) -> T:
+        """Insert a record from ``attributes`` (and ``defaults``); if a unique index refuses it, find it.
+
+        The race-safe form for rows that usually do not exist yet: one
+        INSERT, and a read only after a unique violation. It needs a unique
+        index over ``attributes`` (without one, it always inserts).
+        """
+        return cls._create_or_find(attributes, defaults)
+
+    @classmethod
+    def update_or_create(cls: type[T], defaults: dict[str, Any] | None = None, **attributes: Any) -> T:
+        """Update the record matching ``attributes`` with ``defaults``, or create it from both.
+
+        The row is read with ``FOR UPDATE`` where the database has it, in one
+        transaction with the write, so concurrent callers apply their
+        updates one after the other; a lost race to insert updates the
+        winner's row. ``record.previously_new_record`` tells which happened.
+        """
+        backend = cls.backend()
+        defaults = dict(defaults or {})
+        with backend.transaction():
+            query = cls.query().where(**attributes)
+            if backend.capabilities.supports_for_update:
+                query = query.for_update()
+            found = query.first()
+            if found is None:
+                found = cls._create_or_find(attributes, defaults)
+                if found.previously_new_record:
+                    return found
+                if backend.capabilities.supports_for_update:
+                    found = cls.query().where(**attributes).for_update().first() or found
+            return found.update(**defaults)
+
+    @classmethod
+    def _create_or_find(cls: type[T], attributes: dict[str, Any], defaults: dict[str, Any] | None) -> T:
+        """Create from ``attributes`` and ``defaults``; after a unique violation, return the row found."""
+        from ..backend.errors import UniqueViolationError
+
+        backend = cls.backend()
+        record = cls(**{**(defaults or {}), **attributes})
+        try:
+            with backend.transaction():  # a savepoint inside the caller's: the failed INSERT goes alone
+                return record.save()
+        except UniqueViolationError:
+            query = cls.query().where(**attributes)
+            if backend.in_transaction and backend.capabilities.supports_for_update:
+                query = query.for_update()  # a locking read sees the winner's row under REPEATABLE READ too
+            found = query.first()
+            if found is None:
+                raise  # the conflict was on another unique key: nothing to find by these attributes
+            return found
+
+    @classmethod
     def find_by_sql(cls: type[T], sql: str, params: Sequence[Any] = ()) -> list[T]:
         """Load records from your own SELECT (neutral ``?`` placeholders)."""
         backend = cls.backend()
@@ -1022,7 +1232,8 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
 
         Args:
             ignore_duplicates: skip rows whose primary key or a unique index
-                (``unique_by``, PostgreSQL and SQLite) is taken, instead of failing.
+                is taken, instead of failing (``unique_by`` names the one index
+                where the dialect can; ``ON DUPLICATE KEY`` skips on any).
             returning: return the saved records with their keys and the
                 values the database filled in (RETURNING where the database
                 has it; elsewhere row by row in one transaction). Records
@@ -1039,10 +1250,10 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
                    returning: bool = False) -> Any:
         """Insert rows, updating the stored row instead where ``unique_by`` is taken.
 
-        ``ON CONFLICT (...) DO UPDATE`` on PostgreSQL and SQLite, ``ON
-        DUPLICATE KEY UPDATE`` on MySQL/MariaDB (which update on a conflict
-        with any unique key). Values are validated, hooks do not run, and
-        the whole call is one transaction.
+        ``ON CONFLICT (...) DO UPDATE``, or ``ON DUPLICATE KEY UPDATE`` where
+        the dialect has that instead (which updates on a conflict with any
+        unique key). Values are validated, hooks do not run, and the whole
+        call is one transaction.
 
         Args:
             unique_by: the field (or tuple of fields) of the primary key or a

@@ -7,6 +7,7 @@ in one transaction, so a call is all or nothing.
 """
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.errors import NotSupportedError, UniqueViolationError
@@ -166,7 +167,8 @@ def _take_state(target: "ActiveRecord", source: "ActiveRecord") -> None:
     """Make ``target`` the record ``source`` was loaded as (values, database state, saved)."""
     object.__setattr__(target, "__dict__", source.__dict__)
     private = target.__pydantic_private__
-    private["_original"] = source.__pydantic_private__["_original"]
+    private["_original"] = None
+    target._saved_as(source.__pydantic_private__["_original"])
     private.pop("_deleted", None)
     object.__setattr__(target, "__pydantic_fields_set__", set(type(target).model_fields))
 
@@ -289,7 +291,7 @@ def _update_fields(cls: type["ActiveRecord"], schema: ModelSchema, target: tuple
 
 
 def _refuse_repeated_keys(cls: type["ActiveRecord"], made: list["ActiveRecord"], target: tuple[str, ...]) -> None:
-    """Two rows with one key in one upsert: which wins differs by database (PostgreSQL refuses)."""
+    """Two rows with one key in one upsert: which wins differs by database (some refuse)."""
     seen: set[Any] = set()
     for record in made:
         values = record.__dict__
@@ -325,8 +327,8 @@ def _read_back(cls: type["ActiveRecord"], schema: ModelSchema, made: list["Activ
             condition: ex.Expr = columns[0].in_([k[0] for k in part])
         else:
             condition = ex.Or([ex.And([c == v for c, v in zip(columns, k)]) for k in part])
-        for record in cls.query().unscoped().where(condition).all():
-            found[tuple(record.__dict__.get(f) for f in target)] = record
+        for loaded in cls.query().unscoped().where(condition).all():
+            found[tuple(loaded.__dict__.get(f) for f in target)] = loaded
     out = []
     for key in keys:
         record = found.get(key)
@@ -355,6 +357,10 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
             raise ValueError(f"bulk_update: {cls.__name__}.{name} is part of the primary key and cannot be changed")
         if name in schema.generated_fields:
             raise ValueError(f"bulk_update: {cls.__name__}.{name} is computed by the database and cannot be written")
+        if name in schema.readonly_fields:
+            from ..errors import ReadOnlyRecordError
+
+            raise ReadOnlyRecordError(f"bulk_update: {cls.__name__}.{name} is read-only (set at creation)")
     lock = cls.__lock_column__
     if lock in fields:
         raise ValueError(f"bulk_update: {lock} is the optimistic lock's version; it is raised by the update itself")
@@ -424,18 +430,18 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
         enlist(backend, records, schema)
     for record in records:
         values = record.__dict__
-        private = record.__pydantic_private__
-        before = private["_original"]
+        before = record.__pydantic_private__["_original"]
         if lock:
             values = dict(values)
             values[lock] = (before.get(lock) or 0) + 1
             object.__setattr__(record, "__dict__", values)
         saved = dict(before)
         for name in fields:
-            saved[name] = values[name]
+            value = values[name]
+            saved[name] = copy.deepcopy(value) if name in schema.mutable else value
         if lock:
             saved[lock] = values[lock]
-        private["_original"] = saved
+        record._saved_as(saved)
     return total
 
 

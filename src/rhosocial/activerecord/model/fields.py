@@ -49,6 +49,8 @@ class ColumnOptions:
             (``"quantity * unit_price"``), or ``True`` for a column computed by
             other means (a trigger, an existing table's definition). Never written;
             read back after every save.
+        readonly: the value is written when the record is created and never
+            changed after: saving a change raises ``ReadOnlyRecordError``.
     """
 
     unique: bool = False
@@ -61,6 +63,7 @@ class ColumnOptions:
     column: str | None = None
     db_default: Any = NO_DEFAULT
     generated: str | bool = False
+    readonly: bool = False
 
 
 def Field(  # noqa: N802 - mirrors pydantic.Field
@@ -76,6 +79,7 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
     column: str | None = None,
     db_default: Any = NO_DEFAULT,
     db_generated: str | bool = False,
+    readonly: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Declare a model field: pydantic's ``Field`` plus column options.
@@ -83,7 +87,8 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
     Example: ``email: str = Field(max_length=255, unique=True)``;
     ``artist_id: int = Field(column="ArtistId")`` for a differently named column;
     ``created_at: datetime = Field(db_default=raw("CURRENT_TIMESTAMP"))`` for a
-    value the database fills in (see :class:`ColumnOptions`).
+    value the database fills in; ``Field(readonly=True)`` for a value set once
+    at creation (see :class:`ColumnOptions`).
     pydantic's ``alias`` keeps its meaning (the name in input and output data,
     such as JSON); it never names the column.
     """
@@ -99,7 +104,7 @@ def Field(  # noqa: N802 - mirrors pydantic.Field
         default = None  # None until the database has given it a value
     info = pydantic.Field(default, **kwargs)
     options = ColumnOptions(unique, index, db_type, references, on_delete, check, length, column,
-                            db_default, db_generated)
+                            db_default, db_generated, readonly)
     if options != ColumnOptions():
         info.metadata.append(options)
     return info

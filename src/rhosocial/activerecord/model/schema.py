@@ -82,6 +82,8 @@ class ModelSchema:
         self.writers = {n: compose(c.to_db, dialect.to_db(c.db_type)) for n, c in self.columns.items()}
         self.readers = {n: compose(dialect.column_reader(c.column), c.from_db) for n, c in self.columns.items()}
         self.mutable = tuple(n for n, c in self.columns.items() if c.mutable)
+        #: Fields written at creation only (``Field(readonly=True)``).
+        self.readonly_fields: frozenset[str] = frozenset(n for n, c in self.columns.items() if c.options.readonly)
         #: Fields whose loaded values are type-checked one by one: where a column's values need not
         #: share one type (SQLite), a row may hold text in a number column.
         self.guarded: frozenset[str] = frozenset() if dialect.values_follow_column_types else frozenset(
@@ -213,7 +215,7 @@ class ModelSchema:
         """How many of ``given`` rows an INSERT stored (or an upsert inserted or updated)."""
         if conflict is None or result.duplicates is None:
             return int(result.affected_rows)
-        # MySQL/MariaDB count a found duplicate as affected (and an updated one twice)
+        # ON DUPLICATE KEY counts a found duplicate as affected (and an updated one twice)
         return given if conflict.update else given - result.duplicates
 
     def update(self, columns: tuple[str, ...], where: tuple[str, ...]) -> tuple[str, Callable[..., list[Any]]]:

@@ -37,6 +37,7 @@ class AsyncQueryMethods(Generic[M]):
         def dicts(self) -> list[dict[str, Any]]: ...
         def update_all(self, all_rows: bool = False, **values: Any) -> int: ...
         def delete_all(self, all_rows: bool = False) -> int: ...
+        def destroy_all(self, all_rows: bool = False, batch_size: int = 1000) -> int: ...
         def in_batches(self, batch_size: int = 1000) -> Iterator[list[M]]: ...
 
     async def aall(self) -> list[M]:
@@ -94,6 +95,10 @@ class AsyncQueryMethods(Generic[M]):
     async def adelete_all(self, all_rows: bool = False) -> int:
         """``delete_all()`` for async code."""
         return await run(self.delete_all, all_rows)
+
+    async def adestroy_all(self, all_rows: bool = False, batch_size: int = 1000) -> int:
+        """``destroy_all()`` for async code."""
+        return await run(self.destroy_all, all_rows, batch_size)
 
     async def ain_batches(self, batch_size: int = 1000) -> AsyncIterator[list[M]]:
         """``in_batches()`` for async code: each batch is one awaited query."""

@@ -27,7 +27,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
     """
 
     __slots__ = ("model", "_where", "_select", "_distinct", "_joins", "_group", "_having",
-                 "_order", "_limit", "_offset", "_lock", "_skip_scopes", "_includes", "_strict")
+                 "_order", "_limit", "_offset", "_lock", "_skip_scopes", "_includes", "_strict", "_readonly")
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -44,6 +44,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         self._skip_scopes: frozenset[str] = frozenset()
         self._includes: tuple[str, ...] = ()
         self._strict: bool | None = None
+        self._readonly = False
 
     def _replace(self, **changes: Any) -> "Query[M]":
         # Slot by slot, spelled out: a loop over __slots__ costs several times more,
@@ -63,6 +64,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         clone._skip_scopes = self._skip_scopes
         clone._includes = self._includes
         clone._strict = self._strict
+        clone._readonly = self._readonly
         for slot, value in changes.items():
             object.__setattr__(clone, slot, value)
         return clone
@@ -222,6 +224,13 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
         return join_associations(self, paths)
 
+    def readonly(self, on: bool = True) -> "Query[M]":
+        """Load records that refuse to be saved or deleted (``ReadOnlyRecordError``).
+
+        For records handed to code that must only read them (a report, a template).
+        """
+        return self._replace(_readonly=on)
+
     def strict_loading(self) -> "Query[M]":
         """Make a lazy association load on the loaded records raise ``StrictLoadingError``."""
         return self._replace(_strict=True)
@@ -292,6 +301,9 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         records = schema.loader(result.columns)(rows) if rows else []
         if self._includes or self._strict:
             self.model._after_load(records, self)
+        if self._readonly:
+            for record in records:
+                record.__pydantic_private__["_readonly"] = True
         return records
 
     def __iter__(self) -> Iterator[M]:
@@ -482,6 +494,23 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         if soft is not None:
             return self._run("update", soft).affected_rows
         return self._run("delete").affected_rows
+
+    def destroy_all(self, all_rows: bool = False, batch_size: int = 1000) -> int:
+        """Load the matching records in batches and ``delete()`` each: hooks and ``dependent=`` run.
+
+        The whole call is one transaction (the caller's, if one is open), so
+        a hook that raises leaves every row in place. Slower than
+        :meth:`delete_all`, which runs one DELETE and no hooks. Returns the
+        number of records deleted.
+        """
+        self._check_conditions("destroy_all", all_rows)
+        deleted = 0
+        with self.model.backend().transaction():
+            for batch in self.in_batches(batch_size):
+                for record in batch:
+                    if record.delete():
+                        deleted += 1
+        return deleted
 
     def _check_conditions(self, what: str, all_rows: bool) -> None:
         if not self._where and not all_rows:
