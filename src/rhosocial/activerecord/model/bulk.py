@@ -90,7 +90,8 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
         conflict = Conflict(target or (schema.keys if any_key else ()))
     elif unique_by is not None:
         raise ValueError("insert_many(unique_by=...) goes with ignore_duplicates=True (or use upsert_all)")
-    if returning and not backend.capabilities.supports_returning:
+    if returning and (not backend.capabilities.supports_returning or (ignore_duplicates and any_key)):
+        # (ON DUPLICATE KEY ... RETURNING returns the duplicates too: they cannot be told apart)
         return _insert_one_by_one(cls, schema, made, ignore_duplicates)
     groups = runs(cls, schema, made, names)
     back = schema.names if returning else ()
