@@ -124,9 +124,9 @@ class AsyncRecordMethods:
         return await run(cls.find_or_create_by, defaults, **attributes)  # type: ignore[attr-defined]
 
     @classmethod
-    async def afind_or_initialize_by(cls, **attributes: Any) -> Self:
+    async def afind_or_initialize_by(cls, defaults: dict[str, Any] | None = None, **attributes: Any) -> Self:
         """``find_or_initialize_by()`` for async code."""
-        return await run(cls.find_or_initialize_by, **attributes)  # type: ignore[attr-defined]
+        return await run(cls.find_or_initialize_by, defaults, **attributes)  # type: ignore[attr-defined]
 
     @classmethod
     async def acreate_or_find_by(cls, defaults: dict[str, Any] | None = None, **attributes: Any) -> Self:

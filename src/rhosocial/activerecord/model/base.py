@@ -1143,10 +1143,10 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         return cls.query().where(**equals).first()
 
     @classmethod
-    def find_or_initialize_by(cls: type[T], **attributes: Any) -> T:
-        """Return the first record matching ``attributes``, or a new unsaved one built from them."""
+    def find_or_initialize_by(cls: type[T], defaults: dict[str, Any] | None = None, **attributes: Any) -> T:
+        """Return the first record matching ``attributes``, or a new unsaved one built from them and ``defaults``."""
         found = cls.find_by(**attributes)
-        return found if found is not None else cls(**attributes)
+        return found if found is not None else cls(**{**(defaults or {}), **attributes})
 
     @classmethod
     def find_or_create_by(cls: type[T], defaults: dict[str, Any] | None = None, **attributes: Any) -> T:
