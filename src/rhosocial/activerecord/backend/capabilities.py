@@ -21,7 +21,9 @@ class Capabilities:
     supports_savepoints: bool = True
     isolation_levels: frozenset[IsolationLevel] = ALL_ISOLATION_LEVELS
     supports_read_only_transactions: bool = False
-    supports_returning: bool = False
+    supports_returning: bool = False  # INSERT ... RETURNING
+    supports_update_returning: bool = False  # UPDATE ... RETURNING
+    supports_delete_returning: bool = False  # DELETE ... RETURNING
     reports_last_insert_id: bool = True  # the driver reports the key of an INSERT (lastrowid)
     supports_for_update: bool = False
     supports_skip_locked: bool = False

@@ -8,7 +8,7 @@ converters. A dialect that needs different SQL for a node subclasses
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.dialect import SQLBuilder
 from ..backend.errors import NotSupportedError
@@ -118,8 +118,9 @@ class SQLCompiler:
         b.append(self.dialect.limit_offset_sql(1, None))
         return b.build()
 
-    def update(self, query: "Query[Any]", values: dict[str, Any]) -> tuple[str, list[Any]]:
-        """Compile ``UPDATE table SET ... WHERE ...`` for the query's conditions."""
+    def update(self, query: "Query[Any]", values: dict[str, Any],
+               returning: Sequence[str] = ()) -> tuple[str, list[Any]]:
+        """Compile ``UPDATE table SET ... WHERE ...`` for the query's conditions (``RETURNING`` columns)."""
         self._no_joins(query, "update_all")
         b = self.dialect.create_builder()
         table = query.model.table_name()
@@ -132,14 +133,16 @@ class SQLCompiler:
             sets.append(f"{self.q(column.name)} = {self.expr(rhs, b)}")
         b.append(", ".join(sets))
         self.write_where(query, b)
+        b.append(self.dialect.returning_sql(returning))
         return b.build()
 
-    def delete(self, query: "Query[Any]") -> tuple[str, list[Any]]:
-        """Compile ``DELETE FROM table WHERE ...``."""
+    def delete(self, query: "Query[Any]", returning: Sequence[str] = ()) -> tuple[str, list[Any]]:
+        """Compile ``DELETE FROM table WHERE ...`` (``RETURNING`` columns)."""
         self._no_joins(query, "delete_all")
         b = self.dialect.create_builder()
         b.append("DELETE FROM " + self.q(query.model.table_name()))
         self.write_where(query, b)
+        b.append(self.dialect.returning_sql(returning))
         return b.build()
 
     @staticmethod

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
 
 from ..backend.typing import DatabaseType
+from ..backend.errors import NotSupportedError
 from ..errors import MultipleRecordsFound, RecordNotFound, UnsafeQueryError
 from . import expressions as ex
 from .asynchronous import AsyncQueryMethods
@@ -473,27 +474,79 @@ class Query(AsyncQueryMethods[M], Generic[M]):
                 return
             last = tuple(getattr(batch[-1], k) for k in keys)
 
-    def update_all(self, all_rows: bool = False, **values: Any) -> int:
+    def update_all(self, all_rows: bool = False, returning: bool = False, **values: Any) -> Any:
         """Update matching rows with ``values`` in one statement; return the row count.
 
         Runs no model hooks. Refuses to touch every row unless ``all_rows=True``.
+        With ``returning=True``, returns the updated rows as records instead
+        (see :meth:`delete_all`).
         """
         if not values:
             raise ValueError("update_all() needs at least one column=value")
         self._check_conditions("update_all", all_rows)
+        if returning:
+            return self._changed_rows("update", values)
         return self._run("update", values).affected_rows
 
-    def delete_all(self, all_rows: bool = False) -> int:
+    def delete_all(self, all_rows: bool = False, returning: bool = False) -> Any:
         """Delete matching rows in one statement; return the row count.
 
         Runs no model hooks (soft-delete models mark rows deleted instead).
         Refuses to touch every row unless ``all_rows=True``.
+
+        With ``returning=True``, returns the deleted rows as records (marked
+        deleted) instead: one statement with ``RETURNING`` where the database
+        has it; elsewhere the rows are read ``FOR UPDATE``, then deleted by
+        key, in one transaction (so nothing changes them in between, and a
+        row added meanwhile is left alone).
         """
         self._check_conditions("delete_all", all_rows)
         soft = self.model._soft_delete_values()
         if soft is not None:
+            if returning:
+                return self._changed_rows("update", soft)
             return self._run("update", soft).affected_rows
+        if returning:
+            return self._changed_rows("delete", None)
         return self._run("delete").affected_rows
+
+    def _changed_rows(self, statement: str, values: dict[str, Any] | None) -> list[M]:
+        """Run the UPDATE (``values``) or DELETE and return the rows it changed as records."""
+        schema = self.model._schema()
+        backend = schema.backend
+        caps = backend.capabilities
+        native = caps.supports_update_returning if statement == "update" else caps.supports_delete_returning
+        args = (values,) if statement == "update" else ()
+        if native:
+            sql, params = getattr(schema.compiler, statement)(self, *args, schema._sql_names(schema.names))
+            result = backend.execute(sql, params)
+            records = schema.loader(result.columns)(result.rows) if result.rows else []
+        else:
+            if not caps.supports_for_update:
+                raise NotSupportedError(
+                    f"{backend.name} has neither {statement.upper()} ... RETURNING nor row locks: "
+                    f"{statement}_all(returning=True) cannot tell which rows it changed")
+            keys = self.model.primary_key_fields()
+            with backend.transaction():
+                locked = self.unscoped()._replace(_where=tuple(self._all_conditions()), _includes=(),
+                                                  _readonly=False).for_update().all()
+                if not locked:
+                    return []
+                chosen = [tuple(r.__dict__[k] for k in keys) for r in locked]
+                for part in _key_chunks(chosen, backend.capabilities.max_bind_parameters, len(keys)):
+                    target = self.model.query().unscoped().where(_key_condition(self.model, keys, part))
+                    target._run(statement, *args)
+                if statement == "delete":
+                    records = locked
+                else:
+                    records = []
+                    for part in _key_chunks(chosen, backend.capabilities.max_bind_parameters, len(keys)):
+                        records.extend(self.model.query().unscoped().where(
+                            _key_condition(self.model, keys, part)).all())
+        if statement == "delete":
+            for record in records:
+                record.__pydantic_private__["_deleted"] = True
+        return records
 
     def destroy_all(self, all_rows: bool = False, batch_size: int = 1000) -> int:
         """Load the matching records in batches and ``delete()`` each: hooks and ``dependent=`` run.
@@ -518,6 +571,20 @@ class Query(AsyncQueryMethods[M], Generic[M]):
                 f"{what}() without a condition would change every row of "
                 f"{self.model.table_name()!r}; pass all_rows=True if that is what you mean"
             )
+
+
+def _key_chunks(keys: list[tuple[Any, ...]], limit: int, width: int) -> Iterator[list[tuple[Any, ...]]]:
+    per = max(1, limit // (2 * width))
+    for i in range(0, len(keys), per):
+        yield keys[i:i + per]
+
+
+def _key_condition(model: Any, fields: tuple[str, ...], keys: list[tuple[Any, ...]]) -> ex.Expr:
+    """``key IN (...)``, or for a composite key ``(a = ? AND b = ?) OR ...``."""
+    columns = [model.c[f] for f in fields]
+    if len(fields) == 1:
+        return columns[0].in_([k[0] for k in keys])
+    return ex.Or([ex.And([c == v for c, v in zip(columns, k)]) for k in keys])
 
 
 def _after(columns: list[ex.Column], last: tuple[Any, ...]) -> ex.Expr:

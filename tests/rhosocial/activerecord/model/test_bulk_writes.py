@@ -491,3 +491,22 @@ def test_upsert_converts_values_like_saves(backend, when):
     Dated.upsert_all([{"code": "a", "day": when}], unique_by="code")
     Dated.upsert_all([{"code": "a", "day": when + dt.timedelta(days=1)}], unique_by="code")
     assert Dated.find_by(code="a").day == dt.date(2020, 1, 2)
+
+
+def test_update_all_and_delete_all_can_return_the_rows(backend):
+    Member.insert_many([{"email": f"{i}@x", "number": i, "age": i} for i in range(6)])
+    changed = Member.where(Member.c.age >= 3).update_all(returning=True, name="old")
+    assert sorted((m.email, m.name) for m in changed) == [("3@x", "old"), ("4@x", "old"), ("5@x", "old")]
+    assert all(m.is_persisted and not m.is_dirty for m in changed)
+    assert backend.fetch_value("SELECT COUNT(*) FROM bw_members WHERE name = 'old'") == 3
+    gone = Member.where(Member.c.age < 2).delete_all(returning=True)
+    assert sorted(m.email for m in gone) == ["0@x", "1@x"] and all(m.is_deleted for m in gone)
+    assert backend.fetch_value("SELECT COUNT(*) FROM bw_members") == 4
+    assert Member.where(age=99).update_all(returning=True, name="x") == []
+    assert Member.where(age=99).delete_all(returning=True) == []
+
+
+def test_returning_on_composite_keys_without_native_support_too(backend):
+    Seat.insert_many([{"row": "A", "place": i, "holder": ""} for i in range(3)])
+    got = Seat.where(Seat.c.place >= 1).update_all(returning=True, holder="h")
+    assert sorted((s.row, s.place, s.holder) for s in got) == [("A", 1, "h"), ("A", 2, "h")]

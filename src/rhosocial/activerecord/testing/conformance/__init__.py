@@ -12,6 +12,7 @@ A test of a feature whose capability flag is false is skipped with the flag's
 name as the reason; a feature whose flag is true must pass.
 """
 from .asynchronous import TestAsyncConcurrency, TestAsyncModels, TestAsyncRelations, TestAsyncTransactions
+from .bulk import TestBulkWrites
 from .concurrency import (
     TestLazyBegin,
     TestPool,
@@ -37,7 +38,7 @@ from .statement_log import TestStatementLogging
 from .transactions import TestTransactions
 
 __all__ = [
-    "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions",
+    "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions", "TestBulkWrites",
     "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput", "TestIntrospection",
     "TestLazyBegin", "TestMigrationRunner", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
     "TestPlainTableChanges", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging",

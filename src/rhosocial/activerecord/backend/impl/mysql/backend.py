@@ -348,6 +348,7 @@ class MySQLBackend(StorageBackend):
             isolation_levels=ALL_ISOLATION_LEVELS,
             supports_read_only_transactions=True,
             supports_returning=returning,
+            supports_delete_returning=mariadb and version >= (10, 0, 5),  # no UPDATE ... RETURNING there
             supports_for_update=True,
             supports_skip_locked=skip_locked,
             supports_foreign_keys=True,

@@ -409,6 +409,8 @@ class PostgresBackend(StorageBackend):
             isolation_levels=ALL_ISOLATION_LEVELS,
             supports_read_only_transactions=True,
             supports_returning=True,
+            supports_update_returning=True,
+            supports_delete_returning=True,
             reports_last_insert_id=False,
             supports_for_update=True,
             supports_skip_locked=True,

@@ -214,6 +214,8 @@ class SQLiteBackend(StorageBackend):
             isolation_levels=ALL_ISOLATION_LEVELS,
             supports_read_only_transactions=True,
             supports_returning=version >= (3, 35, 0),
+            supports_update_returning=version >= (3, 35, 0),
+            supports_delete_returning=version >= (3, 35, 0),
             supports_for_update=False,
             supports_foreign_keys=True,
             supports_json=True,
