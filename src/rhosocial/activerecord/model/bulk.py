@@ -48,22 +48,26 @@ def records_of(cls: type["ActiveRecord"], items: Sequence[Any]) -> list["ActiveR
     return made
 
 
-def runs(cls: type["ActiveRecord"], schema: ModelSchema, made: list["ActiveRecord"],
-         names: tuple[str, ...]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
-    """Group neighbouring records by the columns they write (the rest is left to database defaults).
+def runs(schema: ModelSchema, made: list["ActiveRecord"]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
+    """Group neighbouring records by the columns they write.
 
+    A record without its generated key leaves the key to the database, as
+    one with an unset field that has a database default leaves that field.
     Runs keep the order given, so rows are inserted in that order.
     """
-    if not schema.db_defaults:
-        return [(names, [r.__dict__ for r in made])]
+    pk = schema.generated_key
+    if not schema.db_defaults and (pk is None or all(r.__dict__.get(pk) is None for r in made)):
+        return [(schema.names_without_pk if pk is not None else schema.insert_names, [r.__dict__ for r in made])]
     out: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
     for record in made:
-        left = record._filled_by_database(schema)
-        columns = tuple(n for n in names if n not in left)
+        values = record.__dict__
+        names = schema.names_without_pk if pk is not None and values.get(pk) is None else schema.insert_names
+        left = record._filled_by_database(schema) if schema.db_defaults else ()
+        columns = tuple(n for n in names if n not in left) if left else names
         if out and out[-1][0] == columns:
-            out[-1][1].append(record.__dict__)
+            out[-1][1].append(values)
         else:
-            out.append((columns, [record.__dict__]))
+            out.append((columns, [values]))
     return out
 
 
@@ -76,9 +80,7 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
     if not schema.writes_prepared:
         schema.prepare_writes()
     made = records_of(cls, items)
-    pk = schema.generated_key
-    generate = pk is not None and all(r.__dict__.get(pk) is None for r in made)
-    names = schema.names_without_pk if generate else schema.insert_names
+    names = schema.insert_names
     backend = schema.backend
     any_key = backend.dialect.upsert_any_key
     conflict = None
@@ -93,17 +95,13 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
     if returning and (not backend.capabilities.supports_returning or (ignore_duplicates and any_key)):
         # (ON DUPLICATE KEY ... RETURNING returns the duplicates too: they cannot be told apart)
         return _insert_one_by_one(cls, schema, made, ignore_duplicates)
-    groups = runs(cls, schema, made, names)
+    groups = runs(schema, made)
     back = schema.names if returning else ()
     count = 0
     rows: list[Any] = []
     columns: tuple[str, ...] = ()
     with _atomic(backend, len(groups) > 1 or len(made) > _per_statement(schema, names)):
         for run_columns, values in groups:
-            if conflict is not None and len(values) == 1 and any_key and not returning:
-                # one row: the server counts no duplicates; a plain INSERT tells by failing
-                count += _insert_or_skip(schema, run_columns, values)
-                continue
             n, got, columns = schema.write_rows(run_columns, values, conflict, back)
             count += n
             rows.extend(got)
@@ -129,14 +127,6 @@ def enlist(backend: Any, records: Sequence["ActiveRecord"], schema: ModelSchema)
         return
     for record in records:
         transaction.enlist(id(record), record, record._write_state(schema), False)
-
-
-def _insert_or_skip(schema: ModelSchema, columns: tuple[str, ...], values: list[dict[str, Any]]) -> int:
-    """INSERT one row; a duplicate key skips it (0) instead of failing."""
-    try:
-        return schema.write_rows(columns, values, None)[0]
-    except UniqueViolationError:
-        return 0
 
 
 def _insert_one_by_one(cls: type["ActiveRecord"], schema: ModelSchema, made: list["ActiveRecord"],
@@ -243,14 +233,12 @@ def upsert_all(cls: type["ActiveRecord"], items: Sequence[Any], unique_by: Any =
         schema.prepare_writes()
     made = records_of(cls, items)
     _refuse_repeated_keys(cls, made, target)
-    pk = schema.generated_key
-    generate = pk is not None and pk not in target and all(r.__dict__.get(pk) is None for r in made)
-    names = schema.names_without_pk if generate else schema.insert_names
+    names = schema.insert_names
     lock = cls.__lock_column__
     chosen = _update_fields(cls, schema, target, update, names)
     bump = (lock,) if lock is not None and chosen else ()
     conflict = Conflict(target, tuple(dict.fromkeys(chosen + bump)), bump)
-    groups = runs(cls, schema, made, names)
+    groups = runs(schema, made)
     use_returning = returning and backend.capabilities.supports_returning
     back = schema.names if use_returning else ()
     rows: list[Any] = []
@@ -377,6 +365,12 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
             from ..errors import ReadOnlyRecordError
 
             raise ReadOnlyRecordError(f"{cls.__name__} {schema.key_of(record.__dict__)!r} is read-only")
+        unloaded = record.__pydantic_private__.get("_unloaded")
+        if unloaded and not unloaded.isdisjoint((*schema.keys, *fields, *((lock,) if lock else ()))):
+            from ..errors import UnloadedFieldError
+
+            missing = ", ".join(n for n in (*schema.keys, *fields, lock) if n in unloaded)
+            raise UnloadedFieldError(f"bulk_update: a {cls.__name__} was loaded without {missing}; nothing was written")
         key = schema.key_of(record.__pydantic_private__["_original"])
         if key in seen:
             raise ValueError(f"bulk_update: {cls.__name__} {key!r} is given twice")

@@ -18,7 +18,7 @@ from pydantic_core import PydanticUndefined
 from ..backend.base import StorageBackend
 from ..backend.bridge import HybridLock
 from ..query.compiler import SQLCompiler
-from ..backend.errors import DataError, NotSupportedError
+from ..backend.errors import DataError, NotSupportedError, UniqueViolationError
 from ..backend.typing import TableName
 from ..backend.typing import DatabaseType
 from ..query.expressions import Column, Func, Label
@@ -201,22 +201,28 @@ class ModelSchema:
         count = 0
         back: list[Any] = []
         names: tuple[str, ...] = ()
+        any_key = self.dialect.upsert_any_key
         for i in range(0, len(rows), per):
             chunk = rows[i:i + per]
+            if any_key and conflict is not None and not conflict.update and len(chunk) == 1 and not returning:
+                # the server counts duplicates only in multi-row statements: a plain INSERT
+                # of one row tells by failing (which leaves the transaction usable there)
+                try:
+                    count += self._write_chunk(columns, chunk, None).affected_rows
+                except UniqueViolationError:
+                    pass
+                continue
             result = self._write_chunk(columns, chunk, conflict, returning)
-            count += self._written(result, len(chunk), conflict)
+            if conflict is None or not any_key:
+                count += result.affected_rows
+            elif conflict.update:
+                count += len(chunk)  # each row inserted or updated (counted once or twice as affected)
+            else:
+                count += len(chunk) - (result.duplicates or 0)  # duplicates count as affected too
             if returning:
                 back.extend(result.rows)
                 names = result.columns
         return count, back, names
-
-    @staticmethod
-    def _written(result: Any, given: int, conflict: "Conflict | None") -> int:
-        """How many of ``given`` rows an INSERT stored (or an upsert inserted or updated)."""
-        if conflict is None or result.duplicates is None:
-            return int(result.affected_rows)
-        # ON DUPLICATE KEY counts a found duplicate as affected (and an updated one twice)
-        return given if conflict.update else given - result.duplicates
 
     def update(self, columns: tuple[str, ...], where: tuple[str, ...]) -> tuple[str, Callable[..., list[Any]]]:
         """Return ``UPDATE ... SET columns WHERE where`` and its parameter builder."""

@@ -510,3 +510,22 @@ def test_returning_on_composite_keys_without_native_support_too(backend):
     Seat.insert_many([{"row": "A", "place": i, "holder": ""} for i in range(3)])
     got = Seat.where(Seat.c.place >= 1).update_all(returning=True, holder="h")
     assert sorted((s.row, s.place, s.holder) for s in got) == [("A", 1, "h"), ("A", 2, "h")]
+
+
+def test_rows_with_and_without_a_generated_key_in_one_call(backend):
+    first = Member.create(email="a@x", name="A", number=1)
+    assert Member.upsert_all([{"id": first.id, "email": "a@x", "name": "A2", "number": 1},
+                              {"email": "b@x", "name": "B", "number": 2}]) == 2   # unique_by: the key
+    assert rows_of(backend, "SELECT email, name FROM bw_members ORDER BY email") == [("a@x", "A2"), ("b@x", "B")]
+    big = first.id + 100
+    assert Member.insert_many([{"email": "c@x", "number": 3}, {"id": big, "email": "d@x", "number": 4}]) == 2
+    assert Member.find(big).email == "d@x"
+
+
+def test_bulk_update_of_a_partly_loaded_record_names_what_is_missing(backend):
+    from rhosocial.activerecord import UnloadedFieldError
+
+    Member.create(email="a@x", number=1)
+    partial = Member.query().select("id", "email").first()
+    with pytest.raises(UnloadedFieldError, match="age"):
+        Member.bulk_update([partial], ["age"])
