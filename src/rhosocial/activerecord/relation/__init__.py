@@ -31,6 +31,8 @@ def belongs_to(
     polymorphic: bool = False,
     foreign_type: str | None = None,
     scope: Scope | None = None,
+    counter_cache: bool | str = False,
+    touch: bool | str = False,
 ) -> Any:
     """Declare that this model's row holds another's key: ``author = belongs_to("User")``.
 
@@ -42,6 +44,15 @@ def belongs_to(
         inverse_of: the target's has_one/has_many that mirrors this one (inferred by key).
         polymorphic: the target model is named per row in ``<name>_type`` (or ``foreign_type``).
         scope: ``lambda query: query.where(...)`` narrowing what is loaded.
+        counter_cache: keep a count of these records on the target: ``True`` for the
+            target field ``<this model's table>_count`` (``Comment`` -> ``Post.comments_count``),
+            or the field's name. Creating, deleting (soft deletes too) and moving a
+            record to another target change it atomically, in the record's own
+            transaction; bulk writes do not. Targets already loaded elsewhere keep
+            their old count until refreshed.
+        touch: set the target's ``updated_at`` to now whenever a record is created,
+            changed or deleted (both targets when it moves); a field name sets that
+            field too. One UPDATE, no hooks.
     """
     return BelongsTo(
         class_name,
@@ -51,6 +62,8 @@ def belongs_to(
         polymorphic=polymorphic,
         foreign_type=foreign_type,
         scope=scope,
+        counter_cache=counter_cache,
+        touch=touch,
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import DeleteRestrictedError, ModelDefinitionError
 from ..query import expressions as ex
+from .counter_cache import ParentUpdates
 from .descriptor import RelationDescriptor
 from .keys import KeyFields, key_fields
 from .registry import camelize, describe, polymorphic_name, resolve_model, singularize, underscore
@@ -72,6 +73,13 @@ class Association(RelationDescriptor):
         meta = owner.__dict__.get("__meta__")
         if meta is not None:
             meta.associations_changed()  # added after the class was made
+            self.owner_ready(meta)
+
+    def owner_ready(self, meta: Any) -> None:
+        """Called once the owner class has its metadata (``ModelMetadata``); registers callbacks.
+
+        Must not resolve the target model: it may not exist yet.
+        """
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
@@ -164,8 +172,12 @@ class BelongsTo(Association):
         polymorphic: bool = False,
         foreign_type: str | None = None,
         scope: Scope | None = None,
+        counter_cache: bool | str = False,
+        touch: bool | str = False,
     ) -> None:
         super().__init__(class_name, foreign_key=foreign_key, inverse_of=inverse_of, scope=scope)
+        #: Keeps the parent's counter (``counter_cache=``) and ``updated_at`` (``touch=``) right.
+        self.parent_updates = ParentUpdates(self, counter_cache, touch) if (counter_cache or touch) else None
         if polymorphic and class_name is not None:
             raise ModelDefinitionError(
                 "A polymorphic belongs_to names no class: the type column does"
@@ -176,6 +188,10 @@ class BelongsTo(Association):
         self._types: dict[str, type[ActiveRecord]] = {}
         self._inverses: dict[type, list[HasOwned]] = {}
         self._key_fields: dict[type, tuple[KeyFields, KeyFields]] = {}
+
+    def owner_ready(self, meta: Any) -> None:
+        if self.parent_updates is not None:
+            self.parent_updates.register(meta)
 
     @property
     def foreign_key(self) -> Any:
