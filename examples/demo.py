@@ -8,8 +8,7 @@ from typing import Optional
 
 from pydantic import ValidationError, field_validator
 
-from rhosocial.activerecord import ActiveRecord, Field, TimestampMixin, configure, func
-from rhosocial.activerecord.backend.errors import UniqueViolationError
+from rhosocial.activerecord import ActiveRecord, Field, RecordInvalid, TimestampMixin, configure, func
 
 configure(backend="sqlite", database=":memory:")
 
@@ -85,6 +84,6 @@ try:
     with User.transaction():
         User.create(name="Dave", email="dave@example.com", age=40)
         User.create(name="Dave again", email="dave@example.com", age=41)  # same e-mail
-except UniqueViolationError as exc:
-    print("rolled back:", type(exc).__name__, "-", exc.message)
+except RecordInvalid as exc:  # the unique e-mail is checked before the INSERT
+    print("rolled back:", type(exc).__name__, "-", exc.errors)
 print("Dave saved?", User.find_by(name="Dave") is not None)

@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rhosocial.activerecord import ActiveRecord, Field, RecordNotFound, TimestampMixin, configure
+from rhosocial.activerecord import ActiveRecord, Field, RecordInvalid, RecordNotFound, TimestampMixin, configure
 from rhosocial.activerecord.backend import IsolationLevel, StorageBackend, UniqueViolationError
 
 logger = logging.getLogger("fastapi_counter")
@@ -97,8 +97,9 @@ async def create_counter(name: str) -> Counter:
     """Insert a counter at zero.
 
     Raises:
-        UniqueViolationError: a counter with this name exists (the UNIQUE constraint decides,
-            so two simultaneous creates of one name cannot both succeed).
+        RecordInvalid: a counter with this name exists (checked before the INSERT).
+        UniqueViolationError: one was created at the same moment (the UNIQUE constraint
+            decides, so two simultaneous creates of one name cannot both succeed).
         ValidationError: the name is empty or too long.
     """
     return await Counter.acreate(name=name)
@@ -250,7 +251,7 @@ def make_app() -> FastAPI:
             counter = await create_counter(name)
         except ValidationError as exc:
             raise HTTPError(400, f"invalid name: {exc.errors()[0]['msg']}") from None
-        except UniqueViolationError:
+        except (RecordInvalid, UniqueViolationError):  # the model's check, or the index under a race
             raise HTTPError(409, f"counter {name!r} exists") from None
         return {"name": counter.name, "value": counter.value, "hits": 0}
 

@@ -28,7 +28,7 @@ from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from pydantic import ValidationError
 
-from rhosocial.activerecord import ActiveRecord, Field, RecordNotFound, TimestampMixin, configure
+from rhosocial.activerecord import ActiveRecord, Field, RecordInvalid, RecordNotFound, TimestampMixin, configure
 from rhosocial.activerecord.backend import IsolationLevel, UniqueViolationError
 
 logger = logging.getLogger("wsgi_counter")
@@ -76,8 +76,9 @@ def create_counter(name: str) -> Counter:
     """Insert a counter at zero.
 
     Raises:
-        UniqueViolationError: a counter with this name exists (the UNIQUE constraint decides,
-            so two simultaneous creates of one name cannot both succeed).
+        RecordInvalid: a counter with this name exists (checked before the INSERT).
+        UniqueViolationError: one was created at the same moment (the UNIQUE constraint
+            decides, so two simultaneous creates of one name cannot both succeed).
         ValidationError: the name is empty or too long.
     """
     return Counter.create(name=name)
@@ -169,7 +170,7 @@ def _post_counters(environ: WSGIEnvironment, _name: str) -> tuple[int, dict[str,
         counter = create_counter(name)
     except ValidationError as exc:
         raise HTTPError(400, f"invalid name: {exc.errors()[0]['msg']}") from None
-    except UniqueViolationError:
+    except (RecordInvalid, UniqueViolationError):  # the model's check, or the index under a race
         raise HTTPError(409, f"counter {name!r} exists") from None
     return 201, {"name": counter.name, "value": counter.value, "hits": 0}
 

@@ -20,6 +20,7 @@ from .errors import (
 from .model import (
     ActiveRecord,
     ColumnOptions,
+    Errors,
     Field,
     FieldType,
     OptimisticLockMixin,
@@ -28,6 +29,7 @@ from .model import (
     UUIDPrimaryKeyMixin,
     register_type,
     scope,
+    validates,
 )
 from .query import Query, exists, func, raw
 from .relation import belongs_to, has_many, has_one, many_to_many
@@ -38,5 +40,6 @@ __all__ = [
     "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
     "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "ReadOnlyRecordError", "configure", "create_backend", "exists", "func",
     "get_default_backend", "raw", "register_backend", "register_type", "scope",
+    "Errors", "validates",
 ]
 __version__ = "0.1.0"

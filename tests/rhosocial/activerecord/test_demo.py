@@ -18,6 +18,6 @@ def test_demo_runs_and_tells_its_story(tmp_path) -> None:
     assert "adults: ['Alice']" in out
     assert "rejected: Value error, an e-mail address needs an @" in out
     assert "users still: 2" in out
-    assert "rolled back: UniqueViolationError" in out
+    assert "rolled back: RecordInvalid - {'email': ['has already been taken']}" in out
     assert "Dave saved? False" in out
     assert list(tmp_path.iterdir()) == []  # the demo leaves no files behind

@@ -2,8 +2,10 @@
 from .base import ActiveRecord, scope
 from .fields import ColumnOptions, Field
 from .types import FieldType, TypeRegistry, register_type
+from .validation import Errors, validates
 
-__all__ = ["ActiveRecord", "ColumnOptions", "Field", "FieldType", "TypeRegistry", "register_type", "scope"]
+__all__ = ["ActiveRecord", "ColumnOptions", "Errors", "Field", "FieldType", "TypeRegistry", "register_type", "scope",
+           "validates"]
 
 from .mixins import OptimisticLockMixin, SoftDeleteMixin, TimestampMixin, UUIDPrimaryKeyMixin  # noqa: E402
 

@@ -36,12 +36,17 @@ class AsyncRecordMethods:
         drop_table: Callable[..., None]
         table_exists: Callable[[], bool]
         backend: Callable[[], Any]
+        is_valid: Callable[..., bool]
 
     # -- records ---------------------------------------------------------------------
 
     async def asave(self, validate: bool = True) -> Self:
         """``save()`` for async code."""
         return await run(self.save, validate)
+
+    async def ais_valid(self, on: str | None = None) -> bool:
+        """``is_valid()`` for async code (its uniqueness queries and async hooks are awaited)."""
+        return await run(self.is_valid, on)
 
     async def aupdate(self, **attributes: Any) -> Self:
         """``update()`` for async code."""

@@ -45,7 +45,7 @@ from .events import EVENTS, CallbackRegistry
 from .fields import ColumnSpec, resolve_column
 from .metadata import ModelMetadata, metadata_of
 from .schema import IMMUTABLE_DEFAULTS, ModelSchema
-from .validation import ValidationMethods
+from .validation import ValidationMethods, leave_uniqueness_to_the_database as _leave_uniqueness_to_the_database
 
 T = TypeVar("T", bound="ActiveRecord")
 R = TypeVar("R")
@@ -434,8 +434,9 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         """Check rules that span fields or need the database; return ``{field: [messages]}``.
 
         Field types and pydantic validators already ran when values were set;
-        this runs at every ``save()``. Any returned error aborts the save with
-        :class:`RecordInvalid`.
+        this runs at every ``save()`` and ``is_valid()``. Any returned error
+        aborts the save with :class:`RecordInvalid`. ``self.validation_context``
+        says which validation runs (``"create"``, ``"update"``, your own).
         """
         return None
 
@@ -509,6 +510,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         original = private["_original"]
         restored = dict(self.__dict__)
         if original is None:
+            names = tuple(n for n in names if not cls.model_fields[n].is_required())  # no default to go back to
             for name in names:
                 restored[name] = cls.model_fields[name].get_default(call_default_factory=True)
         else:
@@ -520,6 +522,8 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
                     # a JSON value changes in place: the snapshot must keep its own copy
                     restored[name] = copy.deepcopy(value) if name in mutable else value
         object.__setattr__(self, "__dict__", restored)
+        if "_invalid" in private:  # input build()/assign_attributes() refused is discarded too
+            self.__pydantic_fields_set__.update(names)
 
     @property
     def annotations(self) -> dict[str, Any]:
@@ -569,8 +573,14 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         its state before it: a created record is new again, an updated one
         dirty again. ``after_commit`` hooks run once it commits.
 
+        Validation (unless ``validate=False``) runs ``validate_record``, the
+        ``@validates`` rules and the ``Field(unique=True)`` checks in the
+        context ``"create"`` or ``"update"`` (see ``is_valid``). Input that
+        ``build``/``assign_attributes`` refused is never written, even with
+        ``validate=False``.
+
         Raises:
-            RecordInvalid: ``validate_record`` reported errors (nothing written).
+            RecordInvalid: validation found errors, or refused input is pending (nothing written).
             RecordNotFound: the record's row no longer exists (nothing written).
             StaleObjectError: optimistic locking found the row changed.
             DatabaseError: the database refused the write.
@@ -579,6 +589,8 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         schema = cls._schema()
         backend = schema.backend
         active = CallbackRegistry.active(cls)
+        if "_invalid" in self.__pydantic_private__ and not (validate and not active.isdisjoint(_VALIDATION_HOOKS)):
+            self._refuse_input_errors()  # input build()/assign_attributes() refused (validation reports it too)
         transaction = backend.current_transaction()
         if active.isdisjoint(_SAVE_HOOKS):
             # One statement, atomic on its own: no transaction of its own needed, and a
@@ -616,7 +628,10 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             wrote = self._write(schema, active)
         except BaseException as exc:
             self._transaction_rolled_back(before, fire=False)
-            if transaction.statements != mark:
+            ran = transaction.statements - mark
+            if isinstance(exc, RecordInvalid):
+                ran -= self.__pydantic_private__.pop("_check_reads", 0)  # the uniqueness SELECTs wrote nothing
+            if ran:
                 # Part of this save ran: the rest of the transaction must not commit without it.
                 transaction.set_rollback_only(exc)
             raise
@@ -675,15 +690,11 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             _log.exception("error in an after_commit hook of %s (the write was committed)", type(self).__name__)
 
     def _run_validation(self, active: frozenset[str]) -> None:
-        if "before_validate" in active:
-            self._fire("before_validate")
-        errors = self.validate_record()
-        if errors is not None and not isinstance(errors, dict):
-            errors = _settled(errors, self, "validate_record")
+        """Validate in the save's context (``"create"`` or ``"update"``); raise RecordInvalid on errors."""
+        context = "create" if self.__pydantic_private__["_original"] is None else "update"
+        errors = self._validation_errors(active, context)
         if errors:
-            raise RecordInvalid(self, {k: list(v) for k, v in errors.items()})
-        if "after_validate" in active:
-            self._fire("after_validate")
+            raise RecordInvalid(self, errors.to_dict())
 
     def _write(self, schema: ModelSchema, active: frozenset[str]) -> bool:
         """Run the save hooks and the INSERT or UPDATE; return whether a statement was written."""
@@ -1202,6 +1213,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
 
         backend = cls.backend()
         record = cls(**{**(defaults or {}), **attributes})
+        _leave_uniqueness_to_the_database(record)  # INSERT first: the unique index decides, not a SELECT
         try:
             with backend.transaction():  # a savepoint inside the caller's: the failed INSERT goes alone
                 return record.save()

@@ -31,6 +31,8 @@ def records_of(cls: type["ActiveRecord"], items: Sequence[Any]) -> list["ActiveR
         if isinstance(item, ActiveRecord):
             if not isinstance(item, cls):
                 raise TypeError(f"{cls.__name__}: cannot write a {type(item).__name__} into {cls.table_name()!r}")
+            if "_invalid" in item.__pydantic_private__:
+                item._refuse_input_errors()  # input build()/assign_attributes() refused is never written
             made.append(item)
         elif isinstance(item, dict):
             made.append(cls(**item))
@@ -361,6 +363,8 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
             raise TypeError(f"bulk_update: {record!r} is not a {cls.__name__}")
         if record.is_new_record:
             raise RecordNotFound(f"bulk_update: a {cls.__name__} that was never saved has no row to update", cls)
+        if "_invalid" in record.__pydantic_private__:
+            record._refuse_input_errors()
         if record.__pydantic_private__.get("_readonly"):
             from ..errors import ReadOnlyRecordError
 
@@ -369,7 +373,7 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
         if unloaded and not unloaded.isdisjoint((*schema.keys, *fields, *((lock,) if lock else ()))):
             from ..errors import UnloadedFieldError
 
-            missing = ", ".join(n for n in (*schema.keys, *fields, lock) if n in unloaded)
+            missing = ", ".join(n for n in (*schema.keys, *fields, *((lock,) if lock else ())) if n in unloaded)
             raise UnloadedFieldError(f"bulk_update: a {cls.__name__} was loaded without {missing}; nothing was written")
         key = schema.key_of(record.__pydantic_private__["_original"])
         if key in seen:

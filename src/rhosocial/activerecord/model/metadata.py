@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .base import ActiveRecord, ColumnNamespace
     from .fields import ColumnSpec
     from .schema import ModelSchema
+    from .validation import ValidationInfo
 
 Callback = Callable[[Any], Any]
 
@@ -43,6 +44,23 @@ class ModelMetadata:
         self._resolved: dict[str, tuple[Callback, ...]] = {}
         self._active: frozenset[str] | None = None
         self._seen_version = -1  # the callback version _resolved and _active were computed at
+        self._validation: "ValidationInfo | None" = None
+        self._announce_associations()
+
+    def _announce_associations(self) -> None:
+        """Tell the associations declared in the class body that the class has its metadata.
+
+        One that keeps other rows right (a ``counter_cache=`` or ``touch=``
+        belongs_to) registers its callbacks on it then; none of them looks at
+        the other model yet.
+        """
+        from ..relation.descriptor import RelationDescriptor
+
+        for value in list(vars(self.model).values()):
+            if isinstance(value, RelationDescriptor):
+                ready = getattr(value, "owner_ready", None)
+                if ready is not None:
+                    ready(self)
 
     # -- table and columns -----------------------------------------------------
 
@@ -85,6 +103,16 @@ class ModelMetadata:
             from .schema import ModelSchema
 
             found = self._schema = ModelSchema(self.model, backend)
+        return found
+
+    @property
+    def validation(self) -> "ValidationInfo":
+        """What validation checks: the unique fields, the ``@validates`` rules, the input names."""
+        found = self._validation
+        if found is None:
+            from .validation import ValidationInfo
+
+            found = self._validation = ValidationInfo(self.model)
         return found
 
     def reader(self, backend: "StorageBackend", field: str) -> Callable[[Any], Any] | None:
@@ -179,7 +207,12 @@ class ModelMetadata:
         return found
 
     def active_events(self) -> frozenset[str]:
-        """The events with an overridden hook or a callback (plus ``validate_record`` if overridden)."""
+        """The events with an overridden hook or a callback.
+
+        Plus ``validate_record`` when saving has record checks to run: an
+        overridden ``validate_record``, ``@validates`` rules or unique fields
+        (so a model with none of them saves without validating).
+        """
         version = self._fresh()
         found = self._active
         if found is not None:
@@ -189,7 +222,7 @@ class ModelMetadata:
 
         model = self.model
         events = {e for e in EVENTS if getattr(model, e) is not getattr(ActiveRecord, e) or self.callbacks(e)}
-        if getattr(model, "validate_record") is not ActiveRecord.validate_record:
+        if getattr(model, "validate_record") is not ActiveRecord.validate_record or self.validation.checks:
             events.add("validate_record")
         found = frozenset(events)
         with _lock:

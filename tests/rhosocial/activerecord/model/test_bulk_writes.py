@@ -529,3 +529,21 @@ def test_bulk_update_of_a_partly_loaded_record_names_what_is_missing(backend):
     partial = Member.query().select("id", "email").first()
     with pytest.raises(UnloadedFieldError, match="age"):
         Member.bulk_update([partial], ["age"])
+
+
+def test_refused_input_is_never_written_by_bulk_writes_and_restore_discards_it(backend):
+    from rhosocial.activerecord import RecordInvalid
+
+    bad = Member.build(email="a@x", age="many", number=1)
+    with pytest.raises(RecordInvalid, match="age"):
+        Member.insert_many([bad])
+    with pytest.raises(RecordInvalid, match="age"):
+        Member.upsert_all([bad], unique_by="email")
+    assert Member.count() == 0
+    saved = Member.create(email="b@x", number=2)
+    saved.assign_attributes(age="lots")
+    with pytest.raises(RecordInvalid):
+        Member.bulk_update([saved], ["age"])
+    saved.restore_attributes("age")
+    assert saved.is_valid()
+    saved.save()

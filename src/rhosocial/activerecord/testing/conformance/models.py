@@ -97,7 +97,7 @@ class TestModels:
     def test_unique_violation_through_a_model(self, shelf):
         self.add("Twin")
         with pytest.raises(UniqueViolationError):
-            KitAuthor.create(name="Twin")
+            KitAuthor(name="Twin").save(validate=False)  # past the model's uniqueness check, to the index
         assert KitAuthor.count() == 1
 
     def test_transaction_rolls_back_model_writes(self, shelf):
@@ -115,5 +115,5 @@ class TestModels:
             self.add("Outer")
             with pytest.raises(UniqueViolationError), KitAuthor.transaction():
                 KitAuthor.create(name="Inner")
-                KitAuthor.create(name="Outer")
+                KitAuthor(name="Outer").save(validate=False)  # the index refuses it
         assert sorted(a.name for a in KitAuthor.all()) == ["Outer"]
