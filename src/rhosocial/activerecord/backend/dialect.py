@@ -672,6 +672,37 @@ class SQLDialectBase:
                 f"WHEN {match()} THEN {mark()}" for _ in range(count)) + " END"
         return f"UPDATE {q(table)} SET {', '.join(sets)} WHERE {where}"
 
+    def bulk_update_join_sql(self, table: str, keys: Sequence[str], columns: Sequence[str], count: int,
+                             lock: str | None = None, casts: Sequence[str | None] = ()) -> str | None:
+        """Return the faster form of :meth:`bulk_update_sql`: the rows joined with a list of values.
+
+        Parameters go row by row: ``(key..., value..., [version])``. The
+        list has the columns ``rk0...`` (keys), ``rv0...`` (values) and
+        ``rver`` (the version a locked row must still have). ``None`` here:
+        the dialect has no such form and the CASE form serves. Each database
+        compares a key once per row this way, where CASE compares it with
+        every branch.
+        """
+        return None
+
+    def _value_rows(self, count: int, width: int, casts: Sequence[str | None] = ()) -> str:
+        """``(?, ?), (?, ?)`` for ``count`` rows; the first row's values cast where ``casts`` says."""
+        ph = self.placeholder
+        rows = []
+        for r in range(count):
+            marks = []
+            for i in range(width):
+                mark = ph(r * width + i + 1)
+                cast = casts[i] if r == 0 and i < len(casts) else None
+                marks.append(self.cast_sql(mark, cast) if cast else mark)
+            rows.append("(" + ", ".join(marks) + ")")
+        return ", ".join(rows)
+
+    @staticmethod
+    def _join_names(keys: Sequence[str], columns: Sequence[str], lock: str | None) -> list[str]:
+        return [f"rk{i}" for i in range(len(keys))] + [f"rv{i}" for i in range(len(columns))] + \
+            (["rver"] if lock else [])
+
     def cast_sql(self, expression: str, sql_type: str) -> str:
         """Return ``CAST(expression AS sql_type)``."""
         return f"CAST({expression} AS {self.trusted_sql(sql_type)})"

@@ -383,15 +383,24 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
         schema.prepare_writes()
     backend = schema.backend
     dialect = backend.dialect
-    width = len(fields) * (len(schema.keys) + 1) + len(schema.keys) + (len(schema.keys) + 1 if lock else 0)
-    per = max(1, min(batch_size or ROWS_PER_UPDATE, backend.capabilities.max_bind_parameters // width))
+    keys_n = len(schema.keys)
     key_columns = schema._sql_names(schema.keys)
     set_columns = schema._sql_names(fields)
     lock_column = schema.column_of[lock] if lock else None
-    casts = [_sql_type(dialect, schema, f) for f in fields] if dialect.bulk_update_casts else []
+    joined = dialect.bulk_update_join_sql(schema.table, key_columns, set_columns, 1, lock_column) is not None
+    if joined:  # (key..., value..., [version]) per row
+        width = keys_n + len(fields) + (1 if lock else 0)
+    else:  # CASE: (key, value) per row and column, the keys again, (key, version) per row
+        width = len(fields) * (keys_n + 1) + keys_n + (keys_n + 1 if lock else 0)
+    per = max(1, min(batch_size or ROWS_PER_UPDATE, backend.capabilities.max_bind_parameters // width))
+    casts: list[str | None] = []
+    if dialect.bulk_update_casts:
+        typed = (*schema.keys, *fields, *((lock,) if lock and joined else ())) if joined else fields
+        casts = [_sql_type(dialect, schema, f) for f in typed]
     writers = [schema.writers.get(f) for f in fields]
     key_writers = schema.key_writers
     lock_writer = schema.writers.get(lock) if lock else None
+    statements: dict[int, str] = {}
     total = 0
     with _atomic(backend, True):
         for start in range(0, len(records), per):
@@ -399,20 +408,38 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
             keys = [[v if (w is None or v is None) else w(v)
                      for w, v in zip(key_writers, (r.__pydantic_private__["_original"][k] for k in schema.keys))]
                     for r in batch]
-            params: list[Any] = []
-            for writer, name in zip(writers, fields):
-                for key, record in zip(keys, batch):
-                    value = record.__dict__[name]
-                    params.extend(key)
-                    params.append(value if (writer is None or value is None) else writer(value))
-            for key in keys:
-                params.extend(key)
+            versions: list[Any] = []
             if lock:
-                for key, record in zip(keys, batch):
+                for record in batch:
                     version = record.__pydantic_private__["_original"][lock]
+                    versions.append(version if (lock_writer is None or version is None) else lock_writer(version))
+            params: list[Any] = []
+            if joined:
+                for i, (key, record) in enumerate(zip(keys, batch)):
+                    values = record.__dict__
                     params.extend(key)
-                    params.append(version if (lock_writer is None or version is None) else lock_writer(version))
-            sql = dialect.bulk_update_sql(schema.table, key_columns, set_columns, len(batch), lock_column, casts)
+                    for writer, name in zip(writers, fields):
+                        value = values[name]
+                        params.append(value if (writer is None or value is None) else writer(value))
+                    if lock:
+                        params.append(versions[i])
+            else:
+                for writer, name in zip(writers, fields):
+                    for key, record in zip(keys, batch):
+                        value = record.__dict__[name]
+                        params.extend(key)
+                        params.append(value if (writer is None or value is None) else writer(value))
+                for key in keys:
+                    params.extend(key)
+                for key, version in zip(keys, versions):
+                    params.extend(key)
+                    params.append(version)
+            sql = statements.get(len(batch))
+            if sql is None:
+                build = dialect.bulk_update_join_sql if joined else dialect.bulk_update_sql
+                sql = statements[len(batch)] = build(schema.table, key_columns, set_columns, len(batch),
+                                                     lock_column, casts)  # type: ignore[assignment]
+            assert sql is not None
             matched = backend.execute_raw(sql, params).affected_rows
             if matched != len(batch):
                 error: Exception

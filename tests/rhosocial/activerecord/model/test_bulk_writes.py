@@ -547,3 +547,35 @@ def test_refused_input_is_never_written_by_bulk_writes_and_restore_discards_it(b
     saved.restore_attributes("age")
     assert saved.is_valid()
     saved.save()
+
+
+def test_bulk_update_carries_every_type_and_nulls(backend):
+    import uuid
+    from decimal import Decimal
+
+    class Typed(ActiveRecord):
+        __tablename__ = "bw_typed"
+        day: Optional[dt.date] = None
+        amount: Decimal = Field(Decimal("0"), max_digits=10, decimal_places=2)
+        flag: bool = False
+        data: dict = Field(default_factory=dict)
+        ref: Optional[uuid.UUID] = None
+        label: Optional[str] = Field(None, max_length=20)
+        at: Optional[dt.datetime] = None
+
+    Typed.create_table()
+    Typed.insert_many([{"label": f"l{i}"} for i in range(3)])
+    rows = Typed.order_by("id").all()
+    when = dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc)
+    for i, r in enumerate(rows):
+        r.day = dt.date(2020, 1, i + 1)
+        r.amount = Decimal(f"{i}.25")
+        r.flag = i % 2 == 0
+        r.data = {"i": i, "s": "x'y\"%"}
+        r.ref = uuid.UUID(int=i + 1)
+        r.label = None if i == 1 else "it's 100%"
+        r.at = when
+    fields = ["day", "amount", "flag", "data", "ref", "label", "at"]
+    assert Typed.bulk_update(rows, fields) == 3
+    back = Typed.order_by("id").all()
+    assert [[getattr(r, f) for f in fields] for r in back] == [[getattr(r, f) for f in fields] for r in rows]

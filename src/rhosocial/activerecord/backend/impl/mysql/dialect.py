@@ -253,6 +253,24 @@ class MySQLDialect(SQLDialectBase):
 
     upsert_any_key = True
 
+    def bulk_update_join_sql(self, table: str, keys: Sequence[str], columns: Sequence[str], count: int,
+                             lock: str | None = None, casts: Sequence[str | None] = ()) -> str | None:
+        """``UPDATE t AS x JOIN (SELECT ? AS rk0, ... UNION ALL SELECT ?, ...) AS v ON ... SET x.c = v.rv0``."""
+        q = self.quote_identifier
+        names = self._join_names(keys, columns, lock)
+        ph = self.placeholder
+        width = len(names)
+        first = ", ".join(f"{ph(i + 1)} AS {q(n)}" for i, n in enumerate(names))
+        rest = " ".join("UNION ALL SELECT " + ", ".join(ph(r * width + i + 1) for i in range(width))
+                        for r in range(1, count))
+        on = " AND ".join(f"x.{q(k)} = v.{q(f'rk{i}')}" for i, k in enumerate(keys))
+        if lock:
+            on += f" AND x.{q(lock)} = v.{q('rver')}"
+        sets = [f"x.{q(c)} = v.{q(f'rv{i}')}" for i, c in enumerate(columns)]
+        if lock:
+            sets.append(f"x.{q(lock)} = x.{q(lock)} + 1")
+        return f"UPDATE {q(table)} AS x JOIN (SELECT {first} {rest}) AS v ON {on} SET {', '.join(sets)}"
+
     def upsert_rows_sql(self, table: str, columns: Sequence[str], count: int, conflict: Sequence[str],
                         update: Sequence[str], returning: Sequence[str] = (), bump: Sequence[str] = ()) -> str:
         """Return ``INSERT ... ON DUPLICATE KEY UPDATE c = VALUES(c)``.

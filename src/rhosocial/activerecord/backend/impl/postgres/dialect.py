@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
@@ -94,6 +95,25 @@ class PostgresDialect(SQLDialectBase):
     # CASE branches are typed by their parameters: cast each one to its column's type
     bulk_update_casts = True
     failed_statement_keeps_transaction = False  # an error aborts the transaction
+
+    def bulk_update_join_sql(self, table: str, keys: Sequence[str], columns: Sequence[str], count: int,
+                             lock: str | None = None, casts: Sequence[str | None] = ()) -> str | None:
+        """``UPDATE t AS x SET c = v.rv0 FROM (VALUES ...) AS v (...) WHERE x.k = v.rk0``.
+
+        The first row's values are cast to their columns' types (``casts``
+        holds keys, values, version), which types the whole list.
+        """
+        q = self.quote_identifier
+        names = self._join_names(keys, columns, lock)
+        sets = [f"{q(c)} = v.{q(f'rv{i}')}" for i, c in enumerate(columns)]
+        if lock:
+            sets.append(f"{q(lock)} = x.{q(lock)} + 1")
+        where = " AND ".join(f"x.{q(k)} = v.{q(f'rk{i}')}" for i, k in enumerate(keys))
+        if lock:
+            where += f" AND x.{q(lock)} = v.{q('rver')}"
+        values = self._value_rows(count, len(names), casts)
+        return (f"UPDATE {q(table)} AS x SET {', '.join(sets)} FROM (VALUES {values}) "
+                f"AS v ({', '.join(q(n) for n in names)}) WHERE {where}")
 
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``$n`` placeholders."""

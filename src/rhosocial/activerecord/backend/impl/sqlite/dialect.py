@@ -1,6 +1,8 @@
 """The SQLite dialect: what differs from the ANSI defaults."""
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -37,6 +39,25 @@ class SQLiteDialect(SQLDialectBase):
     to_db_converters = SQLITE_TO_DB
     from_db_converters = SQLITE_FROM_DB
 
+
+    def bulk_update_join_sql(self, table: str, keys: Sequence[str], columns: Sequence[str], count: int,
+                             lock: str | None = None, casts: Sequence[str | None] = ()) -> str | None:
+        """``UPDATE t AS x SET c = v.column2 FROM (VALUES ...) AS v WHERE x.k = v.column1`` (3.33+).
+
+        A VALUES list has the columns ``column1...`` here: it takes no names.
+        """
+        if sqlite3.sqlite_version_info < (3, 33, 0):
+            return None  # no UPDATE ... FROM: the CASE form
+        q = self.quote_identifier
+        width = len(keys) + len(columns) + (1 if lock else 0)
+        sets = [f"{q(c)} = v.column{len(keys) + i + 1}" for i, c in enumerate(columns)]
+        if lock:
+            sets.append(f"{q(lock)} = x.{q(lock)} + 1")
+        where = " AND ".join(f"x.{q(k)} = v.column{i + 1}" for i, k in enumerate(keys))
+        if lock:
+            where += f" AND x.{q(lock)} = v.column{width}"
+        return (f"UPDATE {q(table)} AS x SET {', '.join(sets)} FROM (VALUES {self._value_rows(count, width)}) "
+                f"AS v WHERE {where}")
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``?`` placeholders."""
         return SQLiteSQLBuilder(self)
