@@ -621,10 +621,7 @@ class SQLDialectBase:
             sets = ", ".join([f"{q(c)} = excluded.{q(c)}" for c in update if c not in bump]
                              + [f"{q(c)} = {q(table)}.{q(c)} + 1" for c in bump])
             sql += f" ON CONFLICT{target} DO UPDATE SET {sets}"
-        elif returning and conflict:
-            # DO NOTHING returns no row for a conflict: a no-op update returns the stored one
-            sql += f" ON CONFLICT{target} DO UPDATE SET {q(conflict[0])} = excluded.{q(conflict[0])}"
-        else:
+        else:  # with RETURNING, only the rows inserted come back
             sql += f" ON CONFLICT{target} DO NOTHING"
         return sql + self.returning_sql(returning)
 
@@ -665,8 +662,8 @@ class SQLDialectBase:
             sets.append(f"{q(lock)} = {q(lock)} + 1")
         if len(keys) == 1:
             where = f"{q(keys[0])} IN ({', '.join(mark() for _ in range(count))})"
-        else:
-            where = " OR ".join(f"({match()})" for _ in range(count))
+        else:  # placeholders are numbered in order, so the terms are made first, then nested
+            where = balanced_or([f"({match()})" for _ in range(count)])
         if lock is not None:
             where = f"({where}) AND {q(lock)} = CASE " + " ".join(
                 f"WHEN {match()} THEN {mark()}" for _ in range(count)) + " END"
@@ -838,3 +835,11 @@ class ColumnType:
         constraints = {k: v for k, v in params.items()
                        if k in ("primary_key", "autoincrement", "unique", "not_null", "default")}
         return cls(sql_type, **constraints)
+
+
+def balanced_or(terms: Sequence[str]) -> str:
+    """``a OR b OR ...`` nested as a balanced tree (some databases cap how deep an expression goes)."""
+    if len(terms) <= 8:
+        return " OR ".join(terms)
+    middle = len(terms) // 2
+    return f"({balanced_or(terms[:middle])}) OR ({balanced_or(terms[middle:])})"

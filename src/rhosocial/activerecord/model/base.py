@@ -474,8 +474,9 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         """What the last save wrote: each field it changed, as ``(old, new)``.
 
         After an insert, every field that is not ``None``. Empty before the
-        first save, after a load or ``refresh()``, and after the transaction
-        of that save rolled back (it wrote nothing in the end).
+        first save and after a load or ``refresh()``. When the transaction (or
+        savepoint) of a save rolls back, that save wrote nothing in the end:
+        this goes back to what the save before it wrote.
         """
         last = self.__pydantic_private__.get("_last_save")
         if last is None:
@@ -607,7 +608,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             generated = schema.generated_key
             before = (private["_original"], private.get("_deleted"), generated,
                       values.get(generated) if generated is not None else None,
-                      values.get(lock) if lock is not None else None, None)
+                      values.get(lock) if lock is not None else None, None, private.get("_last_save"))
             if self._write(schema, active):
                 transaction.enlist(id(self), self, before, "after_commit" in active)
             return self
@@ -628,9 +629,8 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             wrote = self._write(schema, active)
         except BaseException as exc:
             self._transaction_rolled_back(before, fire=False)
-            ran = transaction.statements - mark
-            if isinstance(exc, RecordInvalid):
-                ran -= self.__pydantic_private__.pop("_check_reads", 0)  # the uniqueness SELECTs wrote nothing
+            # the uniqueness SELECTs wrote nothing: a failed save after them leaves nothing to undo
+            ran = transaction.statements - mark - self.__pydantic_private__.pop("_check_reads", 0)
             if ran:
                 # Part of this save ran: the rest of the transaction must not commit without it.
                 transaction.set_rollback_only(exc)
@@ -640,15 +640,16 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
 
     def _write_state(self, schema: ModelSchema, full: bool = False) -> tuple[Any, ...]:
         """Return what a rollback restores: the database state, the deleted mark, the key the
-        database generates and its value, the lock version, and (``full``, for deletes) every
-        field value."""
+        database generates and its value, the lock version, (``full``, for deletes) every
+        field value, and what the last save before wrote (``previous_changes``)."""
         private = self.__pydantic_private__
         values = self.__dict__
         lock = self.__lock_column__
         generated = schema.generated_key
         return (private["_original"], private.get("_deleted"), generated,
                 values.get(generated) if generated is not None else None,
-                values.get(lock) if lock is not None else None, dict(values) if full else None)
+                values.get(lock) if lock is not None else None, dict(values) if full else None,
+                private.get("_last_save"))
 
     def _transaction_rolled_back(self, state: tuple[Any, ...], fire: bool = True) -> None:
         """Return to ``state`` after the transaction that wrote this record rolled back.
@@ -658,10 +659,13 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         changes of a rolled-back update are pending again (a delete puts every
         field back: a soft delete changed some).
         """
-        original, deleted, generated, key, lock_value, values = state
+        original, deleted, generated, key, lock_value, values, last_save = state
         private = self.__pydantic_private__
         private["_original"] = original
-        private.pop("_last_save", None)  # the save wrote nothing in the end
+        if last_save is None:
+            private.pop("_last_save", None)
+        else:
+            private["_last_save"] = last_save  # the save before the one undone is the last again
         if deleted:
             private["_deleted"] = True
         else:
@@ -1186,24 +1190,25 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
     def update_or_create(cls: type[T], defaults: dict[str, Any] | None = None, **attributes: Any) -> T:
         """Update the record matching ``attributes`` with ``defaults``, or create it from both.
 
-        The row is read with ``FOR UPDATE`` where the database has it, in one
-        transaction with the write, so concurrent callers apply their
+        A row found is read again ``FOR UPDATE`` where the database has it, in
+        one transaction with the write, so concurrent callers apply their
         updates one after the other; a lost race to insert updates the
         winner's row. ``record.previously_new_record`` tells which happened.
         """
         backend = cls.backend()
         defaults = dict(defaults or {})
+        locking = backend.capabilities.supports_for_update
         with backend.transaction():
             query = cls.query().where(**attributes)
-            if backend.capabilities.supports_for_update:
-                query = query.for_update()
+            # A plain read first: a locking read that finds nothing locks the gap on some databases
+            # (InnoDB), and two callers that both then insert deadlock. A row found is locked next.
             found = query.first()
+            if found is not None and locking:
+                found = query.for_update().first()
             if found is None:
-                found = cls._create_or_find(attributes, defaults)
+                found = cls._create_or_find(attributes, {**defaults})
                 if found.previously_new_record:
                     return found
-                if backend.capabilities.supports_for_update:
-                    found = cls.query().where(**attributes).for_update().first() or found
             return found.update(**defaults)
 
     @classmethod
@@ -1223,6 +1228,15 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
                 query = query.for_update()  # a locking read sees the winner's row under REPEATABLE READ too
             found = query.first()
             if found is None:
+                transaction = backend.current_transaction()
+                level = getattr(transaction, "isolation_level", None)
+                if level is not None and level.name in ("REPEATABLE_READ", "SERIALIZABLE"):
+                    from ..backend.errors import SerializationError
+
+                    raise SerializationError(
+                        f"Another transaction inserted this {cls.__name__} after this {level.name} transaction "
+                        "began, so its snapshot cannot see the row it has to return: run the whole "
+                        "transaction again (run_in_transaction retries it)") from None
                 raise  # the conflict was on another unique key: nothing to find by these attributes
             return found
 

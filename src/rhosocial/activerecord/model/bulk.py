@@ -33,6 +33,8 @@ def records_of(cls: type["ActiveRecord"], items: Sequence[Any]) -> list["ActiveR
                 raise TypeError(f"{cls.__name__}: cannot write a {type(item).__name__} into {cls.table_name()!r}")
             if "_invalid" in item.__pydantic_private__:
                 item._refuse_input_errors()  # input build()/assign_attributes() refused is never written
+            if "_readonly" in item.__pydantic_private__:
+                raise item._read_only("written")
             made.append(item)
         elif isinstance(item, dict):
             made.append(cls(**item))
@@ -100,26 +102,59 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
     groups = runs(schema, made)
     back = schema.names if returning else ()
     count = 0
-    rows: list[Any] = []
-    columns: tuple[str, ...] = ()
+    loaded: list[Any] = []
+    pairs: list[tuple[Any, Any]] = []
+    owner = {id(r.__dict__): r for r in made} if returning else {}
     with _atomic(backend, len(groups) > 1 or len(made) > _per_statement(schema, names)):
         for run_columns, values in groups:
             n, got, columns = schema.write_rows(run_columns, values, conflict, back)
             count += n
-            rows.extend(got)
+            if not returning or not got:
+                continue
+            back_records = cls.from_rows(columns, got)
+            loaded.extend(back_records)
+            if not ignore_duplicates:
+                pairs.extend(_paired(schema, [owner[id(v)] for v in values], back_records, run_columns))
         if not returning:
             return count
-        loaded = cls.from_rows(columns, rows) if rows else []
         if ignore_duplicates:
+            enlist_new(backend, loaded, schema)
             return loaded  # the rows that went in (the others are not theirs to stand for)
-        if len(loaded) != len(made):
+        if len(pairs) != len(made):
             raise RecordNotFound(
-                f"{cls.__name__}.insert_many: the database returned {len(loaded)} rows for {len(made)} records "
+                f"{cls.__name__}.insert_many: the database returned {len(pairs)} rows for {len(made)} records "
                 "(a rule or trigger skipped some?)", cls)
         enlist(backend, made, schema)
-        for given, record in zip(made, loaded):
+        for given, record in pairs:
             _take_state(given, record)
     return made
+
+
+def _paired(schema: ModelSchema, given: list[Any], back: list[Any], columns: tuple[str, ...]) -> list[tuple[Any, Any]]:
+    """Pair the records given with the rows RETURNING gave back, without trusting their order.
+
+    A key the database generated grows in the order the rows went in, so
+    sorting by it restores that order; given keys are matched by value.
+    """
+    pk = schema.generated_key
+    if pk is not None and pk not in columns:
+        back = sorted(back, key=lambda r: r.__dict__[pk])
+        return list(zip(given, back))
+    by_key = {schema.key_of(r.__dict__): r for r in back}
+    return [(g, by_key[k]) for g in given if (k := schema.key_of(g.__dict__)) in by_key]
+
+
+def enlist_new(backend: Any, records: Sequence["ActiveRecord"], schema: ModelSchema) -> None:
+    """Have the open transaction turn these records (read back from a write) into unsaved ones on rollback."""
+    transaction = backend.current_transaction()
+    if transaction is None:
+        return
+    generated = schema.generated_key
+    lock = schema.model.__lock_column__
+    for record in records:
+        values = record.__dict__
+        state = (None, None, generated, None, values.get(lock) if lock is not None else None, None, None)
+        transaction.enlist(id(record), record, state, False)
 
 
 def enlist(backend: Any, records: Sequence["ActiveRecord"], schema: ModelSchema) -> None:
@@ -141,18 +176,25 @@ def _insert_one_by_one(cls: type["ActiveRecord"], schema: ModelSchema, made: lis
             "insert_many(ignore_duplicates=True, returning=True) cannot tell which rows went in")
     saved = []
     with backend.transaction():
-        enlist(backend, made, schema)
+        if not ignore_duplicates:
+            enlist(backend, made, schema)
         for record in made:
             if not record.is_new_record:
                 raise ValueError(f"{cls.__name__}.insert_many: {record!r} is already saved")
             if ignore_duplicates:
+                # the given records stay as they are (as with RETURNING): a copy goes in
+                copy_ = record.model_copy()
+                object.__setattr__(copy_, "__pydantic_private__", {**record.__pydantic_private__, "_original": None})
                 try:
-                    record._insert(schema)
+                    with backend.transaction():  # a savepoint: the failed INSERT goes alone
+                        copy_._insert(schema)
                 except UniqueViolationError:
                     continue
+                enlist_new(backend, [copy_], schema)
+                saved.append(copy_)
             else:
                 record._insert(schema)
-            saved.append(record)
+                saved.append(record)
     return saved
 
 
@@ -173,11 +215,15 @@ def _per_statement(schema: ModelSchema, names: tuple[str, ...]) -> int:
 
 
 class _atomic:
-    """A transaction when ``needed`` and none is open, else nothing (the caller's holds it all)."""
+    """A transaction when ``needed`` (a savepoint inside the caller's), else nothing.
+
+    Inside the caller's transaction too the call is all or nothing: its
+    savepoint rolls back on an error, and the caller's transaction goes on.
+    """
 
     def __init__(self, backend: Any, needed: bool) -> None:
         self.backend = backend
-        self.context = backend.transaction() if needed and not backend.in_transaction else None
+        self.context = backend.transaction() if needed else None
 
     def __enter__(self) -> None:
         if self.context is not None:
@@ -210,8 +256,8 @@ def conflict_target(cls: type["ActiveRecord"], schema: ModelSchema, unique_by: A
     wanted = frozenset(schema.column_of[f] for f in fields)
     if wanted == frozenset(schema.column_of[k] for k in schema.keys):
         return fields
-    if len(fields) == 1 and schema.columns[fields[0]].options.unique:
-        return fields
+    if len(fields) == 1 and schema.columns[fields[0]].options.unique and schema._created:
+        return fields  # the model made the table, with this UNIQUE; otherwise the catalog says
     keys = schema.unique_keys()
     if wanted in keys:
         return fields
@@ -238,8 +284,6 @@ def upsert_all(cls: type["ActiveRecord"], items: Sequence[Any], unique_by: Any =
     names = schema.insert_names
     lock = cls.__lock_column__
     chosen = _update_fields(cls, schema, target, update, names)
-    bump = (lock,) if lock is not None and chosen else ()
-    conflict = Conflict(target, tuple(dict.fromkeys(chosen + bump)), bump)
     groups = runs(schema, made)
     use_returning = returning and backend.capabilities.supports_returning
     back = schema.names if use_returning else ()
@@ -248,14 +292,24 @@ def upsert_all(cls: type["ActiveRecord"], items: Sequence[Any], unique_by: Any =
     count = 0
     with _atomic(backend, returning or len(groups) > 1 or len(made) > _per_statement(schema, names)):
         for run_columns, values in groups:
+            # By default a conflict takes the fields the rows give; a field a row leaves to its
+            # database default keeps its stored value. Fields named in update= are set either way.
+            fields = chosen if update is not None else tuple(n for n in chosen if n in run_columns)
+            bump = (lock,) if lock is not None and fields else ()
+            if not fields and returning:
+                fields = target[:1]  # set to itself: DO NOTHING would return no row for a stored one
+            conflict = Conflict(target, tuple(dict.fromkeys(fields + bump)), bump)
             n, got, columns = schema.write_rows(run_columns, values, conflict, back)
             count += n
             rows.extend(got)
         if returning and not use_returning:
-            return _read_back(cls, schema, made, target)
+            found = _read_back(cls, schema, made, target)
+        else:
+            found = cls.from_rows(columns, rows) if returning else []
+        enlist_new(backend, found, schema)
     if not returning:
         return count
-    return cls.from_rows(columns, rows)
+    return found
 
 
 def upsert(cls: type["ActiveRecord"], unique_by: Any, update: Any, attributes: dict[str, Any]) -> "ActiveRecord":
@@ -270,7 +324,7 @@ def _update_fields(cls: type["ActiveRecord"], schema: ModelSchema, target: tuple
                    names: tuple[str, ...]) -> tuple[str, ...]:
     """The fields a conflict updates: those asked for, or every written one but the keys and ``created_at``."""
     if update is None:
-        keep = set(target) | set(schema.keys) | set(cls._bulk_timestamps()[:1])
+        keep = set(target) | set(schema.keys) | set(cls._bulk_timestamps()[:1]) | schema.readonly_fields
         return tuple(n for n in names if n not in keep)
     fields = (update,) if isinstance(update, str) else tuple(update)
     for name in fields:
@@ -278,6 +332,10 @@ def _update_fields(cls: type["ActiveRecord"], schema: ModelSchema, target: tuple
             raise ValueError(f"update: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
         if name in schema.generated_fields:
             raise ValueError(f"update: {cls.__name__}.{name} is computed by the database and cannot be written")
+        if name in schema.readonly_fields:
+            from ..errors import ReadOnlyRecordError
+
+            raise ReadOnlyRecordError(f"update: {cls.__name__}.{name} is read-only (set at creation)")
     return fields
 
 
@@ -323,6 +381,9 @@ def _read_back(cls: type["ActiveRecord"], schema: ModelSchema, made: list["Activ
     out = []
     for key in keys:
         record = found.get(key)
+        if record is None:
+            # the database compares as its collation says ('A@x' = 'a@x'): ask it for this one
+            record = cls.query().unscoped().where(**dict(zip(target, key))).first()
         if record is None:
             raise RecordNotFound(
                 f"The upserted {cls.__name__} {key!r} cannot be read back (a conflict on another unique key?)",
@@ -472,6 +533,12 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
 
 
 def _sql_type(dialect: Any, schema: ModelSchema, field: str) -> str | None:
+    """The SQL type ``field``'s values are cast to: the catalog's for a table made elsewhere."""
+    if not schema._created:
+        name = schema.column_of[field]
+        found = next((c.type for c in schema.catalog_columns() if c.name == name), None)
+        if found:
+            return str(found)
     column = schema.columns[field].column
     try:
         return str(dialect.get_column_type(column.db_type, **column.type_params()))

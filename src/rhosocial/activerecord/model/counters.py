@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..backend.bridge import run
+from ..backend.dialect import balanced_or
 from ..backend.errors import DatabaseError, DataError
 from ..backend.typing import DatabaseType
 from ..errors import RecordNotFound, StaleObjectError
@@ -296,7 +297,7 @@ def _where(schema: ModelSchema, fields: Sequence[str], keys: Sequence[Any], star
             parts.append(f"{column} = {ph(start + len(params))}")
             params.append(_written(writer, value))
         terms.append("(" + " AND ".join(parts) + ")")
-    return " OR ".join(terms), params
+    return balanced_or(terms), params
 
 
 def _written(writer: Callable[[Any], Any] | None, value: Any) -> Any:
@@ -312,6 +313,8 @@ def _saved_schema(record: Any, what: str) -> ModelSchema:
     private = record.__pydantic_private__
     if private["_original"] is None:
         raise RecordNotFound(f"Cannot {what} an unsaved {cls.__name__}: save it first", cls)
+    if "_readonly" in private:
+        raise record._read_only("changed")
     schema = cls._schema()
     if "_unloaded" in private:
         record._check_key_loaded(schema)

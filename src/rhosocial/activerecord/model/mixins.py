@@ -85,7 +85,20 @@ class SoftDeleteMixin(pydantic.BaseModel):
             return super()._delete_row(schema)  # type: ignore[misc]
         from ..errors import RecordNotFound
 
-        self.deleted_at = utc_now()
+        cls: Any = type(self)
+        if cls.__lock_column__ is None:
+            # Only a row not deleted yet is marked: a second delete through another copy finds
+            # none and says so (False), as a hard delete of a gone row does. Other unsaved
+            # changes stay unsaved.
+            original = self.__pydantic_private__["_original"]  # type: ignore[index]
+            now = utc_now()
+            key = {k: original[k] for k in cls.primary_key_fields()}
+            if not cls.query().unscoped().where(cls.c.deleted_at.is_null(), **key).update_all(deleted_at=now):
+                return False
+            object.__setattr__(self, "__dict__", {**self.__dict__, "deleted_at": now})
+            self._saved_as({**original, "deleted_at": now})  # type: ignore[attr-defined]
+            return True
+        self.deleted_at = utc_now()  # the version check refuses a stale copy, a second delete too
         try:
             self._update(schema)  # type: ignore[attr-defined]
         except RecordNotFound:

@@ -178,8 +178,7 @@ class ModelSchema:
             else:
                 sql = self.dialect.upsert_rows_sql(
                     self.table, names, len(rows), self._sql_names(conflict.target),
-                    self._sql_names([c for c in conflict.update if c in columns]), back,
-                    bump=self._sql_names(conflict.bump))
+                    self._sql_names(conflict.update), back, bump=self._sql_names(conflict.bump))
             if len(self._insert_rows) < 64:
                 self._insert_rows[key] = sql
         build = self.insert(columns)[1]

@@ -566,6 +566,10 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         return deleted
 
     def _check_conditions(self, what: str, all_rows: bool) -> None:
+        if self._limit is not None or self._offset:
+            raise ValueError(
+                f"{what}() changes every matching row: it cannot take limit()/offset(). Choose the rows by "
+                f"key instead: where(id=[r.id for r in query.limit(n)])")
         if not self._where and not all_rows:
             raise UnsafeQueryError(
                 f"{what}() without a condition would change every row of "

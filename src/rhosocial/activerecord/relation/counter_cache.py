@@ -118,12 +118,30 @@ class ParentUpdates:
             return  # nothing to write
         cls = type(record)
         old, new = self._parent(original), self._parent(record.__dict__)
+        if self.counter_cache and (old != new or self._counted(cls, original) != self._counted(cls, record.__dict__)):
+            # The count moves: take the parent from the row, locked, not from this copy, which
+            # may be stale (another copy moved or deleted the child since this one was read).
+            original = self._current(record, original)
+            if original is None:
+                return  # the row is gone: the UPDATE raises RecordNotFound and nothing is counted
+            old = self._parent(original)
         changes = []
         if old is not None:
             changes.append((old, -1 if self._counted(cls, original) else 0))
         if new is not None:
             changes.append((new, 1 if self._counted(cls, record.__dict__) else 0))
         self._apply(record, changes)
+
+    @staticmethod
+    def _current(record: Any, original: dict[str, Any]) -> dict[str, Any] | None:
+        """The child's row as stored now (read FOR UPDATE where the database locks rows)."""
+        cls = type(record)
+        keys = cls.primary_key_fields()
+        query = cls.query().unscoped().where(**{k: original[k] for k in keys})
+        if cls.backend().capabilities.supports_for_update:
+            query = query.for_update()
+        found = query.first()
+        return None if found is None else found.__dict__
 
     def before_delete(self, record: Any) -> None:
         """Remember the row as it is: a soft delete changes the record before after_delete."""

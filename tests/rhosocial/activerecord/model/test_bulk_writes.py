@@ -332,7 +332,7 @@ def test_previous_changes_after_insert_and_update(backend):
     assert m.previous_changes == {}
 
 
-def test_previous_changes_are_cleared_when_the_save_rolls_back(backend):
+def test_previous_changes_go_back_when_the_save_rolls_back(backend):
     m = Member.create(email="a@x", number=1)
     with pytest.raises(RuntimeError):
         with Member.transaction():
@@ -340,8 +340,27 @@ def test_previous_changes_are_cleared_when_the_save_rolls_back(backend):
             m.save()
             assert m.previous_changes == {"name": ("", "gone")}
             raise RuntimeError
-    assert m.previous_changes == {}
+    assert m.previously_new_record and m.previous_changes["email"] == (None, "a@x")  # the create's again
     assert m.changes == {"name": ("", "gone")}
+    with Member.transaction():  # a savepoint undone inside a transaction that commits
+        m.save()
+        m.age = 3
+        try:
+            with Member.transaction():
+                m.save()
+                raise RuntimeError
+        except RuntimeError:
+            pass
+    assert m.previous_changes == {"name": ("", "gone")}  # what the outer save wrote stands
+    assert backend.fetch_value("SELECT name FROM bw_members") == "gone"
+
+
+def test_insert_many_returning_pairs_records_with_their_rows(backend):
+    given = [Member(email=f"{i}@x", number=i, age=i) for i in range(30)]
+    Member.insert_many(given, returning=True)
+    assert all(m.id is not None for m in given)
+    assert {m.id: (m.email, m.age) for m in given} == {
+        r.id: (r.email, r.age) for r in Member.all()}
 
 
 def test_restore_attributes_discards_unsaved_changes(backend):
