@@ -566,16 +566,15 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         return deleted
 
     def _check_conditions(self, what: str, all_rows: bool) -> None:
-        if self._limit is not None or self._offset:
-            raise ValueError(
-                f"{what}() changes every matching row: it cannot take limit()/offset(). Choose the rows by "
-                f"key instead: where(id=[r.id for r in query.limit(n)])")
         if not self._where and not all_rows:
             raise UnsafeQueryError(
                 f"{what}() without a condition would change every row of "
                 f"{self.model.table_name()!r}; pass all_rows=True if that is what you mean"
             )
-
+        if self._limit is not None or self._offset:
+            raise ValueError(
+                f"{what}() changes every matching row: it cannot take limit()/offset(). Choose the rows by "
+                f"key instead: where(id=[r.id for r in query.limit(n)])")
 
 def _key_chunks(keys: list[tuple[Any, ...]], limit: int, width: int) -> Iterator[list[tuple[Any, ...]]]:
     per = max(1, limit // (2 * width))
