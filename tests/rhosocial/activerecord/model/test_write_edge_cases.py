@@ -155,7 +155,8 @@ def test_update_or_create_racing_on_a_missing_key_neither_deadlocks_nor_doubles(
 
     Slot.create_table()
     Slot.create(name="other")
-    Slot.gate = threading.Barrier(2, timeout=5)
+    if not backend.capabilities.serializes_write_transactions:  # (there the second waits at BEGIN)
+        Slot.gate = threading.Barrier(2, timeout=5)
     got = run_threads(lambda i: Slot.update_or_create(name="k", defaults={"value": i + 1}), 2, timeout=60)
     Slot.gate = None
     assert backend.fetch_value("SELECT COUNT(*) FROM we_slots WHERE name = 'k'") == 1
