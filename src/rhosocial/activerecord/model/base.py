@@ -97,6 +97,10 @@ class ActiveRecordMeta(_ModelMetaclass):
         return metadata_of(cls).namespace
 
 
+_private_slot = pydantic.BaseModel.__dict__["__pydantic_private__"].__get__
+_set_private_slot = pydantic.BaseModel.__dict__["__pydantic_private__"].__set__
+
+
 def _install_private_init(cls: type) -> None:
     """Fill ``__pydantic_private__`` from a precomputed dict on every construction.
 
@@ -120,8 +124,13 @@ def _install_private_init(cls: type) -> None:
         defaults[attr_name] = attr.default
 
     def model_post_init(self: Any, context: Any, /) -> None:
-        if getattr(self, "__pydantic_private__", None) is None:
-            object.__setattr__(self, "__pydantic_private__", defaults.copy())
+        try:
+            # the slot itself: getattr() on an unset slot would run __getattr__ (two more exceptions)
+            private = _private_slot(self)
+        except AttributeError:
+            private = None
+        if private is None:
+            _set_private_slot(self, defaults.copy())
 
     model_post_init.__rhosocial_private_init__ = True  # type: ignore[attr-defined]
     model_post_init.__qualname__ = f"{cls.__qualname__}.model_post_init"

@@ -26,6 +26,10 @@ def records_of(cls: type["ActiveRecord"], items: Sequence[Any]) -> list["ActiveR
     """Validated records of ``items`` (records of ``cls`` or dicts of fields)."""
     from .base import ActiveRecord
 
+    if all(type(item) is dict for item in items):  # the usual case, in one pass
+        made = [cls(**item) for item in items]
+        _stamp(cls, made)
+        return made
     made = []
     for item in items:
         if isinstance(item, ActiveRecord):
@@ -40,16 +44,26 @@ def records_of(cls: type["ActiveRecord"], items: Sequence[Any]) -> list["ActiveR
             made.append(cls(**item))
         else:
             raise TypeError(f"{cls.__name__}: rows are records or dicts of fields, got {item!r}")
+    _stamp(cls, made)
+    return made
+
+
+def _stamp(cls: type["ActiveRecord"], made: list["ActiveRecord"]) -> None:
+    """Fill the bulk timestamps (``created_at``/``updated_at``) the records leave empty."""
     stamps = cls._bulk_timestamps()
     if stamps:
         from .mixins import utc_now
 
         now = utc_now()
         for record in made:
-            for name in stamps:
-                if record.__dict__.get(name) is None:
-                    record.__dict__[name] = now
-    return made
+            values = record.__dict__
+            if any(values.get(name) is None for name in stamps):
+                if values is record.__pydantic_private__["_original"]:
+                    values = dict(values)  # a loaded record's dict may be its database state too
+                    object.__setattr__(record, "__dict__", values)
+                for name in stamps:
+                    if values.get(name) is None:
+                        values[name] = now
 
 
 def runs(schema: ModelSchema, made: list["ActiveRecord"]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
@@ -105,6 +119,7 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
     loaded: list[Any] = []
     pairs: list[tuple[Any, Any]] = []
     owner = {id(r.__dict__): r for r in made} if returning else {}
+    outer = backend.in_transaction
     with _atomic(backend, len(groups) > 1 or len(made) > _per_statement(schema, names)):
         for run_columns, values in groups:
             n, got, columns = schema.write_rows(run_columns, values, conflict, back)
@@ -124,9 +139,10 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
             raise RecordNotFound(
                 f"{cls.__name__}.insert_many: the database returned {len(pairs)} rows for {len(made)} records "
                 "(a rule or trigger skipped some?)", cls)
-        enlist(backend, made, schema)
-        for given, record in pairs:
-            _take_state(given, record)
+        if outer:  # (a transaction of this call's own commits before the records change)
+            enlist(backend, made, schema)
+    for given, record in pairs:
+        _take_state(given, record)
     return made
 
 
@@ -341,16 +357,22 @@ def _update_fields(cls: type["ActiveRecord"], schema: ModelSchema, target: tuple
 
 def _refuse_repeated_keys(cls: type["ActiveRecord"], made: list["ActiveRecord"], target: tuple[str, ...]) -> None:
     """Two rows with one key in one upsert: which wins differs by database (some refuse)."""
+    if len(target) == 1:
+        field = target[0]
+        keys: list[Any] = [r.__dict__.get(field) for r in made]
+        given = [k for k in keys if k is not None]  # NULL never conflicts
+        if len(set(given)) == len(given):
+            return
+    else:
+        keys = [tuple(r.__dict__.get(f) for f in target) for r in made]
+        given = [k for k in keys if None not in k]
+        if len(set(given)) == len(given):
+            return
     seen: set[Any] = set()
-    for record in made:
-        values = record.__dict__
-        key = tuple(values.get(f) for f in target)
-        if None in key:
-            continue  # NULL never conflicts
+    for key in given:
         if key in seen:
-            shown = key[0] if len(key) == 1 else key
             raise ValueError(
-                f"{cls.__name__}.upsert_all: two rows have {'/'.join(target)}={shown!r}; "
+                f"{cls.__name__}.upsert_all: two rows have {'/'.join(target)}={key!r}; "
                 "give each key once (nothing was written)")
         seen.add(key)
 
@@ -463,6 +485,7 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
     lock_writer = schema.writers.get(lock) if lock else None
     statements: dict[int, str] = {}
     total = 0
+    outer = backend.in_transaction
     with _atomic(backend, True):
         for start in range(0, len(records), per):
             batch = records[start:start + per]
@@ -514,7 +537,8 @@ def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fi
                         "have a row (deleted by someone else?); nothing was written", cls)
                 raise error
             total += matched
-        enlist(backend, records, schema)
+        if outer:  # the caller's transaction may still roll back; one of this call's own has committed
+            enlist(backend, records, schema)
     for record in records:
         values = record.__dict__
         before = record.__pydantic_private__["_original"]
