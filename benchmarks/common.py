@@ -222,8 +222,12 @@ class Admin:
     def close(self) -> None:
         self.conn.close()
 
-    def reset(self, seed_rows: list[dict[str, Any]] | None, posts_per_user: int = 0) -> None:
-        """Drop and recreate the tables, then insert ``seed_rows`` (ids 1..n) and their posts."""
+    def reset(self, seed_rows: list[dict[str, Any]] | None, posts_per_user: int = 0,
+              unique_email: bool = False) -> None:
+        """Drop and recreate the tables, then insert ``seed_rows`` (ids 1..n) and their posts.
+
+        ``unique_email``: with a unique index on ``email`` (the upsert's conflict target).
+        """
         kind = self.db.kind
         q = "`" if kind == "mysql" else '"'
         cur = self.conn.cursor()
@@ -232,6 +236,8 @@ class Admin:
         cur.execute(DDL[kind])
         cur.execute(POSTS_DDL[kind])
         cur.execute(f"CREATE INDEX bench_posts_user_id ON {POSTS_TABLE} (user_id)")
+        if unique_email:
+            cur.execute(f"CREATE UNIQUE INDEX {TABLE}_email ON {TABLE} (email)")
         ph = "?" if kind == "sqlite" else "%s"
         for sql, params in self._seed_statements(kind, ph, seed_rows or [], posts_per_user):
             if kind == "sqlite":
@@ -267,6 +273,13 @@ class Admin:
         value = cur.fetchone()[0]
         cur.close()
         return value
+
+    def fetchall(self, sql: str) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        cur.execute(sql)
+        rows = [tuple(r) for r in cur.fetchall()]
+        cur.close()
+        return rows
 
 
 def connect_raw(db: Database, **options: Any) -> Any:

@@ -9,6 +9,7 @@ from common import POSTS_TABLE, TABLE, Database
 IMPORTS = "peewee"
 
 proxy = pw.DatabaseProxy()
+BULK_UPDATE_BATCH = 1000  # rows per UPDATE of bulk_update, as rhosocial's
 
 
 class PUser(pw.Model):
@@ -94,3 +95,26 @@ class Library:
 
     def w8_eager(self) -> list[Any]:
         return list(pw.prefetch(PUser.select(), PPost.select().order_by(PPost.id)))
+
+    # -- bulk writes (bulk_writes.py) --------------------------------------------
+
+    def upsert(self, rows: list[dict[str, Any]]) -> None:
+        """``insert_many().on_conflict()`` in chunks of 100 (as W2 and the docs), one transaction."""
+        if self.db.kind == "mysql":  # ON DUPLICATE KEY UPDATE: MySQL names no conflict target
+            conflict: dict[str, Any] = {"preserve": [PUser.name, PUser.age]}
+        else:
+            conflict = {"conflict_target": [PUser.email], "preserve": [PUser.name, PUser.age]}
+        with self.database.atomic():
+            for batch in pw.chunked(rows, 100):
+                PUser.insert_many(batch).on_conflict(**conflict).execute()
+
+    def prepare_bulk_update(self, values: dict[int, tuple[int, float]]) -> list[Any]:
+        users = list(PUser.select())
+        for user in users:
+            user.age, user.score = values[user.id]
+        return users
+
+    def bulk_update(self, users: list[Any]) -> None:
+        """``Model.bulk_update`` with a batch size (the docs advise one), inside ``atomic()``."""
+        with self.database.atomic():
+            PUser.bulk_update(users, fields=[PUser.age, PUser.score], batch_size=BULK_UPDATE_BATCH)

@@ -103,3 +103,18 @@ class Library:
 
     def w8_eager(self) -> list[Any]:
         return BenchAuthor.query().includes("posts").all()
+
+    # -- bulk writes (bulk_writes.py) --------------------------------------------
+
+    def upsert(self, rows: list[dict[str, Any]]) -> None:
+        BenchUser.upsert_all(rows, unique_by="email", update=("name", "age"))
+
+    def prepare_bulk_update(self, values: dict[int, tuple[int, float]]) -> list[Any]:
+        """Untimed: every record loaded, with its new age and score assigned (validated)."""
+        users = BenchUser.all()
+        for user in users:
+            user.age, user.score = values[user.id]
+        return users
+
+    def bulk_update(self, users: list[Any]) -> None:
+        BenchUser.bulk_update(users, ["age", "score"])

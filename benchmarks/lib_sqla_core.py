@@ -90,3 +90,24 @@ class Library:
             for post in conn.execute(select(posts).where(posts.c.user_id.in_(ids)).order_by(posts.c.id)):
                 grouped[post.user_id].append(post)
         return [(u, grouped[u.id]) for u in users]
+
+    # -- bulk writes (bulk_writes.py) --------------------------------------------
+
+    def upsert(self, rows: list[dict[str, Any]]) -> None:
+        """The dialect's own insert construct with its conflict clause, executed with every row."""
+        kind = self.db.kind
+        if kind == "mysql":
+            from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+            stmt: Any = mysql_insert(users)
+            stmt = stmt.on_duplicate_key_update(name=stmt.inserted.name, age=stmt.inserted.age)
+        else:
+            if kind == "postgres":
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            stmt = dialect_insert(users)
+            stmt = stmt.on_conflict_do_update(index_elements=[users.c.email],
+                                              set_={"name": stmt.excluded.name, "age": stmt.excluded.age})
+        with self.engine.begin() as conn:
+            conn.execute(stmt, rows)

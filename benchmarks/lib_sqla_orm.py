@@ -5,7 +5,9 @@ import datetime as _dt
 from typing import Any
 
 from common import POSTS_TABLE, TABLE, Database
-from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, String, create_engine, insert, select
+from sqlalchemy import (
+    BigInteger, Boolean, DateTime, Double, ForeignKey, String, create_engine, insert, select, update,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, selectinload
 
 IMPORTS = "sqlalchemy.orm"
@@ -92,3 +94,19 @@ class Library:
     def w8_eager(self) -> list[Any]:
         with Session(self.engine) as session:
             return list(session.scalars(select(SUser).options(selectinload(SUser.posts))).all())
+
+    # -- bulk writes (bulk_writes.py) --------------------------------------------
+
+    def prepare_bulk_update(self, values: dict[int, tuple[int, float]]) -> list[Any]:
+        """Untimed: the objects loaded and changed, then detached (so no flush writes them again)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = list(session.scalars(select(SUser)).all())
+            session.expunge_all()
+        for user in found:
+            user.age, user.score = values[user.id]
+        return found
+
+    def bulk_update(self, found: list[Any]) -> None:
+        """ORM bulk UPDATE by primary key: ``session.execute(update(Model), [dicts])``."""
+        with Session(self.engine) as session, session.begin():
+            session.execute(update(SUser), [{"id": u.id, "age": u.age, "score": u.score} for u in found])

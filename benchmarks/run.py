@@ -272,6 +272,9 @@ def main(argv: list[str]) -> int:
     common.use_sources()
 
     wanted = {w.strip().upper() for w in args.workloads.split(",")}
+    if wanted & {"UPSERT", "BULK_UPDATE"}:
+        parser.error("upsert and bulk_update run with peers of their own (Django too): "
+                     "python3 benchmarks/bulk_writes.py --workloads upsert,bulk_update")
     workloads = [w for w in WORKLOADS if w.key in wanted]
     w8 = None
     if "W8" in wanted:

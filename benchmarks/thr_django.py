@@ -27,7 +27,7 @@ DRIVER = ""
 _model: Any = None
 
 
-def _mysql_driver() -> str:
+def mysql_driver() -> str:
     """Make ``import MySQLdb`` work: mysqlclient if installed, else PyMySQL under that name."""
     try:
         import MySQLdb  # noqa: F401  (mysqlclient)
@@ -44,7 +44,7 @@ def _mysql_driver() -> str:
             f"reports mysqlclient {pymysql.__version__})")
 
 
-def _settings(db: Database) -> dict[str, Any]:
+def database_settings(db: Database) -> dict[str, Any]:
     if db.kind == "sqlite":
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": db.path, "CONN_MAX_AGE": None,
                 "OPTIONS": {"timeout": 30}}
@@ -62,12 +62,12 @@ def _configure(db: Database) -> Any:
     from django.conf import settings
 
     if _model is not None:
-        if settings.DATABASES["default"]["ENGINE"] != _settings(db)["ENGINE"]:
+        if settings.DATABASES["default"]["ENGINE"] != database_settings(db)["ENGINE"]:
             raise RuntimeError("Django is configured for another database in this process")
         return _model
     if db.kind == "mysql":
-        DRIVER = _mysql_driver()
-    settings.configure(DATABASES={"default": _settings(db)}, INSTALLED_APPS=[], USE_TZ=False,
+        DRIVER = mysql_driver()
+    settings.configure(DATABASES={"default": database_settings(db)}, INSTALLED_APPS=[], USE_TZ=False,
                        DEBUG=False, DEFAULT_AUTO_FIELD="django.db.models.BigAutoField")
     django.setup()
     from django.db import models
