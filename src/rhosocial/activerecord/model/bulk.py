@@ -342,17 +342,30 @@ def _update_fields(cls: type["ActiveRecord"], schema: ModelSchema, target: tuple
     if update is None:
         keep = set(target) | set(schema.keys) | set(cls._bulk_timestamps()[:1]) | schema.readonly_fields
         return tuple(n for n in names if n not in keep)
-    fields = (update,) if isinstance(update, str) else tuple(update)
-    for name in fields:
+    return writable_fields(cls, schema, update, "update", keys=True)
+
+
+def writable_fields(cls: type["ActiveRecord"], schema: ModelSchema, fields: Any, what: str,
+                    keys: bool = False) -> tuple[str, ...]:
+    """``fields`` (a name or names) checked to be fields a bulk write may set.
+
+    Raises:
+        ValueError: not a field, a computed one, or (unless ``keys``) part of the key.
+        ReadOnlyRecordError: a ``Field(readonly=True)`` field.
+    """
+    names = (fields,) if isinstance(fields, str) else tuple(fields)
+    for name in names:
         if name not in schema.columns:
-            raise ValueError(f"update: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
+            raise ValueError(f"{what}: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
+        if not keys and name in schema.keys:
+            raise ValueError(f"{what}: {cls.__name__}.{name} is part of the primary key and cannot be changed")
         if name in schema.generated_fields:
-            raise ValueError(f"update: {cls.__name__}.{name} is computed by the database and cannot be written")
+            raise ValueError(f"{what}: {cls.__name__}.{name} is computed by the database and cannot be written")
         if name in schema.readonly_fields:
             from ..errors import ReadOnlyRecordError
 
-            raise ReadOnlyRecordError(f"update: {cls.__name__}.{name} is read-only (set at creation)")
-    return fields
+            raise ReadOnlyRecordError(f"{what}: {cls.__name__}.{name} is read-only (set at creation)")
+    return names
 
 
 def _refuse_repeated_keys(cls: type["ActiveRecord"], made: list["ActiveRecord"], target: tuple[str, ...]) -> None:
@@ -420,21 +433,10 @@ def _read_back(cls: type["ActiveRecord"], schema: ModelSchema, made: list["Activ
 def bulk_update(cls: type["ActiveRecord"], records: Sequence["ActiveRecord"], fields: Sequence[str],
                 batch_size: int | None = None) -> int:
     """See :meth:`ActiveRecord.bulk_update`."""
-    fields = (fields,) if isinstance(fields, str) else tuple(fields)
+    schema = cls._schema()
+    fields = writable_fields(cls, schema, fields, "bulk_update")
     if not fields:
         raise ValueError("bulk_update() needs the fields to write")
-    schema = cls._schema()
-    for name in fields:
-        if name not in schema.columns:
-            raise ValueError(f"bulk_update: {cls.__name__} has no field {name!r}; fields: {', '.join(schema.names)}")
-        if name in schema.keys:
-            raise ValueError(f"bulk_update: {cls.__name__}.{name} is part of the primary key and cannot be changed")
-        if name in schema.generated_fields:
-            raise ValueError(f"bulk_update: {cls.__name__}.{name} is computed by the database and cannot be written")
-        if name in schema.readonly_fields:
-            from ..errors import ReadOnlyRecordError
-
-            raise ReadOnlyRecordError(f"bulk_update: {cls.__name__}.{name} is read-only (set at creation)")
     lock = cls.__lock_column__
     if lock in fields:
         raise ValueError(f"bulk_update: {lock} is the optimistic lock's version; it is raised by the update itself")
