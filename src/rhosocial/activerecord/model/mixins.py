@@ -51,6 +51,12 @@ class SoftDeleteMixin(pydantic.BaseModel):
     ``Model.with_deleted()`` / ``query().with_deleted()`` include them,
     ``only_deleted()`` shows only them, ``restore()`` undeletes and
     ``hard_delete()`` removes the row for good.
+
+    Only a row not deleted yet is marked: deleting through a second copy
+    returns ``False``, as a hard delete of a gone row does (so counter
+    caches count it once). Without optimistic locking, the delete writes
+    ``deleted_at`` alone and other unsaved changes stay unsaved; with it,
+    they are saved with the mark and the version goes up.
     """
 
     deleted_at: Optional[_dt.datetime] = None
