@@ -54,9 +54,10 @@ class SoftDeleteMixin(pydantic.BaseModel):
 
     Only a row not deleted yet is marked: deleting through a second copy
     returns ``False``, as a hard delete of a gone row does (so counter
-    caches count it once). Without optimistic locking, the delete writes
-    ``deleted_at`` alone and other unsaved changes stay unsaved; with it,
-    they are saved with the mark and the version goes up.
+    caches count it once), or under optimistic locking raises
+    ``StaleObjectError``. Without a lock the delete writes ``deleted_at``
+    alone and other unsaved changes stay unsaved; with one, they are saved
+    with the mark and the version goes up.
     """
 
     deleted_at: Optional[_dt.datetime] = None
