@@ -98,7 +98,6 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
     if not schema.writes_prepared:
         schema.prepare_writes()
     made = records_of(cls, items)
-    names = schema.insert_names
     backend = schema.backend
     any_key = backend.dialect.upsert_any_key
     conflict = None
@@ -120,7 +119,7 @@ def insert_many(cls: type["ActiveRecord"], items: Sequence[Any], ignore_duplicat
     pairs: list[tuple[Any, Any]] = []
     owner = {id(r.__dict__): r for r in made} if returning else {}
     outer = backend.in_transaction
-    with _atomic(backend, len(groups) > 1 or len(made) > _per_statement(schema, names)):
+    with _atomic(backend, _several(schema, groups)):
         for run_columns, values in groups:
             n, got, columns = schema.write_rows(run_columns, values, conflict, back)
             count += n
@@ -224,10 +223,12 @@ def _take_state(target: "ActiveRecord", source: "ActiveRecord") -> None:
     object.__setattr__(target, "__pydantic_fields_set__", set(type(target).model_fields))
 
 
-def _per_statement(schema: ModelSchema, names: tuple[str, ...]) -> int:
-    from .schema import ROWS_PER_INSERT
-
-    return max(1, min(ROWS_PER_INSERT, schema.backend.capabilities.max_bind_parameters // max(1, len(names))))
+def _several(schema: ModelSchema, groups: list[tuple[tuple[str, ...], list[dict[str, Any]]]]) -> bool:
+    """Whether writing these runs takes more than one statement (rows of defaults only go one by one)."""
+    if len(groups) > 1:
+        return True
+    columns, rows = groups[0]
+    return len(rows) > (schema.rows_per_statement(columns) if columns else 1)
 
 
 class _atomic:
@@ -297,16 +298,15 @@ def upsert_all(cls: type["ActiveRecord"], items: Sequence[Any], unique_by: Any =
         schema.prepare_writes()
     made = records_of(cls, items)
     _refuse_repeated_keys(cls, made, target)
-    names = schema.insert_names
     lock = cls.__lock_column__
-    chosen = _update_fields(cls, schema, target, update, names)
+    chosen = _update_fields(cls, schema, target, update, schema.insert_names)
     groups = runs(schema, made)
     use_returning = returning and backend.capabilities.supports_returning
     back = schema.names if use_returning else ()
     rows: list[Any] = []
     columns: tuple[str, ...] = ()
     count = 0
-    with _atomic(backend, returning or len(groups) > 1 or len(made) > _per_statement(schema, names)):
+    with _atomic(backend, returning or _several(schema, groups)):
         for run_columns, values in groups:
             # By default a conflict takes the fields the rows give; a field a row leaves to its
             # database default keeps its stored value. Fields named in update= are set either way.

@@ -142,28 +142,9 @@ class ModelSchema:
             found = self._inserts[columns] = (sql, self._param_builder(columns))
         return found
 
-    def insert_rows(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
-        """Insert records' values (``__dict__``) with multi-row INSERTs; return the row count.
-
-        Each statement carries up to :data:`ROWS_PER_INSERT` rows and never more
-        parameters than the backend binds. Several statements run in one
-        transaction (the caller's, if one is open).
-        """
-        backend = self.backend
-        if not columns:  # only defaults: one row per statement
-            build = self.insert(columns)[1]
-            plain = self.dialect.insert_sql(self.table, self._sql_names(columns))
-            return backend.execute_many_raw(plain, [build(v) for v in rows]).affected_rows
-        per = max(1, min(ROWS_PER_INSERT, backend.capabilities.max_bind_parameters // len(columns)))
-        if len(rows) <= per:
-            return self._insert_chunk(columns, rows)
-        if backend.in_transaction:
-            return sum(self._insert_chunk(columns, rows[i:i + per]) for i in range(0, len(rows), per))
-        with backend.transaction():
-            return sum(self._insert_chunk(columns, rows[i:i + per]) for i in range(0, len(rows), per))
-
-    def _insert_chunk(self, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> int:
-        return self._write_chunk(columns, rows, None).affected_rows
+    def rows_per_statement(self, columns: Sequence[str]) -> int:
+        """How many rows of ``columns`` one INSERT carries: up to :data:`ROWS_PER_INSERT`, within the bind limit."""
+        return max(1, min(ROWS_PER_INSERT, self.backend.capabilities.max_bind_parameters // max(1, len(columns))))
 
     def _write_chunk(self, columns: tuple[str, ...], rows: list[dict[str, Any]],
                      conflict: "Conflict | None", returning: tuple[str, ...] = ()) -> Any:
@@ -196,10 +177,18 @@ class ModelSchema:
         updated. Several statements run in one transaction (the caller's if
         one is open); the caller opens one around several calls.
         """
-        per = max(1, min(ROWS_PER_INSERT, self.backend.capabilities.max_bind_parameters // max(1, len(columns))))
         count = 0
         back: list[Any] = []
         names: tuple[str, ...] = ()
+        if not columns:  # only defaults (DEFAULT VALUES): one row per statement, nothing to conflict on
+            sql = self.dialect.insert_sql(self.table, (), self._sql_names(returning))
+            for _ in rows:
+                result = self.backend.execute_raw(sql, [])
+                count += result.affected_rows
+                back.extend(result.rows)
+                names = result.columns
+            return count, back, names
+        per = self.rows_per_statement(columns)
         any_key = self.dialect.upsert_any_key
         for i in range(0, len(rows), per):
             chunk = rows[i:i + per]

@@ -598,3 +598,19 @@ def test_bulk_update_carries_every_type_and_nulls(backend):
     assert Typed.bulk_update(rows, fields) == 3
     back = Typed.order_by("id").all()
     assert [[getattr(r, f) for f in fields] for r in back] == [[getattr(r, f) for f in fields] for r in rows]
+
+
+def test_rows_that_give_no_column_insert_defaults(backend):
+    class Defaulted(ActiveRecord):
+        __tablename__ = "bw_defaulted"
+        status: Optional[str] = Field(max_length=5, db_default="x")
+
+    Defaulted.create_table()
+    assert Defaulted.insert_many([{}, {}]) == 2
+    back = Defaulted.insert_many([{}], returning=True)
+    assert back[0].id is not None and back[0].status == "x"
+    assert stored_statuses(backend) == ["x", "x", "x"]
+
+
+def stored_statuses(backend):
+    return [r[0] for r in rows_of(backend, "SELECT status FROM bw_defaulted ORDER BY id")]
