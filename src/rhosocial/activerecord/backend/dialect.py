@@ -682,6 +682,27 @@ class SQLDialectBase:
         """
         return None
 
+    def _update_from_values(self, table: str, keys: Sequence[str], columns: Sequence[str], count: int,
+                            lock: str | None, casts: Sequence[str | None], named: bool) -> str:
+        """``UPDATE t AS x SET c = v.. FROM (VALUES ...) AS v WHERE x.k = v..``, the form of
+        :meth:`bulk_update_join_sql` where the database has ``UPDATE ... FROM``.
+
+        ``named``: the list takes column names (``AS v (rk0, ...)``); else its
+        columns are ``column1...`` (SQLite).
+        """
+        q = self.quote_identifier
+        names = self._join_names(keys, columns, lock)
+        refs = [f"v.{q(n)}" for n in names] if named else [f"v.column{i + 1}" for i in range(len(names))]
+        width = len(keys)
+        sets = [f"{q(c)} = {refs[width + i]}" for i, c in enumerate(columns)]
+        where = " AND ".join(f"x.{q(k)} = {refs[i]}" for i, k in enumerate(keys))
+        if lock:
+            sets.append(f"{q(lock)} = x.{q(lock)} + 1")
+            where += f" AND x.{q(lock)} = {refs[-1]}"
+        alias = f"AS v ({', '.join(q(n) for n in names)})" if named else "AS v"
+        return (f"UPDATE {q(table)} AS x SET {', '.join(sets)} "
+                f"FROM (VALUES {self._value_rows(count, len(names), casts)}) {alias} WHERE {where}")
+
     def _value_rows(self, count: int, width: int, casts: Sequence[str | None] = ()) -> str:
         """``(?, ?), (?, ?)`` for ``count`` rows; the first row's values cast where ``casts`` says."""
         ph = self.placeholder

@@ -103,17 +103,7 @@ class PostgresDialect(SQLDialectBase):
         The first row's values are cast to their columns' types (``casts``
         holds keys, values, version), which types the whole list.
         """
-        q = self.quote_identifier
-        names = self._join_names(keys, columns, lock)
-        sets = [f"{q(c)} = v.{q(f'rv{i}')}" for i, c in enumerate(columns)]
-        if lock:
-            sets.append(f"{q(lock)} = x.{q(lock)} + 1")
-        where = " AND ".join(f"x.{q(k)} = v.{q(f'rk{i}')}" for i, k in enumerate(keys))
-        if lock:
-            where += f" AND x.{q(lock)} = v.{q('rver')}"
-        values = self._value_rows(count, len(names), casts)
-        return (f"UPDATE {q(table)} AS x SET {', '.join(sets)} FROM (VALUES {values}) "
-                f"AS v ({', '.join(q(n) for n in names)}) WHERE {where}")
+        return self._update_from_values(table, keys, columns, count, lock, casts, named=True)
 
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``$n`` placeholders."""

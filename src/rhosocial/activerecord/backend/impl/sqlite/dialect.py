@@ -48,16 +48,8 @@ class SQLiteDialect(SQLDialectBase):
         """
         if sqlite3.sqlite_version_info < (3, 33, 0):
             return None  # no UPDATE ... FROM: the CASE form
-        q = self.quote_identifier
-        width = len(keys) + len(columns) + (1 if lock else 0)
-        sets = [f"{q(c)} = v.column{len(keys) + i + 1}" for i, c in enumerate(columns)]
-        if lock:
-            sets.append(f"{q(lock)} = x.{q(lock)} + 1")
-        where = " AND ".join(f"x.{q(k)} = v.column{i + 1}" for i, k in enumerate(keys))
-        if lock:
-            where += f" AND x.{q(lock)} = v.column{width}"
-        return (f"UPDATE {q(table)} AS x SET {', '.join(sets)} FROM (VALUES {self._value_rows(count, width)}) "
-                f"AS v WHERE {where}")
+        return self._update_from_values(table, keys, columns, count, lock, (), named=False)
+
     def create_builder(self) -> SQLBuilder:
         """Return a builder using ``?`` placeholders."""
         return SQLiteSQLBuilder(self)
