@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ..backend.errors import NotSupportedError, UniqueViolationError
 from ..errors import RecordNotFound, StaleObjectError
-from ..query import expressions as ex
+from ..query.query import by_keys
 from .schema import Conflict, ModelSchema
 
 if TYPE_CHECKING:
@@ -403,15 +403,8 @@ def _read_back(cls: type["ActiveRecord"], schema: ModelSchema, made: list["Activ
             f"{schema.backend.name} has no RETURNING, and a row without its {'/'.join(target)} cannot be "
             "found again: upsert_all(returning=True) needs every row's unique_by values")
     found: dict[tuple[Any, ...], Any] = {}
-    columns = [cls.c[f] for f in target]
-    per = max(1, schema.backend.capabilities.max_bind_parameters // (2 * len(target)))
-    for i in range(0, len(keys), per):
-        part = keys[i:i + per]
-        if len(target) == 1:
-            condition: ex.Expr = columns[0].in_([k[0] for k in part])
-        else:
-            condition = ex.Or([ex.And([c == v for c, v in zip(columns, k)]) for k in part])
-        for loaded in cls.query().unscoped().where(condition).all():
+    for part in by_keys(cls, target, keys):
+        for loaded in part.all():
             found[tuple(loaded.__dict__.get(f) for f in target)] = loaded
     out = []
     for key in keys:

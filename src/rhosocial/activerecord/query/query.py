@@ -532,17 +532,10 @@ class Query(AsyncQueryMethods[M], Generic[M]):
                                                   _readonly=False).for_update().all()
                 if not locked:
                     return []
-                chosen = [tuple(r.__dict__[k] for k in keys) for r in locked]
-                for part in _key_chunks(chosen, backend.capabilities.max_bind_parameters, len(keys)):
-                    target = self.model.query().unscoped().where(_key_condition(self.model, keys, part))
-                    target._run(statement, *args)
-                if statement == "delete":
-                    records = locked
-                else:
-                    records = []
-                    for part in _key_chunks(chosen, backend.capabilities.max_bind_parameters, len(keys)):
-                        records.extend(self.model.query().unscoped().where(
-                            _key_condition(self.model, keys, part)).all())
+                parts = list(by_keys(self.model, keys, [tuple(r.__dict__[k] for k in keys) for r in locked]))
+                for part in parts:
+                    part._run(statement, *args)
+                records = locked if statement == "delete" else [r for part in parts for r in part.all()]
         if statement == "delete":
             for record in records:
                 record.__pydantic_private__["_deleted"] = True
@@ -576,18 +569,20 @@ class Query(AsyncQueryMethods[M], Generic[M]):
                 f"{what}() changes every matching row: it cannot take limit()/offset(). Choose the rows by "
                 f"key instead: where(id=[r.id for r in query.limit(n)])")
 
-def _key_chunks(keys: list[tuple[Any, ...]], limit: int, width: int) -> Iterator[list[tuple[Any, ...]]]:
-    per = max(1, limit // (2 * width))
-    for i in range(0, len(keys), per):
-        yield keys[i:i + per]
+def by_keys(model: Any, fields: tuple[str, ...], keys: Sequence[tuple[Any, ...]]) -> Iterator["Query[Any]"]:
+    """Unscoped queries for the rows with these key values, as many keys each as one statement binds.
 
-
-def _key_condition(model: Any, fields: tuple[str, ...], keys: list[tuple[Any, ...]]) -> ex.Expr:
-    """``key IN (...)``, or for a composite key ``(a = ? AND b = ?) OR ...``."""
+    ``key IN (...)``, or for a composite key ``(a = ? AND b = ?) OR ...``.
+    """
     columns = [model.c[f] for f in fields]
-    if len(fields) == 1:
-        return columns[0].in_([k[0] for k in keys])
-    return ex.Or([ex.And([c == v for c, v in zip(columns, k)]) for k in keys])
+    per = max(1, model.backend().capabilities.max_bind_parameters // (2 * len(fields)))
+    for i in range(0, len(keys), per):
+        part = keys[i:i + per]
+        if len(fields) == 1:
+            condition: ex.Expr = columns[0].in_([k[0] for k in part])
+        else:
+            condition = ex.Or([ex.And([c == v for c, v in zip(columns, k)]) for k in part])
+        yield model.query().unscoped().where(condition)
 
 
 def _after(columns: list[ex.Column], last: tuple[Any, ...]) -> ex.Expr:
