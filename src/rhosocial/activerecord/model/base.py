@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - a pydantic that moved it keeps its own
 
 from ..backend.base import StorageBackend
 from ..backend.errors import DatabaseError, DataError, DeadlockError, NotSupportedError, SerializationError
-from ..backend.typing import TableName
+from ..backend.typing import IsolationLevel, TableName
 from ..config import backend_from_settings, get_default_backend
 from ..errors import (
     ModelDefinitionError,
@@ -57,6 +57,8 @@ _SAVE_HOOKS = frozenset(("before_validate", "after_validate", "before_save", "af
                          "before_create", "after_create", "before_update", "after_update"))
 _DELETE_HOOKS = frozenset(("before_delete", "after_delete"))
 _log = logging.getLogger("rhosocial.activerecord.model")
+# Levels whose transactions read one snapshot: a row committed after it began stays unseen.
+_SNAPSHOT_LEVELS = frozenset((IsolationLevel.REPEATABLE_READ, IsolationLevel.SERIALIZABLE))
 
 if TYPE_CHECKING:
     from pydantic._internal._model_construction import ModelMetaclass as _ModelMetaclass
@@ -1239,7 +1241,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
             if found is None:
                 transaction = backend.current_transaction()
                 level = getattr(transaction, "isolation_level", None)
-                if level is not None and level.name in ("REPEATABLE_READ", "SERIALIZABLE"):
+                if level in _SNAPSHOT_LEVELS:
                     from ..backend.errors import SerializationError
 
                     raise SerializationError(

@@ -389,7 +389,7 @@ class MySQLBackend(StorageBackend):
 
     def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
         cursor = connection.cursor()
-        upsert = "ON DUPLICATE KEY" in sql  # the template, before values are inlined
+        template = sql  # before values are inlined
         try:
             if params is not None:
                 if not isinstance(params, (list, tuple)):
@@ -406,7 +406,7 @@ class MySQLBackend(StorageBackend):
                 return QueryResult(list(cursor.fetchall()), [d[0] for d in description],
                                    cursor.rowcount, cursor.lastrowid or None)
             result = QueryResult(None, (), cursor.rowcount, cursor.lastrowid or None)
-            if upsert:
+            if "ON DUPLICATE KEY" in template:  # (asked of writes only, not of every SELECT)
                 result.duplicates = _duplicates(cursor)
             return result
         finally:
