@@ -104,3 +104,24 @@ def test_threads_racing_in_update_or_create_apply_every_update(backend):
     assert len({r.id for r in got}) == 1
     stored = backend.fetch_value("SELECT color FROM foc_tags")
     assert stored in {f"t{i}" for i in range(THREADS)}
+
+
+def test_asyncio_tasks_racing_on_one_key_make_one_row_and_count_every_use(backend):
+    """8 tasks on one event loop: find_or_create_by races, then atomic increments of the winner's row."""
+    import asyncio
+
+    from rhosocial.activerecord.testing.aio import run_async
+
+    async def main():
+        async def work(i):
+            tag = await Tag.afind_or_create_by(name="shared", defaults={"color": f"t{i}"})
+            await tag.aincrement("uses")
+            return tag
+
+        return await asyncio.gather(*(work(i) for i in range(THREADS)))
+
+    got = run_async(main, timeout=60)
+    assert backend.fetch_value("SELECT COUNT(*) FROM foc_tags") == 1
+    assert len({t.id for t in got}) == 1
+    assert backend.fetch_value("SELECT uses FROM foc_tags") == THREADS
+    assert sorted(t.uses for t in got) == list(range(1, THREADS + 1))  # each read its own increment back

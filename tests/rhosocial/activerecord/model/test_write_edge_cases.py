@@ -252,3 +252,47 @@ def test_update_names_a_field_the_rows_leave_to_its_default(backend):
     Entry.find_by(email="a").update_columns(status="kept")
     Entry.upsert_all([{"email": "a", "score": 3}], unique_by="email")
     assert stored(backend, "SELECT score, status FROM we_entries") == [(3, "kept")]
+
+
+# How each server names a session and ends one (as in backend/test_lost_connections.py).
+SESSIONS = {"postgres": ("SELECT pg_backend_pid()", "SELECT pg_terminate_backend({})"),
+            "mysql": ("SELECT CONNECTION_ID()", "KILL {}")}
+
+
+@pytest.mark.parametrize("call", ["bulk_update", "insert_many"])
+def test_a_connection_lost_between_batches_leaves_no_record_claiming_a_write(backend, backend_factory, call):
+    from rhosocial.activerecord.backend import ConnectionLostError
+
+    if backend.name not in SESSIONS:
+        pytest.skip(f"{backend.name}: no server sessions to end")
+    admin = backend_factory()
+    Entry.insert_many([{"email": f"{i}"} for i in range(4)])
+    rows = Entry.order_by("id").all()
+    for r in rows:
+        r.score += 1
+    fresh = [Entry(email=f"new{i}") for i in range(600)]  # two INSERTs of 500 and 100 rows
+    fired = []
+
+    def after(sql, params, seconds):
+        if not fired and sql.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            fired.append(sql)  # the first batch ran: the server ends the session before the second
+            me, kill = SESSIONS[backend.name]
+            admin.execute(kill.format(int(backend.fetch_value(me))))
+
+    backend.add_listener(after)
+    try:
+        with pytest.raises(ConnectionLostError):
+            if call == "bulk_update":
+                Entry.bulk_update(rows, ["score"], batch_size=2)
+            else:
+                Entry.insert_many(fresh, returning=True)
+    finally:
+        backend.remove_listener(after)
+    assert fired
+    q = backend.dialect.quote_identifier
+    assert admin.fetch_value(f"SELECT SUM({q('score')}) FROM {q('we_entries')}") == 0
+    assert admin.fetch_value(f"SELECT COUNT(*) FROM {q('we_entries')}") == 4
+    assert all(r.is_dirty and r.lock_version == 0 and r.previous_changes == {} for r in rows)
+    assert all(f.is_new_record and f.id is None for f in fresh)
+    Entry.bulk_update(rows, ["score"])  # on a fresh connection it goes through
+    assert admin.fetch_value(f"SELECT SUM({q('score')}) FROM {q('we_entries')}") == 4
