@@ -14,6 +14,7 @@ import importlib
 import pstats
 import sys
 import tempfile
+from typing import Any
 from dataclasses import replace
 from pathlib import Path
 
@@ -41,10 +42,7 @@ def main(argv: list[str]) -> int:
     workload = next(w for w in WORKLOADS + [W8] if w.key == args.workload.upper())
     inputs = common.make_inputs(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db == "sqlite":
-            db = replace(common.Database("sqlite"), path=f"{tmp}/profile.db")
-        else:
-            db = common.server_databases()[args.db]
+        db = _database(args.db, tmp)
         admin = common.Admin(db)
         lib = importlib.import_module(LIBRARIES[args.lib]).Library(db)
         lib.open()
@@ -69,14 +67,18 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _database(name: str, tmp: str) -> Any:
+    """The database to profile on: a SQLite file in ``tmp``, or the configured server."""
+    if name == "sqlite":
+        return replace(common.Database("sqlite"), path=f"{tmp}/profile.db")
+    return common.server_databases()[name]
+
+
 def profile_bulk(workload: bulk_writes.Workload, args: argparse.Namespace) -> int:
     """Profile the bulk call of one of bulk_writes.py's workloads (seeding and loading untimed)."""
     inputs = bulk_writes.make_inputs(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
-        if args.db == "sqlite":
-            db = replace(common.Database("sqlite"), path=f"{tmp}/profile.db")
-        else:
-            db = common.server_databases()[args.db]
+        db = _database(args.db, tmp)
         admin = common.Admin(db)
         lib = importlib.import_module(bulk_writes.LIBRARIES[args.lib]).Library(db)
         lib.open()
