@@ -14,9 +14,9 @@ import importlib
 import pstats
 import sys
 import tempfile
-from typing import Any
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
