@@ -28,7 +28,8 @@ class Query(AsyncQueryMethods[M], Generic[M]):
     """
 
     __slots__ = ("model", "_where", "_select", "_distinct", "_joins", "_group", "_having",
-                 "_order", "_limit", "_offset", "_lock", "_skip_scopes", "_includes", "_strict", "_readonly")
+                 "_order", "_limit", "_offset", "_lock", "_skip_scopes", "_includes", "_strict", "_readonly",
+                 "_include_options")
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -46,6 +47,8 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         self._includes: tuple[str, ...] = ()
         self._strict: bool | None = None
         self._readonly = False
+        #: Per-path options of :meth:`includes` (strategy, filter), kept by ``relation.loading``.
+        self._include_options: tuple[Any, ...] = ()
 
     def _replace(self, **changes: Any) -> "Query[M]":
         # Slot by slot, spelled out: a loop over __slots__ costs several times more,
@@ -66,6 +69,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         clone._includes = self._includes
         clone._strict = self._strict
         clone._readonly = self._readonly
+        clone._include_options = self._include_options
         for slot, value in changes.items():
             object.__setattr__(clone, slot, value)
         return clone
@@ -206,15 +210,23 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     # -- associations (implemented in ``relation/``) ---------------------------------
 
-    def includes(self, *paths: str) -> "Query[M]":
+    def includes(self, *paths: str, strategy: str = "batch", **filtered: Any) -> "Query[M]":
         """Eager-load associations: ``includes("posts", "posts.comments")``.
 
-        Each level costs one batched ``WHERE key IN (...)`` query, whatever the row count.
+        With the default ``strategy="batch"`` each level costs one batched
+        ``WHERE key IN (...)`` query, whatever the row count; see
+        ``relation.loading.include`` for the other strategies and for
+        filtered includes (keywords naming an association).
         """
-        from ..relation.loading import check_paths
+        from ..relation.loading import include
 
-        check_paths(self.model, paths)
-        return self._replace(_includes=self._includes + tuple(p for p in paths if p not in self._includes))
+        return include(self, paths, strategy, filtered)
+
+    def where_assoc(self, path: str, *conditions: Any, **equals: Any) -> "Query[M]":
+        """Keep the records with at least one associated record (along ``path``) matching the conditions."""
+        from ..relation.joins import where_assoc
+
+        return where_assoc(self, path, conditions, equals)
 
     def joins(self, *paths: str) -> "Query[M]":
         """INNER JOIN associations by name (``joins("posts")``) to filter or sort by their columns.
@@ -443,6 +455,15 @@ class Query(AsyncQueryMethods[M], Generic[M]):
             rows = [tuple(v if (conv is None or v is None) else conv(v) for conv, v in zip(converters, row))
                     for row in rows]
         return [dict(zip(keys, row)) for row in rows]
+
+    def stream(self, batch_size: int = 1000) -> Iterator[M]:
+        """Iterate over the matching records as the database sends them, keeping memory flat.
+
+        A server-side cursor where the driver has one; see ``query.streaming``.
+        """
+        from .streaming import stream
+
+        return stream(self, batch_size)
 
     def find_each(self, batch_size: int = 1000) -> Iterator[M]:
         """Iterate over all matching records, loading ``batch_size`` at a time.

@@ -92,3 +92,8 @@ def _steps(
         second = _with_scopes(link.on, target, False)
         return [(link.table, None, first), (target.table_name(), None, second)], target.table_name()
     raise ModelDefinitionError(f"joins() cannot follow {assoc}")
+
+
+def where_assoc(query: Query[Any], path: str, conditions: tuple[Any, ...], equals: dict[str, Any]) -> Query[Any]:
+    """``Query.where_assoc``: filter by an association path (EXISTS)."""
+    raise NotImplementedError("where_assoc() is being built")

@@ -66,3 +66,12 @@ def preload(model: type, records: Sequence[Any], tree: Tree, strict: bool = Fals
                 by_model.setdefault(type(record), []).append(record)
             for child_model, children in by_model.items():
                 preload(child_model, children, subtree, strict)
+
+
+def include(query: Query[Any], paths: Sequence[str], strategy: str, filtered: dict[str, Any]) -> Query[Any]:
+    """``Query.includes``: add association paths to eager-load."""
+    if strategy != "batch" or filtered:
+        raise NotImplementedError("includes(strategy=..., <filters>) is being built")
+    check_paths(query.model, paths)
+    current = query.included
+    return query._replace(_includes=current + tuple(p for p in paths if p not in current))
