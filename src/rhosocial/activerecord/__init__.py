@@ -31,7 +31,7 @@ from .model import (
     scope,
     validates,
 )
-from .query import Query, exists, func, raw
+from .query import Query, case, cast, exists, func, literal, range_between, raw, rows_between, table, tuple_
 from .relation import belongs_to, has_many, has_one, many_to_many
 
 __all__ = [
@@ -40,6 +40,6 @@ __all__ = [
     "MultipleRecordsFound", "OptimisticLockMixin", "Query", "RecordInvalid", "RecordNotFound", "StaleObjectError",
     "SoftDeleteMixin", "StrictLoadingError", "TimestampMixin", "UUIDPrimaryKeyMixin", "UnsafeQueryError", "ReadOnlyRecordError", "configure", "create_backend", "exists", "func",
     "get_default_backend", "raw", "register_backend", "register_type", "scope",
-    "Errors", "validates",
+    "Errors", "validates", "case", "cast", "literal", "range_between", "rows_between", "table", "tuple_",
 ]
 __version__ = "0.1.0"

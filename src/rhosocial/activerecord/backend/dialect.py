@@ -762,9 +762,11 @@ class SQLDialectBase:
         return sql
 
     def for_update_sql(self, nowait: bool = False, skip_locked: bool = False,
-                       read: bool = False) -> str:
-        """Return the row-locking clause (with a leading space)."""
+                       read: bool = False, of: Sequence[str] = ()) -> str:
+        """Return the row-locking clause (with a leading space); ``of``: quoted table names."""
         sql = " FOR SHARE" if read else " FOR UPDATE"
+        if of:
+            sql += " OF " + ", ".join(of)
         if nowait:
             sql += " NOWAIT"
         elif skip_locked:

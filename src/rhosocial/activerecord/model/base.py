@@ -166,8 +166,10 @@ def _needs_default_pk(bases: tuple[type, ...], namespace: dict[str, Any]) -> boo
 class ColumnNamespace:
     """Attribute access to a model's columns (``User.c.name``, ``User.c["name"]``)."""
 
-    def __init__(self, model: type["ActiveRecord"]) -> None:
+    def __init__(self, model: type["ActiveRecord"], table: str | None = None) -> None:
         self._model = model
+        #: The name the columns are qualified by: the table's, or an alias (``Model.aliased``).
+        self._table = table
         self._columns: dict[str, ex.Column] = {}
 
     def __getitem__(self, name: str) -> ex.Column:
@@ -181,7 +183,7 @@ class ColumnNamespace:
                 raise AttributeError(
                     f"{self._model.__name__} has no field {name!r}{hint}; fields: {', '.join(specs)}"
                 )
-            column = ex.Column(self._model.table_name(), spec.column_name, spec.db_type, spec.to_db,
+            column = ex.Column(self._table or self._model.table_name(), spec.column_name, spec.db_type, spec.to_db,
                                spec.check, spec.column.item_type)
             self._columns[name] = column
         return column
@@ -193,6 +195,29 @@ class ColumnNamespace:
 
     def __iter__(self) -> Iterator[ex.Column]:
         return (self[n] for n in self._model._column_specs())
+
+
+class AliasedModel:
+    """A model under another name in one query, for self-joins: ``Manager = Employee.aliased("manager")``.
+
+    ``Manager.c.<field>`` are the model's columns qualified by the alias,
+    typed and checked like ``Employee.c``; ``join(Manager, ...)`` joins the
+    table under the alias.
+    """
+
+    def __init__(self, model: type["ActiveRecord"], alias: str) -> None:
+        if not isinstance(alias, str) or not alias:
+            raise ValueError(f"An alias is a non-empty name, got {alias!r}")
+        self.model = model
+        self.alias_name = alias
+        self.c = ColumnNamespace(model, alias)
+
+    def table_name(self) -> Any:
+        """The aliased model's table."""
+        return self.model.table_name()
+
+    def __repr__(self) -> str:
+        return f"<{self.model.__name__} as {self.alias_name!r}>"
 
 
 def scope(function: Callable[..., Query[Any]]) -> Any:
@@ -1106,6 +1131,22 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
     def create(cls: type[T], **attributes: Any) -> T:
         """Build a record from ``attributes`` (validated) and save it."""
         return cls(**attributes).save()
+
+    @classmethod
+    def aliased(cls, alias: str) -> AliasedModel:
+        """Return this model under ``alias``, to join its table a second time (a self-join)."""
+        return AliasedModel(cls, alias)
+
+    @classmethod
+    def from_subquery(cls: type[T], query: Query[Any]) -> Query[T]:
+        """A query over the rows of ``query`` (a derived table) as records of this model."""
+        return cls.query().from_subquery(query)
+
+    @classmethod
+    def from_cte(cls: type[T], name: str, query: Query[Any], recursive: bool = False,
+                 columns: Sequence[str] = ()) -> Query[T]:
+        """A query over the rows of the CTE ``WITH name AS (query)`` as records of this model."""
+        return cls.query().from_cte(name, query, recursive, columns)
 
     @classmethod
     def query(cls: type[T]) -> Query[T]:

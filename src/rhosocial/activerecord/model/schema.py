@@ -21,7 +21,7 @@ from ..query.compiler import SQLCompiler
 from ..backend.errors import DataError, NotSupportedError, UniqueViolationError
 from ..backend.typing import TableName
 from ..backend.typing import DatabaseType
-from ..query.expressions import Column, Func, Label
+from ..query.expressions import Column, Func, Label, type_of
 from .fields import ColumnSpec, unwrap_optional
 
 if TYPE_CHECKING:
@@ -35,6 +35,20 @@ def compose(first: Callable[[Any], Any] | None, second: Callable[[Any], Any] | N
     if second is None:
         return first
     return lambda value: second(first(value))
+
+
+
+def _to_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        return _dt.datetime.fromisoformat(value)
+    if type(value) is _dt.date:
+        return _dt.datetime(value.year, value.month, value.day)
+    return value
+
+
+def _to_decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
+
 
 
 class ModelSchema:
@@ -94,6 +108,7 @@ class ModelSchema:
         self._updates: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, Callable[..., list[Any]]]] = {}
         self._loaders: dict[tuple[str, ...], Callable[[Sequence[Sequence[Any]]], list[Any]]] = {}
         self._row_loaders: dict[tuple[str, ...], Callable[[Sequence[Any]], Any]] = {}
+        self._type_readers: dict[DatabaseType, Callable[[Any], Any] | None] = {}
         q = dialect.quote_identifier
         ph = dialect.placeholder
         key_columns = self._sql_names(self.keys)
@@ -411,11 +426,35 @@ class ModelSchema:
                     if column.db_type is not DatabaseType.DECIMAL:
                         return None
                     return self.average_reader(self.field_of.get(column.name, column.name))
+                if expr.name == "SUM" and column.db_type in _INTEGER_TYPES:
+                    return int  # some databases sum integers as NUMERIC
                 expr = column
-        if isinstance(expr, Column) and expr.table == self.table:
-            field = self.field_of.get(expr.name)
-            return self.readers.get(field) if field is not None else None
-        return None
+        if isinstance(expr, Column):
+            if expr.table == self.table:
+                field = self.field_of.get(expr.name)
+                return self.readers.get(field) if field is not None else None
+            return None
+        kind = type_of(expr)
+        return self.type_reader(kind) if kind is not None else None
+
+    def type_reader(self, kind: DatabaseType) -> Callable[[Any], Any] | None:
+        """The reader of a computed value of type ``kind`` (a function's, a CAST's): the
+        dialect's converter, then the Python type every backend gives for it."""
+        readers = self._type_readers
+        if kind in readers:
+            return readers[kind]
+        convert = self.dialect.from_db(kind)
+        settle = _SETTLE.get(kind)
+        reader: Callable[[Any], Any] | None
+        if convert is None:
+            reader = settle
+        elif settle is None:
+            reader = convert
+        else:
+            def reader(value: Any, convert: Any = convert, settle: Any = settle) -> Any:
+                return settle(convert(value))
+        readers[kind] = reader
+        return reader
 
     def average_reader(self, name: str) -> Callable[[Any], Any]:
         """Return the reader of AVG over DECIMAL column ``name``: a Decimal rounded to its scale.
@@ -697,3 +736,15 @@ def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:
     if factory is not None:
         return lambda d: factory()
     return lambda d: copy.deepcopy(attr.default)
+
+
+_INTEGER_TYPES = frozenset((DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT))
+
+#: The Python type a computed value of each type settles on, whatever the driver gave
+#: (``EXTRACT`` is NUMERIC on one database, a string cast to a date is text on another).
+_SETTLE: dict[DatabaseType, Callable[[Any], Any]] = {
+    **{t: int for t in (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT)},
+    DatabaseType.FLOAT: float, DatabaseType.DOUBLE: float, DatabaseType.DECIMAL: _to_decimal,
+    DatabaseType.BOOLEAN: bool, DatabaseType.DATE: _to_date, DatabaseType.DATETIME: _to_datetime,
+    DatabaseType.TIMESTAMP: _to_datetime,
+}

@@ -29,7 +29,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     __slots__ = ("model", "_where", "_select", "_distinct", "_joins", "_group", "_having",
                  "_order", "_limit", "_offset", "_lock", "_skip_scopes", "_includes", "_strict", "_readonly",
-                 "_include_options")
+                 "_include_options", "_from", "_ctes")
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
@@ -42,13 +42,18 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         self._order: tuple[Any, ...] = ()
         self._limit: int | None = None
         self._offset: int | None = None
-        self._lock: dict[str, bool] | None = None
+        self._lock: dict[str, Any] | None = None
         self._skip_scopes: frozenset[str] = frozenset()
         self._includes: tuple[str, ...] = ()
         self._strict: bool | None = None
         self._readonly = False
         #: Per-path options of :meth:`includes` (strategy, filter), kept by ``relation.loading``.
         self._include_options: tuple[Any, ...] = ()
+        #: Where rows come from instead of the model's table: ``(source, alias)``, the source a
+        #: query (a derived table), a set operation or a CTE's name; the alias is the table's name.
+        self._from: tuple[Any, str] | None = None
+        #: ``WITH`` entries: ``(name, query, recursive, columns)``.
+        self._ctes: tuple[tuple[str, Any, bool, tuple[str, ...]], ...] = ()
 
     def _replace(self, **changes: Any) -> "Query[M]":
         # Slot by slot, spelled out: a loop over __slots__ costs several times more,
@@ -70,6 +75,8 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         clone._strict = self._strict
         clone._readonly = self._readonly
         clone._include_options = self._include_options
+        clone._from = self._from
+        clone._ctes = self._ctes
         for slot, value in changes.items():
             object.__setattr__(clone, slot, value)
         return clone
@@ -137,7 +144,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     def select(self, *columns: Any) -> "Query[M]":
         """Choose the selected columns: names, ``Model.c`` columns or expressions."""
-        return self._replace(_select=tuple(self._column(c) for c in columns))
+        return self._replace(_select=tuple(self._selected(c) for c in columns))
 
     def distinct(self, on: bool = True) -> "Query[M]":
         """Return only distinct rows."""
@@ -188,6 +195,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         if kind not in _JOIN_KINDS:
             raise ValueError(f"join kind must be 'inner' or 'left', got {kind!r}")
         table = target if isinstance(target, str) else target.table_name()
+        alias = alias or getattr(target, "alias_name", None)  # Model.aliased("name")
         if on is None:
             raise ValueError("join() needs an 'on' condition")
         condition = ex.Raw(on) if isinstance(on, str) else on
@@ -197,11 +205,109 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         """``LEFT JOIN``: keep rows without a match."""
         return self.join(target, on, kind="left", alias=alias)
 
-    def for_update(self, nowait: bool = False, skip_locked: bool = False) -> "Query[M]":
-        """Lock the selected rows until the transaction ends (``SELECT ... FOR UPDATE``)."""
+    def for_update(self, nowait: bool = False, skip_locked: bool = False, of: Any = ()) -> "Query[M]":
+        """Lock the selected rows until the transaction ends (``SELECT ... FOR UPDATE``).
+
+        ``nowait`` fails at once on a locked row (``LockTimeoutError``) instead
+        of waiting; ``skip_locked`` leaves locked rows out (a job queue). ``of``
+        names the tables whose rows are locked in a join (models, aliases or
+        names); without it, every joined table's rows are.
+        """
+        return self._locked(nowait, skip_locked, of, read=False)
+
+    def for_share(self, nowait: bool = False, skip_locked: bool = False, of: Any = ()) -> "Query[M]":
+        """Lock the selected rows against changes, letting others read and share-lock them
+        (``FOR SHARE``; ``LOCK IN SHARE MODE`` where that is the spelling)."""
+        return self._locked(nowait, skip_locked, of, read=True)
+
+    def _locked(self, nowait: bool, skip_locked: bool, of: Any, read: bool) -> "Query[M]":
         if nowait and skip_locked:
             raise ValueError("nowait and skip_locked exclude each other")
-        return self._replace(_lock={"nowait": nowait, "skip_locked": skip_locked})
+        targets = of if isinstance(of, (list, tuple)) else (of,)
+        names = tuple(_qualifier_of(t) for t in targets)
+        return self._replace(_lock={"nowait": nowait, "skip_locked": skip_locked, "read": read, "of": names})
+
+    # -- where rows come from: CTEs, derived tables, set operations ----------------
+
+    def with_cte(self, name: str, query: Any, recursive: bool = False,
+                 columns: Sequence[str] = ()) -> "Query[M]":
+        """Add ``WITH name AS (query)``; the query reads it by ``from_cte``, a join or a subquery.
+
+        A recursive CTE refers to itself by ``name`` (through :func:`table`), as
+        the second part of a ``union_all``: ``anchor.union_all(step)``.
+        ``columns`` names the CTE's columns where its query does not.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"A CTE needs a name, got {name!r}")
+        if any(existing == name for existing, *_ in self._ctes):
+            raise ValueError(f"A CTE named {name!r} is already in this query")
+        if not _is_select(query):
+            raise TypeError(f"with_cte() takes a query, got {query!r}")
+        return self._replace(_ctes=self._ctes + ((name, query, recursive, tuple(columns)),))
+
+    def from_cte(self, name: str, query: Any = None, recursive: bool = False,
+                 columns: Sequence[str] = ()) -> "Query[M]":
+        """Read the rows of CTE ``name`` (added now when ``query`` is given) as this model's records."""
+        target = self.with_cte(name, query, recursive, columns) if query is not None else self
+        if not any(existing == name for existing, *_ in target._ctes):
+            raise ValueError(f"No CTE named {name!r} in this query; add it with with_cte()")
+        return target._from_source(("table", name))
+
+    def from_subquery(self, query: Any) -> "Query[M]":
+        """Read the rows of ``query`` (a derived table, ``FROM (SELECT ...)``) as this model's records.
+
+        Conditions, order, limits and aggregates of the new query apply to the
+        subquery's rows: filter on a window function's result, for example.
+        """
+        if not _is_select(query):
+            raise TypeError(f"from_subquery() takes a query, got {query!r}")
+        return self._from_source(("subquery", query))
+
+    def _from_source(self, source: tuple[str, Any]) -> "Query[M]":
+        if self._where or self._joins or self._group or self._order or self._limit is not None or self._offset:
+            raise ValueError("Choose where rows come from before adding conditions, joins, order or limits")
+        # The source applied its own scopes; the rows it gives are taken as they are.
+        return self._replace(_from=(source, _bare(self.model.table_name())),
+                             _skip_scopes=frozenset(self.model._default_scopes()))
+
+    def union(self, *others: Any) -> "Query[M]":
+        """Rows in this query or in ``others``, without duplicates; order and limit the result after."""
+        return self._set_operation("UNION", others)
+
+    def union_all(self, *others: Any) -> "Query[M]":
+        """Rows of this query and ``others``, duplicates kept."""
+        return self._set_operation("UNION ALL", others)
+
+    def intersect(self, *others: Any, all: bool = False) -> "Query[M]":  # noqa: A002 - SQL's word
+        """Rows in this query and in every one of ``others``."""
+        return self._set_operation("INTERSECT ALL" if all else "INTERSECT", others)
+
+    def except_(self, *others: Any, all: bool = False) -> "Query[M]":  # noqa: A002 - SQL's word
+        """Rows in this query and in none of ``others``."""
+        return self._set_operation("EXCEPT ALL" if all else "EXCEPT", others)
+
+    def _set_operation(self, op: str, others: Sequence[Any]) -> "Query[M]":
+        if not others:
+            raise ValueError(f"{op.lower()} needs at least one other query")
+        width = _width(self)
+        for other in others:
+            if not _is_select(other):
+                raise TypeError(f"{op} combines queries, got {other!r}")
+            if width >= 0 and 0 <= _width(other) != width:
+                raise ValueError(f"{op} needs queries of the same number of columns: {width} and {_width(other)}")
+        self._compiler().check_set_operation(op)
+        base = type(self)(self.model)
+        return base._from_source(("set", ex.SetOperation(op, (self, *others))))
+
+    @property
+    def source(self) -> tuple[Any, str] | None:
+        """Where the rows come from when not the model's table: ``((kind, what), alias)``."""
+        return self._from
+
+    @property
+    def ctes(self) -> tuple[tuple[str, Any, bool, tuple[str, ...]], ...]:
+        """The ``WITH`` entries: ``(name, query, recursive, columns)``."""
+        return self._ctes
 
     def unscoped(self, *names: str) -> "Query[M]":
         """Drop the model's default scopes (all, or the ones named)."""
@@ -250,13 +356,33 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     def _column(self, spec: Any) -> ex.Expr:
         if isinstance(spec, ex.Expr):
+            if isinstance(spec, ex.Over):
+                return spec.resolve(self._column)
+            if isinstance(spec, ex.Label) and isinstance(spec.expr, (ex.Over, ex.JsonPath)):
+                inner = spec.expr.resolve(self._column) if isinstance(spec.expr, ex.Over) else spec.expr
+                return ex.Label(inner, spec.name)
             return spec
         if isinstance(spec, str):
             if "." in spec:
                 table, _, name = spec.partition(".")
                 return ex.Column(table, name)
+            if self._from is not None and spec == "*":
+                return ex.Star(self._from[1])
+            if self._from is not None and spec not in self.model._column_specs():
+                return ex.Column(self._from[1], spec)  # a column the source gives besides the model's
             return self.model.c[spec]
         raise TypeError(f"Expected a column name or expression, got {spec!r}")
+
+    def _selected(self, spec: Any) -> ex.Expr:
+        """A select-list item: a JSON path reads back as JSON, under the name of its last step."""
+        expr = self._column(spec)
+        if isinstance(expr, ex.JsonPath):
+            last = expr.path[-1]
+            column = expr.column.name if isinstance(expr.column, ex.Column) else "json"
+            return ex.Label(expr.selected(), last if isinstance(last, str) else f"{column}_{last}")
+        if isinstance(expr, ex.Label) and isinstance(expr.expr, ex.JsonPath):
+            return ex.Label(expr.expr.selected(), expr.name)
+        return expr
 
     def _all_conditions(self) -> list[ex.Expr]:
         scopes = self.model._default_scopes()
@@ -282,6 +408,17 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         Needs only the backend's dialect: it never opens a connection.
         """
         return self._compiler().select(self)
+
+    def explain(self, analyze: bool = False) -> str:
+        """Return the database's plan for this query, as text (its own EXPLAIN form).
+
+        ``analyze=True`` runs the query and reports what happened (times, rows)
+        where the database can (``EXPLAIN ANALYZE``, ``ANALYZE``).
+        """
+        schema = self.model._schema()
+        sql, params = schema.compiler.explain(self, analyze)
+        result = schema.backend.execute(sql, params)
+        return str(schema.compiler.format_plan(result.columns, result.rows))
 
     def _compiler(self) -> Any:
         return self.model._schema().compiler
@@ -312,6 +449,8 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         result = schema.backend.execute(sql, params)
         rows = result.rows
         records = schema.loader(result.columns)(rows) if rows else []
+        if self._select and records:
+            _read_annotations(records, self._select, schema)
         if self._includes or self._strict:
             self.model._after_load(records, self)
         if self._readonly:
@@ -621,3 +760,48 @@ def _non_negative(name: str, value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return value
+
+
+def _bare(table: Any) -> str:
+    """A table's name without its schema (the name its columns are qualified by)."""
+    return str(getattr(table, "name", table))
+
+
+def _qualifier_of(target: Any) -> str:
+    """The name rows of ``target`` go by in SQL: a model's table, an alias, or a name."""
+    if isinstance(target, str):
+        return target
+    alias = getattr(target, "alias_name", None)
+    if alias is not None:
+        return str(alias)
+    if hasattr(target, "table_name"):
+        return _bare(target.table_name())
+    raise TypeError(f"of= takes models, aliases or table names, got {target!r}")
+
+
+def _is_select(value: Any) -> bool:
+    return isinstance(value, Query)
+
+
+def _width(query: "Query[Any]") -> int:
+    """How many columns ``query`` selects."""
+    if query._select and not any(isinstance(e, ex.Star) for e in query._select):
+        return len(query._select)
+    if query._select:
+        return -1  # a star: as wide as its table, which only the database knows
+    return len(query.model._column_specs())
+
+
+def _read_annotations(records: list[Any], selected: Sequence[ex.Expr], schema: Any) -> None:
+    """Convert selected expressions read as annotations by their type (a date, a JSON value ...)."""
+    readers = [(e.name, r) for e in selected if isinstance(e, ex.Label) and not isinstance(e.expr, ex.Column)
+               and (r := schema.reader_for(e)) is not None]
+    if not readers:
+        return
+    for record in records:
+        values = record.__pydantic_private__.get("_annotations")
+        if values:
+            for name, read in readers:
+                value = values.get(name)
+                if value is not None:
+                    values[name] = read(value)

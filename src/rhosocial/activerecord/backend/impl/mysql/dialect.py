@@ -22,6 +22,7 @@ from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import InvalidIdentifierError, NotSupportedError
 from ...helpers import json_dumps
 from ...typing import ColumnDef, DatabaseType, IsolationLevel, SQLDefault
+from .compiler import MySQLCompiler
 from .types import (
     MYSQL_FROM_DB,
     MYSQL_PARAM_ADAPTERS,
@@ -55,6 +56,7 @@ class MySQLDialect(SQLDialectBase):
 
     # TIMESTAMP is created as DATETIME(6) (MySQL's TIMESTAMP ends in 2038); lists are JSON.
     read_back_types = {DatabaseType.TIMESTAMP: DatabaseType.DATETIME, DatabaseType.ARRAY: DatabaseType.JSON}
+    compiler_class = MySQLCompiler
     name = "mysql"
     paramstyle = "format"
     identifier_quote = "`"
@@ -297,6 +299,11 @@ class MySQLDialect(SQLDialectBase):
             sets = f"{key} = {key}"
         return f"{sql} ON DUPLICATE KEY UPDATE {sets}" + self.returning_sql(returning)
 
+    @property
+    def lock_of(self) -> bool:
+        """Whether ``FOR UPDATE OF`` and ``FOR SHARE`` exist (MySQL 8; not MariaDB)."""
+        return not self.is_mariadb and self.server_version >= (8,)
+
     def limit_offset_sql(self, limit: int | None, offset: int | None) -> str:
         """Return LIMIT/OFFSET; an OFFSET needs a LIMIT in MySQL."""
         if limit is None and offset:
@@ -304,13 +311,14 @@ class MySQLDialect(SQLDialectBase):
         return super().limit_offset_sql(limit, offset)
 
     def for_update_sql(self, nowait: bool = False, skip_locked: bool = False,
-                       read: bool = False) -> str:
-        """Return ``FOR UPDATE`` or a shared lock (``LOCK IN SHARE MODE`` on MariaDB)."""
+                       read: bool = False, of: Sequence[str] = ()) -> str:
+        """Return ``FOR UPDATE`` or a shared lock (``LOCK IN SHARE MODE`` on MariaDB); ``OF`` on MySQL 8."""
         if read:
-            sql = " FOR SHARE" if not self.is_mariadb and self.server_version >= (8,) \
-                else " LOCK IN SHARE MODE"
+            sql = " FOR SHARE" if self.lock_of else " LOCK IN SHARE MODE"
         else:
             sql = " FOR UPDATE"
+        if of and self.lock_of:
+            sql += " OF " + ", ".join(of)
         if nowait:
             sql += " NOWAIT"
         elif skip_locked:

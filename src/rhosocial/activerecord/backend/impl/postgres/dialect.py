@@ -10,6 +10,7 @@ from typing import Any
 
 from ...dialect import SQLBuilder, SQLDialectBase
 from ...typing import ColumnDef, DatabaseType
+from .compiler import PostgresCompiler
 from .types import (
     Array,
     INTEGER_TYPES,
@@ -39,6 +40,7 @@ class PostgresDialect(SQLDialectBase):
 
     # PostgreSQL has no 1-byte integer: TINYINT columns are SMALLINT.
     read_back_types = {DatabaseType.TINYINT: DatabaseType.SMALLINT}
+    compiler_class = PostgresCompiler
     name = "postgres"
     paramstyle = "numeric"
     #: Past this many values an IN list is one array parameter (the protocol binds at most 65,535).

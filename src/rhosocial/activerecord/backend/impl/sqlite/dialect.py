@@ -10,6 +10,7 @@ from ...dialect import SQLBuilder, SQLDialectBase
 from ...errors import NotSupportedError
 from ...helpers import json_dumps
 from ...typing import ColumnDef, DatabaseType, IsolationLevel, split_table_name
+from .compiler import SQLiteCompiler
 from .types import (
     SQLITE_FROM_DB,
     SQLITE_PARAM_ADAPTERS,
@@ -31,6 +32,7 @@ class SQLiteDialect(SQLDialectBase):
 
     # SQLite has no arrays: lists are stored as JSON.
     read_back_types = {DatabaseType.ARRAY: DatabaseType.JSON}
+    compiler_class = SQLiteCompiler
     name = "sqlite"
     paramstyle = "qmark"
     identifier_quote = '"'
@@ -131,7 +133,7 @@ class SQLiteDialect(SQLDialectBase):
         return super().limit_offset_sql(limit, offset)
 
     def for_update_sql(self, nowait: bool = False, skip_locked: bool = False,
-                       read: bool = False) -> str:
+                       read: bool = False, of: Sequence[str] = ()) -> str:
         """Return nothing: a SQLite write transaction already locks the whole database.
 
         Read-write transactions begin ``IMMEDIATE`` by default: they take the
