@@ -1143,7 +1143,7 @@ class ActiveRecord(CounterMethods, ValidationMethods, AsyncRecordMethods, pydant
         return cls.query().from_subquery(query)
 
     @classmethod
-    def from_cte(cls: type[T], name: str, query: Query[Any], recursive: bool = False,
+    def from_cte(cls: type[T], name: str, query: Query[Any] | None = None, recursive: bool = False,
                  columns: Sequence[str] = ()) -> Query[T]:
         """A query over the rows of the CTE ``WITH name AS (query)`` as records of this model."""
         return cls.query().from_cte(name, query, recursive, columns)

@@ -75,6 +75,18 @@ class Expr:
     def __truediv__(self, other: Any) -> "Expr":
         return BinaryOp(self, "/", _wrap(other, self))
 
+    def __radd__(self, other: Any) -> "Expr":
+        return BinaryOp(_wrap(other, self), "+", self)
+
+    def __rsub__(self, other: Any) -> "Expr":
+        return BinaryOp(_wrap(other, self), "-", self)
+
+    def __rmul__(self, other: Any) -> "Expr":
+        return BinaryOp(_wrap(other, self), "*", self)
+
+    def __rtruediv__(self, other: Any) -> "Expr":
+        return BinaryOp(_wrap(other, self), "/", self)
+
     # predicates -----------------------------------------------------------
     def in_(self, values: Any) -> "Expr":
         """``expr IN (...)``: a list of values or a subquery."""

@@ -247,10 +247,12 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     def from_cte(self, name: str, query: Any = None, recursive: bool = False,
                  columns: Sequence[str] = ()) -> "Query[M]":
-        """Read the rows of CTE ``name`` (added now when ``query`` is given) as this model's records."""
+        """Read the rows of CTE ``name`` as this model's records.
+
+        With ``query``, the CTE is added here; without, ``name`` is a CTE of
+        this query or of the query this one is a subquery of.
+        """
         target = self.with_cte(name, query, recursive, columns) if query is not None else self
-        if not any(existing == name for existing, *_ in target._ctes):
-            raise ValueError(f"No CTE named {name!r} in this query; add it with with_cte()")
         return target._from_source(("table", name))
 
     def from_subquery(self, query: Any) -> "Query[M]":

@@ -38,6 +38,23 @@ class MySQLCompiler(SQLCompiler):
             return super().set_operations
         return frozenset(("UNION", "UNION ALL"))
 
+    def visit_over(self, node: ex.Over, b: SQLBuilder) -> str:
+        function = node.func
+        if function.name in ("LAG", "LEAD") and len(function.args) == 3 and self.dialect.is_mariadb:  # type: ignore[attr-defined]
+            # MariaDB's LAG/LEAD take no default: use it where no row is that far away
+            # (a row whose value is NULL keeps its NULL, as with a native default).
+            value, offset, default = function.args
+            if not (isinstance(offset, ex.Value) and isinstance(offset.value, int)):
+                raise TypeError("lag()/lead() with a default take a constant integer offset")
+            n = int(offset.value)
+            shift = -n if function.name == "LAG" else n
+            window = ex.Over(ex.Func("COUNT", ()), node.partition_by, node.order_by,
+                             ex.Frame("ROWS", shift, shift))
+            plain = ex.Over(ex.Func(function.name, (value, offset)), node.partition_by, node.order_by, None)
+            return (f"CASE WHEN {super().visit_over(window, b)} = 0 THEN {self.expr(default, b)} "
+                    f"ELSE {super().visit_over(plain, b)} END")
+        return super().visit_over(node, b)
+
     def explain_sql(self, sql: str, analyze: bool) -> str:
         dialect: Any = self.dialect
         if analyze:
