@@ -31,6 +31,7 @@ from .introspection import TestIntrospection
 from .migrations import TestMigrationRunner
 from .model_concurrency import TestModelsUnderThreads, TestRecordsAfterRollback
 from .models import TestModels
+from .reads import TestReads
 from .roundtrip import TestTypeRoundTrips
 from .schema import TestSchema
 from .schema_changes import TestPlainTableChanges, TestSchemaChanges
@@ -41,6 +42,6 @@ __all__ = [
     "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions", "TestBulkWrites",
     "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput", "TestIntrospection",
     "TestLazyBegin", "TestMigrationRunner", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
-    "TestPlainTableChanges", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging",
+    "TestPlainTableChanges", "TestReads", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging",
     "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",
 ]
