@@ -202,6 +202,8 @@ class Column(Expr):
 
     def __getitem__(self, key: str | int) -> "JsonPath":
         """A value inside a JSON column: ``Model.c.data["address"]["city"]``, ``Model.c.data["tags"][0]``."""
+        if self.db_type is not None and self.db_type.name != "JSON":
+            raise TypeError(f"{self.name} is a {self.db_type.name} column, not JSON: it has no path {key!r}")
         return JsonPath(self, (_path_step(key),))
 
 

@@ -274,6 +274,8 @@ def test_json_path_keys_are_checked():
         Staff.c.data['a"b']
     with pytest.raises(TypeError, match="path step"):
         Staff.c.data[1.5]
+    with pytest.raises(TypeError, match="not JSON"):
+        Staff.c.name["x"]
 
 
 # -- window functions ---------------------------------------------------------------
