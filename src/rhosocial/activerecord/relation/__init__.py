@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .associations import Association, BelongsTo, HasMany, HasOne, Scope, association, associations
 from .collection import CollectionProxy
 from .descriptor import RelationDescriptor
+from .joins import association_exists
 from .linked import HasManyThrough, ManyToMany
 from .state import IN_BATCH_SIZE
 
@@ -187,6 +188,7 @@ __all__ = [
     "ManyToMany",
     "RelationDescriptor",
     "association",
+    "association_exists",
     "associations",
     "belongs_to",
     "has_many",

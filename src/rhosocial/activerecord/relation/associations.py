@@ -16,7 +16,16 @@ from .counter_cache import ParentUpdates
 from .descriptor import RelationDescriptor
 from .keys import KeyFields, key_fields
 from .registry import camelize, describe, polymorphic_name, resolve_model, singularize, underscore
-from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
+from .state import (
+    check_lazy_load,
+    chunks,
+    forget,
+    in_batch_size,
+    is_filtered,
+    is_loaded,
+    relations,
+    unique,
+)
 
 if TYPE_CHECKING:
     from ..model.base import ActiveRecord
@@ -148,8 +157,12 @@ class Association(RelationDescriptor):
         """Assign ``value`` to the association of ``record``."""
         raise AttributeError(f"{self} cannot be assigned; use its add() and remove()")
 
-    def preload(self, records: Sequence[Any]) -> list[Any]:
-        """Load this association for all ``records`` in batches; return the loaded records."""
+    def preload(self, records: Sequence[Any], base: Query[Any] | None = None) -> list[Any]:
+        """Load this association for all ``records`` in batches; return the loaded records.
+
+        ``base``, a query over the target, narrows (and may order) what is
+        loaded: a filtered include (``includes(posts=Post.where(...))``).
+        """
         raise NotImplementedError
 
     def check_restrict(self, record: Any) -> None:
@@ -326,7 +339,7 @@ class BelongsTo(Association):
             if isinstance(inverse, HasOne):
                 relations(value)[inverse.name] = record
 
-    def preload(self, records: Sequence[Any]) -> list[Any]:
+    def preload(self, records: Sequence[Any], base: Query[Any] | None = None) -> list[Any]:
         groups: dict[type, list[Any]] = {}
         keyed: list[tuple[Any, type, Any]] = []
         for record in records:
@@ -341,7 +354,8 @@ class BelongsTo(Association):
         for target, keys in groups.items():
             aimed = self.keys_for(target)[1]
             for batch in chunks(unique(keys), max(1, in_batch_size(target) // len(aimed))):
-                for row in self._scoped(target.query()).where(aimed.within(target, batch)).all():
+                start = base if base is not None and base.model is target else target.query()
+                for row in self._scoped(start).where(aimed.within(target, batch)).all():
                     found[(target, aimed.read(row))] = row
         for record, target, key in keyed:
             value = found.get((target, key))
@@ -508,13 +522,14 @@ class HasOwned(Association):
         self._set_inverse(record, children)
         return children
 
-    def preload(self, records: Sequence[Any]) -> list[Any]:
+    def preload(self, records: Sequence[Any], base: Query[Any] | None = None) -> list[Any]:
         target = self.target
+        start = target.query() if base is None else base
         owner, foreign = self.keys
         groups: dict[Any, list[Any]] = {}
         keys = unique(owner.read(r) for r in records)
         for batch in chunks(keys, max(1, in_batch_size(target) // len(foreign))):
-            query = target.query().where(foreign.within(target, batch), *self.conditions())
+            query = start.where(foreign.within(target, batch), *self.conditions())
             for child in self._ordered(self._scoped(query)).all():
                 key = foreign.read(child)
                 group = groups.get(key)
@@ -630,6 +645,7 @@ class HasMany(HasOwned):
         cache = relations(record)
         found = cache.get(self.name)
         if found is None:
+            forget(record, self.name)  # a full load: no longer filtered
             found = cache[self.name] = self._load(record)
         return found
 
@@ -639,7 +655,9 @@ class HasMany(HasOwned):
             self._attach(record, child)
         _in_transaction(self.model, [child.save for child in children])
         self._set_inverse(record, children)
-        if is_loaded(record, self.name):
+        if is_filtered(record, self.name):
+            forget(record, self.name)  # whether the new children pass the filter is the database's to say
+        elif is_loaded(record, self.name):
             loaded = relations(record)[self.name]
             loaded.extend(c for c in children if c not in loaded)
 
@@ -652,7 +670,9 @@ class HasMany(HasOwned):
                 raise ValueError(f"{describe(child)} is not in {describe(record)}.{self.name}")
             self._detach(child)
         _in_transaction(self.model, [child.save for child in children])
-        if is_loaded(record, self.name):
+        if is_filtered(record, self.name):
+            forget(record, self.name)
+        elif is_loaded(record, self.name):
             relations(record)[self.name] = [
                 c for c in relations(record)[self.name] if c not in children
             ]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..backend.bridge import run
-from .state import is_loaded, relations
+from .state import forget, is_filtered, is_loaded, relations
 
 if TYPE_CHECKING:
     from ..query.query import Query
@@ -20,6 +20,12 @@ class CollectionProxy:
     (``where``, ``order_by``, ``count``, ``exists``, named scopes ...) start a
     fresh query scoped to the owner and never touch the cache. ``add``,
     ``remove`` and ``create`` write through to the database.
+
+    A collection loaded by a filtered include (``includes(posts=...)``) holds
+    only the records that passed the filter, and says so (:attr:`filtered`).
+    Query methods still see every associated row (``count()`` counts them
+    all); ``add``, ``remove`` and ``create`` forget the filtered list (the
+    next read loads every record), and so do :meth:`reset` and :meth:`reload`.
     """
 
     __slots__ = ("association", "owner")
@@ -51,14 +57,19 @@ class CollectionProxy:
         """Whether the records are cached on the owner."""
         return is_loaded(self.owner, self.association.name)
 
+    @property
+    def filtered(self) -> bool:
+        """Whether the cached records are only those a filtered include let through."""
+        return is_filtered(self.owner, self.association.name)
+
     def reload(self) -> list[Any]:
-        """Forget the cached records and load them again."""
+        """Forget the cached records and load them again (all of them, if they were filtered)."""
         self.reset()
         return self.all()
 
     def reset(self) -> None:
         """Forget the cached records."""
-        relations(self.owner).pop(self.association.name, None)
+        forget(self.owner, self.association.name)
 
     # -- queries --------------------------------------------------------------------
 
@@ -118,6 +129,7 @@ class CollectionProxy:
     def __repr__(self) -> str:
         state = (
             f"{len(relations(self.owner)[self.association.name])} loaded"
+            + (", filtered" if self.filtered else "")
             if self.loaded
             else "not loaded"
         )

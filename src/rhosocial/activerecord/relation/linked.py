@@ -25,7 +25,16 @@ from .associations import (
     associations,
 )
 from .registry import describe, polymorphic_name, single_key, singularize, underscore
-from .state import check_lazy_load, chunks, in_batch_size, is_loaded, relations, unique
+from .state import (
+    check_lazy_load,
+    chunks,
+    forget,
+    in_batch_size,
+    is_filtered,
+    is_loaded,
+    relations,
+    unique,
+)
 
 if TYPE_CHECKING:
     from ..model.base import ActiveRecord
@@ -114,6 +123,7 @@ class Linked(Association):
         cache = relations(record)
         found = cache.get(self.name)
         if found is None:
+            forget(record, self.name)  # a full load: no longer filtered
             if record.__dict__.get(self.owner_key) is None:
                 found = []
             else:
@@ -122,8 +132,9 @@ class Linked(Association):
             cache[self.name] = found
         return found
 
-    def preload(self, records: Sequence[Any]) -> list[Any]:
+    def preload(self, records: Sequence[Any], base: Query[Any] | None = None) -> list[Any]:
         target, link = self.target, self.link
+        start = target.query() if base is None else base
         owner_column = link.owner_key(self.model)
         backend = target.backend()
         read_key = self.model.metadata().reader(self.model.backend(), self.owner_key)
@@ -132,7 +143,7 @@ class Linked(Association):
         keys = unique(r.__dict__.get(self.owner_key) for r in records)
         for batch in chunks(keys, in_batch_size(target)):
             query = (
-                target.query()
+                start
                 .join(link.table, link.on)
                 .where(owner_column.in_(batch), *link.conditions)
             )
@@ -169,7 +180,9 @@ class Linked(Association):
     def _remember(
         self, record: Any, added: Sequence[Any] = (), removed: Sequence[Any] = ()
     ) -> None:
-        if is_loaded(record, self.name):
+        if is_filtered(record, self.name):
+            forget(record, self.name)  # whether the added records pass the filter is the database's to say
+        elif is_loaded(record, self.name):
             current = [r for r in relations(record)[self.name] if r not in removed]
             current.extend(r for r in added if r not in current)
             relations(record)[self.name] = current

@@ -1,11 +1,10 @@
-"""Per-record association state: the ``_relations`` cache and the strict-loading flag."""
+"""Per-record association state: the ``_relations`` cache, the strict-loading flag and filtered collections."""
 
 from __future__ import annotations
 
+from asyncio.events import _get_running_loop
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
-
-from asyncio.events import _get_running_loop
 
 from ..backend import bridge
 from ..errors import AsyncLazyLoadError, StrictLoadingError
@@ -13,6 +12,9 @@ from .registry import describe
 
 #: The key under which a record's ``_relations`` dict keeps its strict-loading flag.
 STRICT = "__strict__"
+
+#: The key under which a record's ``_relations`` dict keeps the names of its filtered collections.
+FILTERED = "__filtered__"
 
 #: The most keys one ``IN (...)`` list carries; more keys take more statements. A
 #: backend that binds fewer parameters lowers it (see :func:`in_batch_size`).
@@ -34,6 +36,32 @@ def is_loaded(record: Any, name: str) -> bool:
     """Return whether association ``name`` is cached on ``record``."""
     found = record.__pydantic_private__.get("_relations")
     return found is not None and name in found
+
+
+def set_filtered(records: Iterable[Any], name: str) -> None:
+    """Mark collection ``name`` of ``records`` as holding only the records a filter let through."""
+    for record in records:
+        cache = relations(record)
+        marks = cache.get(FILTERED)
+        if marks is None:
+            marks = cache[FILTERED] = set()
+        marks.add(name)
+
+
+def is_filtered(record: Any, name: str) -> bool:
+    """Return whether collection ``name`` of ``record`` is cached and filtered (see ``includes(name=...)``)."""
+    found = record.__pydantic_private__.get("_relations")
+    return bool(found) and name in found and name in (found.get(FILTERED) or ())
+
+
+def forget(record: Any, name: str) -> None:
+    """Drop the cached association ``name`` of ``record`` (and its filtered mark)."""
+    found = record.__pydantic_private__.get("_relations")
+    if found:
+        found.pop(name, None)
+        marks = found.get(FILTERED)
+        if marks:
+            marks.discard(name)
 
 
 def mark_strict(records: Iterable[Any]) -> None:
