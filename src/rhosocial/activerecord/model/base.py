@@ -184,7 +184,7 @@ class ColumnNamespace:
                     f"{self._model.__name__} has no field {name!r}{hint}; fields: {', '.join(specs)}"
                 )
             column = ex.Column(self._table or self._model.table_name(), spec.column_name, spec.db_type, spec.to_db,
-                               spec.check, spec.column.item_type)
+                               spec.check, spec.column.item_type, self._model)
             self._columns[name] = column
         return column
 

@@ -21,7 +21,7 @@ from ..query.compiler import SQLCompiler
 from ..backend.errors import DataError, NotSupportedError, UniqueViolationError
 from ..backend.typing import TableName
 from ..backend.typing import DatabaseType
-from ..query.expressions import Column, Func, Label, type_of
+from ..query.expressions import Column, Func, Label, Over, type_of
 from .fields import ColumnSpec, unwrap_optional
 
 if TYPE_CHECKING:
@@ -415,27 +415,40 @@ class ModelSchema:
         return env["load"]
 
     def reader_for(self, expr: Any) -> Callable[[Any], Any] | None:
-        """Return the reader for a selected expression: one of this model's columns, or an
-        aggregate of one that keeps its type (MIN, MAX, SUM of any, AVG of a DECIMAL)."""
+        """Return the reader for a selected expression: a model's column (this one's, an
+        alias's, a joined model's), an aggregate of one that keeps its type (MIN, MAX, SUM;
+        AVG as a float, or a Decimal of a DECIMAL), or a computed value of a known type."""
         if isinstance(expr, Label):
             expr = expr.expr
-        if isinstance(expr, Func) and len(expr.args) == 1 and expr.name in _TYPED_AGGREGATES:
-            column = expr.args[0]
-            if isinstance(column, Column) and column.table == self.table:
-                if expr.name == "AVG":
+        function = expr.func if isinstance(expr, Over) else expr
+        if isinstance(function, Func) and len(function.args) == 1 and function.name in _TYPED_AGGREGATES:
+            column = function.args[0]
+            owner = self._owner(column)
+            if owner is not None and isinstance(column, Column):
+                if function.name == "AVG":
                     if column.db_type is not DatabaseType.DECIMAL:
-                        return None
-                    return self.average_reader(self.field_of.get(column.name, column.name))
-                if expr.name == "SUM" and column.db_type in _INTEGER_TYPES:
+                        return float
+                    return owner.average_reader(owner.field_of.get(column.name, column.name))
+                if function.name == "SUM" and column.db_type in _INTEGER_TYPES:
                     return int  # some databases sum integers as NUMERIC
                 expr = column
         if isinstance(expr, Column):
-            if expr.table == self.table:
-                field = self.field_of.get(expr.name)
-                return self.readers.get(field) if field is not None else None
-            return None
+            owner = self._owner(expr)
+            if owner is None:
+                return None
+            field = owner.field_of.get(expr.name)
+            return owner.readers.get(field) if field is not None else None
         kind = type_of(expr)
         return self.type_reader(kind) if kind is not None else None
+
+    def _owner(self, column: Any) -> "ModelSchema | None":
+        """The schema whose readers read ``column``: this one's for its table and aliases."""
+        if not isinstance(column, Column):
+            return None
+        if column.table == self.table or column.model is self.model:
+            return self
+        model = column.model
+        return model._schema() if model is not None else None
 
     def type_reader(self, kind: DatabaseType) -> Callable[[Any], Any] | None:
         """The reader of a computed value of type ``kind`` (a function's, a CAST's): the
@@ -738,12 +751,23 @@ def _private_default(attr: Any) -> Callable[[dict[str, Any]], Any]:
     return lambda d: copy.deepcopy(attr.default)
 
 
+def _whole(value: Any) -> Any:
+    """An integer result as ``int`` (a NUMERIC or REAL one too), never cutting off a fraction."""
+    if isinstance(value, int):
+        return value
+    try:
+        whole = int(value)
+    except (TypeError, ValueError):
+        return value
+    return whole if whole == value else value
+
+
 _INTEGER_TYPES = frozenset((DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT))
 
 #: The Python type a computed value of each type settles on, whatever the driver gave
 #: (``EXTRACT`` is NUMERIC on one database, a string cast to a date is text on another).
 _SETTLE: dict[DatabaseType, Callable[[Any], Any]] = {
-    **{t: int for t in (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT)},
+    **{t: _whole for t in (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT)},
     DatabaseType.FLOAT: float, DatabaseType.DOUBLE: float, DatabaseType.DECIMAL: _to_decimal,
     DatabaseType.BOOLEAN: bool, DatabaseType.DATE: _to_date, DatabaseType.DATETIME: _to_datetime,
     DatabaseType.TIMESTAMP: _to_datetime,

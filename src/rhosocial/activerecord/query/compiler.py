@@ -32,6 +32,12 @@ def _like_pattern(kind: str, text: str) -> str:
     return {"contains": f"%{escaped}%", "startswith": f"{escaped}%", "endswith": f"%{escaped}"}[kind]
 
 
+def _several(node: ex.Func) -> ex.Func:
+    if len(node.args) < 2:
+        raise ValueError(f"{node.name.lower()}() takes two or more arguments")
+    return node
+
+
 def _bare_set_operation(query: Any) -> ex.SetOperation | None:
     """The set operation ``query`` reads, when it adds nothing to it."""
     source = query._from
@@ -133,6 +139,7 @@ class SQLCompiler:
         return "(" + "".join(inner.parts) + ")"
 
     def _set_operation(self, node: ex.SetOperation, b: SQLBuilder) -> str:
+        self.check_set_operation(node.op)
         parts = []
         for i, member in enumerate(node.queries):
             if member._order or member._limit is not None or member._offset or member._ctes or member._lock:
@@ -352,7 +359,14 @@ class SQLCompiler:
         return f"{self._operand(node.left, b)} {node.op} {self._operand(node.right, b)}"
 
     def visit_postfix(self, node: ex.Postfix, b: SQLBuilder) -> str:
+        if isinstance(node.operand, ex.JsonPath) and node.op in ("IS NULL", "IS NOT NULL"):
+            return self.json_is_null_sql(self._operand(node.operand.column, b), node.operand.path,
+                                         node.op == "IS NOT NULL")
         return f"{self._operand(node.operand, b)} {node.op}"
+
+    def json_is_null_sql(self, operand: str, path: tuple[str | int, ...], negated: bool) -> str:
+        """The path is missing or JSON null (``negated``: holds something else)."""
+        return f"{self.json_path_sql(operand, path, 'text')} {'IS NOT NULL' if negated else 'IS NULL'}"
 
     def visit_between(self, node: ex.Between, b: SQLBuilder) -> str:
         return (f"{self._operand(node.operand, b)} BETWEEN {self._operand(node.low, b)} "
@@ -367,13 +381,14 @@ class SQLCompiler:
             # (a, b) IN ((1, 2), ...) where row values are missing: an OR of ANDs means the same.
             return self.expr(ex.Not(ex.Or(self._row_matches(node))) if node.negated
                              else ex.Or(self._row_matches(node)), b)
+        if not isinstance(node.values, ex.Subquery) and not node.values:
+            # IN () is not SQL; an empty list matches nothing (NOT IN: everything). Checked before
+            # the operand is compiled, so none of its values is bound.
+            return "1 = 1" if node.negated else "1 = 0"
         operand = self._operand(node.operand, b)
         keyword = "NOT IN" if node.negated else "IN"
         if isinstance(node.values, ex.Subquery):
             return f"{operand} {keyword} {self.expr(node.values, b)}"
-        if not node.values:
-            # IN () is not SQL; an empty list matches nothing (NOT IN: everything).
-            return "1 = 1" if node.negated else "1 = 0"
         limit = self.dialect.in_list_limit
         if limit and len(node.values) > limit and all(isinstance(v, ex.Value) for v in node.values):
             # Too many values to bind one by one: one parameter holding them all.
@@ -383,6 +398,10 @@ class SQLCompiler:
         return f"{operand} {keyword} (" + ", ".join(self.expr(v, b) for v in node.values) + ")"
 
     def visit_list_test(self, node: ex.ListTest, b: SQLBuilder) -> str:
+        if isinstance(node.operand, ex.JsonPath):  # a list inside a document: tested as JSON
+            operand = self.expr(node.operand.selected(), b)
+            param = self.dialect.list_test_param(node.kind, node.values, None)
+            return self.dialect.list_test_sql(node.kind, operand, b.add_param(param), None, None)
         column = node.operand if isinstance(node.operand, ex.Column) else None
         db_type = column.db_type if column is not None else None
         item_type = column.item_type if column is not None else None
@@ -455,17 +474,15 @@ class SQLCompiler:
 
     def fn_greatest(self, node: ex.Func, b: SQLBuilder) -> str:
         """The largest argument, NULLs ignored (NULL only when all are)."""
-        return self.call(node, b, "GREATEST")
+        return self.call(_several(node), b, "GREATEST")
 
     def fn_least(self, node: ex.Func, b: SQLBuilder) -> str:
         """The smallest argument, NULLs ignored (NULL only when all are)."""
-        return self.call(node, b, "LEAST")
+        return self.call(_several(node), b, "LEAST")
 
     def _ignoring_nulls(self, node: ex.Func, b: SQLBuilder, name: str) -> str:
         """``NAME`` over arguments where each NULL is replaced by another argument (NULLs ignored)."""
-        args = node.args
-        if len(args) < 2:
-            raise ValueError(f"{node.name.lower()}() takes two or more arguments")
+        args = _several(node).args
         terms = []
         for i in range(len(args)):
             order = [args[i], *args[:i], *args[i + 1:]]
@@ -480,6 +497,10 @@ class SQLCompiler:
         """``substr(s, start[, length])``, ``start`` counted from 1."""
         if not 2 <= len(node.args) <= 3:
             raise ValueError("substr() takes a string, a start (from 1) and an optional length")
+        for arg, least, what in zip(node.args[1:], (1, 0), ("start", "length")):
+            if isinstance(arg, ex.Value) and isinstance(arg.value, int) and arg.value < least:
+                raise ValueError(f"substr() {what} must be at least {least}, got {arg.value} "
+                                 "(databases disagree on what other values mean)")
         return self.call(node, b, "SUBSTR")
 
     def fn_now(self, node: ex.Func, b: SQLBuilder) -> str:
@@ -493,6 +514,7 @@ class SQLCompiler:
     def fn_extract(self, node: ex.Func, b: SQLBuilder) -> str:
         """A date part as an integer."""
         part, operand = self._part(node, b)
+        operand = f"CAST({operand} AS TIMESTAMP)"  # a DATE has hours too (all 0)
         if part == "second":
             return f"CAST(FLOOR(EXTRACT(SECOND FROM {operand})) AS INTEGER)"
         return f"CAST(EXTRACT({part.upper()} FROM {operand}) AS INTEGER)"
@@ -511,6 +533,7 @@ class SQLCompiler:
     # -- other expressions -------------------------------------------------------
 
     def visit_over(self, node: ex.Over, b: SQLBuilder) -> str:
+        head = self.visit_func(node.func, b)  # first: positional placeholders bind in text order
         parts = []
         if node.partition_by:
             parts.append("PARTITION BY " + ", ".join(self.expr(self._term(p), b) for p in node.partition_by))
@@ -520,7 +543,7 @@ class SQLCompiler:
             frame = node.frame
             parts.append(f"{frame.kind} BETWEEN {_bound(frame.start, 'PRECEDING')} AND "
                          f"{_bound(frame.end, 'FOLLOWING')}")
-        return f"{self.visit_func(node.func, b)} OVER ({' '.join(parts)})"
+        return f"{head} OVER ({' '.join(parts)})"
 
     @staticmethod
     def _term(term: Any) -> Any:
@@ -530,10 +553,11 @@ class SQLCompiler:
         return term
 
     def visit_cast(self, node: ex.Cast, b: SQLBuilder) -> str:
-        return self.cast_sql(self.expr(node.expr, b), node.db_type, node.params)
+        return self.cast_sql(self.expr(node.expr, b), node.db_type, node.params, ex.type_of(node.expr))
 
-    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any]) -> str:
-        """``CAST(operand AS type)`` for a ``DatabaseType``."""
+    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any],
+                 source: DatabaseType | None = None) -> str:
+        """``CAST(operand AS type)`` for a ``DatabaseType`` (``source``: the operand's, if known)."""
         return f"CAST({operand} AS {self.cast_type(db_type, params)})"
 
     def cast_type(self, db_type: DatabaseType, params: dict[str, Any]) -> str:
@@ -547,15 +571,18 @@ class SQLCompiler:
 
     def visit_match(self, node: ex.Match, b: SQLBuilder) -> str:
         operand = self._operand(node.operand, b)
-        if node.kind == "like":  # ilike(): the caller's own pattern
-            return self.ilike_sql(operand, b.add_param(node.text))
+        if node.kind == "like":  # ilike(): the caller's own pattern, a backslash escaping a wildcard
+            return self.ilike_sql(operand, b.add_param(node.text), escape="\\")
         if node.ignore_case:
-            return self.ilike_sql(operand, b.add_param(_like_pattern(node.kind, node.text)), escape=True)
+            return self.ilike_sql(operand, b.add_param(_like_pattern(node.kind, node.text)))
         return self.match_sql(operand, node.kind, node.text, b)
 
-    def ilike_sql(self, operand: str, placeholder: str, escape: bool = False) -> str:
-        """``operand`` LIKE the pattern, ignoring case."""
-        return f"LOWER({operand}) LIKE LOWER({placeholder}){_ESCAPE if escape else ''}"
+    def ilike_sql(self, operand: str, placeholder: str, escape: str = "!") -> str:
+        """``operand`` LIKE the pattern, ignoring case, ``escape`` escaping its wildcards."""
+        return f"LOWER({operand}) LIKE LOWER({placeholder}){self._escape(escape)}"
+
+    def _escape(self, char: str) -> str:
+        return f" ESCAPE {self.dialect.quote_string(char)}"
 
     def match_sql(self, operand: str, kind: str, text: str, b: SQLBuilder) -> str:
         """A case-sensitive contains/startswith/endswith of literal ``text``."""

@@ -183,11 +183,14 @@ class Expr:
 class Column(Expr):
     """A column of a table, typed so values compared with it convert like it."""
 
-    __slots__ = ("table", "name", "db_type", "python_to_db", "check", "item_type")
+    __slots__ = ("table", "name", "db_type", "python_to_db", "check", "item_type", "model")
     visit_name = "column"
 
     def __init__(self, table: str | None, name: str, db_type: "DatabaseType | None" = None,
-                 python_to_db: Any = None, check: Any = None, item_type: "DatabaseType | None" = None) -> None:
+                 python_to_db: Any = None, check: Any = None, item_type: "DatabaseType | None" = None,
+                 model: Any = None) -> None:
+        #: The model the column is a field of (``Model.c``, an alias's ``.c``): its values read like it.
+        self.model = model
         self.table = table
         self.name = name
         self.db_type = db_type
@@ -410,6 +413,9 @@ class Func(Expr):
         return Over(self, _as_list(partition_by), _as_list(order_by), frame)
 
 
+#: Window functions that rank or shift rows: a frame means nothing to them.
+_RANKING = frozenset(("ROW_NUMBER", "RANK", "DENSE_RANK", "PERCENT_RANK", "CUME_DIST", "NTILE", "LAG", "LEAD"))
+
 #: Aggregate functions (they take ``distinct=`` and ``filter()``).
 AGGREGATES = frozenset(("COUNT", "SUM", "AVG", "MIN", "MAX"))
 
@@ -439,6 +445,8 @@ class Over(Expr):
             raise ValueError("A window function takes neither distinct= nor filter()")
         if frame is not None and not isinstance(frame, Frame):
             raise TypeError(f"frame must be rows_between(...) or range_between(...), got {frame!r}")
+        if frame is not None and function.name in _RANKING:
+            raise ValueError(f"{function.name.lower()}() takes no frame: it ranks the whole partition")
         self.func = function
         self.partition_by = tuple(partition_by)
         self.order_by = tuple(order_by)
@@ -482,6 +490,9 @@ def rows_between(start: int | None = None, end: int | None = 0) -> Frame:
 def range_between(start: int | None = None, end: int | None = 0) -> Frame:
     """``RANGE BETWEEN``: like :func:`rows_between` over peers of the ORDER BY value (``None``/``0`` only
     are portable)."""
+    if start not in (None, 0) or end not in (None, 0):
+        raise ValueError("range_between() takes None (unbounded) or 0 (the current row's peers) on every database; "
+                         "use rows_between() for offsets")
     return Frame("RANGE", start, end)
 
 
@@ -496,6 +507,15 @@ class Cast(Expr):
 
         if not isinstance(db_type, DatabaseType):
             raise TypeError(f"cast() takes a DatabaseType, got {db_type!r}")
+        if db_type in (DatabaseType.CUSTOM, DatabaseType.ARRAY, DatabaseType.UUID):
+            raise TypeError(f"cast() to {db_type.name} is not portable; write it with raw()")
+        unknown = set(params) - {"length", "precision", "scale"}
+        if unknown:
+            raise TypeError(f"cast() takes length, precision and scale, not {', '.join(sorted(unknown))}")
+        for key, size in params.items():
+            if isinstance(size, bool) or not isinstance(size, int) or size < (0 if key == "scale" else 1):
+                raise ValueError(f"cast() {key} must be a {'non-negative' if key == 'scale' else 'positive'} "
+                                 f"integer, got {size!r}")
         self.expr = expr if isinstance(expr, Expr) else Value(expr)
         self.db_type = db_type
         self.params = params
@@ -740,12 +760,47 @@ def _result_types() -> dict[str, Any]:
 _RESULT_TYPES = _result_types()
 
 #: Functions whose result has the type of their first argument.
-_SAME_TYPE = frozenset(("COALESCE", "NULLIF", "GREATEST", "LEAST", "ABS", "ROUND", "FLOOR", "CEIL", "MOD",
-                        "MIN", "MAX", "SUM", "FIRST_VALUE", "LAST_VALUE", "NTH_VALUE", "LAG", "LEAD"))
+_FIRST_TYPE = frozenset(("NULLIF", "ABS", "ROUND", "MIN", "MAX", "SUM", "FIRST_VALUE", "LAST_VALUE", "NTH_VALUE"))
+#: Functions whose result is one of their arguments.
+_COMMON_TYPE = frozenset(("COALESCE", "GREATEST", "LEAST"))
+
+
+def _common(values: Sequence[Any]) -> "DatabaseType | None":
+    """The type values of ``values`` share (NULL constants aside), or ``None``."""
+    from ..backend.typing import DatabaseType
+
+    kinds = set()
+    for value in values:
+        if isinstance(value, Value) and value.value is None:
+            continue
+        kind = type_of(value)
+        if kind is None:
+            return None
+        kinds.add(kind)
+    if len(kinds) == 1:
+        return kinds.pop()
+    integers = {DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT}
+    if kinds and kinds <= integers:
+        return DatabaseType.BIGINT
+    if kinds and kinds <= integers | {DatabaseType.FLOAT, DatabaseType.DOUBLE}:
+        return DatabaseType.DOUBLE
+    if kinds and kinds <= integers | {DatabaseType.DECIMAL}:
+        return DatabaseType.DECIMAL
+    if kinds and kinds <= {DatabaseType.DATE, DatabaseType.DATETIME}:
+        return DatabaseType.DATETIME
+    if kinds and kinds <= {DatabaseType.TEXT, DatabaseType.VARCHAR, DatabaseType.CHAR}:
+        return DatabaseType.TEXT
+    return None
 
 
 def type_of(node: Any) -> "DatabaseType | None":
-    """The ``DatabaseType`` an expression's value has, where it is known (for reading it back)."""
+    """The ``DatabaseType`` an expression's value has, where it is known (for reading it back).
+
+    A function of several values (``coalesce``, ``greatest``, a ``case``) has
+    a type only when its values agree, integers widening to floats or
+    decimals and dates to timestamps; otherwise it is unknown and read as
+    the driver gives it, never narrowed.
+    """
     if isinstance(node, Label):
         node = node.expr
     if isinstance(node, Over):
@@ -755,15 +810,23 @@ def type_of(node: Any) -> "DatabaseType | None":
     if isinstance(node, Func):
         if node.db_type is not None:
             return node.db_type
-        if node.name in _SAME_TYPE and node.args:
+        if not node.args:
+            return None
+        if node.name in _FIRST_TYPE:
             return type_of(node.args[0])
+        if node.name in ("LAG", "LEAD"):
+            return _common(node.args[:1] + node.args[2:3])
+        if node.name == "AVG":
+            from ..backend.typing import DatabaseType
+
+            return DatabaseType.DECIMAL if type_of(node.args[0]) is DatabaseType.DECIMAL else DatabaseType.DOUBLE
+        if node.name in _COMMON_TYPE:
+            return _common(node.args)
         return None
     if isinstance(node, Case):
-        for _, value in node.whens:
-            found = type_of(value)
-            if found is not None:
-                return found
-        return type_of(node.else_) if node.else_ is not None else None
+        return _common([v for _, v in node.whens] + ([node.else_] if node.else_ is not None else []))
+    if isinstance(node, BinaryOp) and node.op in ("+", "-", "*"):  # division differs per database
+        return _common((node.left, node.right))
     if isinstance(node, Value) and node.value is not None:
         if node.column is not None:
             return node.column.db_type

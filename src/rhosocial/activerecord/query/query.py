@@ -144,7 +144,12 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     def select(self, *columns: Any) -> "Query[M]":
         """Choose the selected columns: names, ``Model.c`` columns or expressions."""
-        return self._replace(_select=tuple(self._selected(c) for c in columns))
+        selected = tuple(self._selected(c) for c in columns)
+        named = [e.name for e, c in zip(selected, columns) if isinstance(e, ex.Label) and not isinstance(c, ex.Label)]
+        if len(set(named)) < len(named) or set(named) & {e.name for e in selected if isinstance(e, ex.Column)}:
+            raise ValueError("Two selected values would have the same name: label() the JSON paths "
+                             f"({', '.join(sorted(set(named)))})")
+        return self._replace(_select=selected)
 
     def distinct(self, on: bool = True) -> "Query[M]":
         """Return only distinct rows."""
@@ -157,10 +162,18 @@ class Query(AsyncQueryMethods[M], Generic[M]):
             if isinstance(term, str) and term.startswith("-"):
                 out.append(self._column(term[1:]).desc())
             elif isinstance(term, ex.OrderBy):
-                out.append(term)
+                out.append(ex.OrderBy(self._grouped_path(term.expr), term.descending))
             else:
-                out.append(self._column(term).asc())
+                out.append(self._grouped_path(self._column(term)).asc())
         return self._replace(_order=self._order + tuple(out))
+
+    def _grouped_path(self, term: Any) -> Any:
+        """A JSON path the query groups by sorts as it is grouped (the same expression to the server)."""
+        if isinstance(term, ex.JsonPath):
+            for group in self._group:
+                if isinstance(group, ex.JsonPath) and group.path == term.path and group.column is term.column:
+                    return group
+        return term
 
     def reorder(self, *terms: Any) -> "Query[M]":
         """Replace the sort order."""
@@ -176,7 +189,10 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     def group_by(self, *columns: Any) -> "Query[M]":
         """Group rows by columns or expressions."""
-        return self._replace(_group=self._group + tuple(self._column(c) for c in columns))
+        # A JSON path groups by its JSON value: the same expression as the path selected.
+        terms = (self._column(c) for c in columns)
+        return self._replace(_group=self._group + tuple(
+            t.selected() if isinstance(t, ex.JsonPath) else t for t in terms))
 
     def having(self, *conditions: Any) -> "Query[M]":
         """Filter groups: expressions or a SQL fragment with ``?`` values."""
@@ -297,8 +313,9 @@ class Query(AsyncQueryMethods[M], Generic[M]):
                 raise TypeError(f"{op} combines queries, got {other!r}")
             if width >= 0 and 0 <= _width(other) != width:
                 raise ValueError(f"{op} needs queries of the same number of columns: {width} and {_width(other)}")
-        self._compiler().check_set_operation(op)
-        base = type(self)(self.model)
+        # The combined rows load as the first query's do (read-only, includes, strict loading).
+        base = type(self)(self.model)._replace(_readonly=self._readonly, _includes=self._includes,
+                                               _include_options=self._include_options, _strict=self._strict)
         return base._from_source(("set", ex.SetOperation(op, (self, *others))))
 
     @property
@@ -786,11 +803,18 @@ def _is_select(value: Any) -> bool:
 
 
 def _width(query: "Query[Any]") -> int:
-    """How many columns ``query`` selects."""
+    """How many columns ``query`` selects (-1: only the database knows)."""
     if query._select and not any(isinstance(e, ex.Star) for e in query._select):
         return len(query._select)
     if query._select:
-        return -1  # a star: as wide as its table, which only the database knows
+        return -1  # a star: as wide as its table
+    if query._from is not None:
+        kind, source = query._from[0]
+        if kind == "subquery":
+            return _width(source)
+        if kind == "set":
+            return _width(source.queries[0])
+        return -1  # a CTE's name
     return len(query.model._column_specs())
 
 

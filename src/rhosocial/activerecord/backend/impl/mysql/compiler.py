@@ -12,8 +12,13 @@ from ...typing import DatabaseType
 #: DATE_FORMAT() patterns of date_trunc() (timestamp); a DATE result is cast from it.
 _TRUNC = {"year": "%Y-01-01 00:00:00", "month": "%Y-%m-01 00:00:00", "day": "%Y-%m-%d 00:00:00",
           "hour": "%Y-%m-%d %H:00:00", "minute": "%Y-%m-%d %H:%i:00", "second": "%Y-%m-%d %H:%i:%s"}
+_EXACT = (DatabaseType.DECIMAL, DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER,
+          DatabaseType.BIGINT)
 _INTEGERS = (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT,
              DatabaseType.BOOLEAN)
+
+
+_INTEGER_TARGETS = (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT)
 
 
 class MySQLCompiler(SQLCompiler):
@@ -73,6 +78,13 @@ class MySQLCompiler(SQLCompiler):
     def fn_least(self, node: ex.Func, b: SQLBuilder) -> str:
         return self._ignoring_nulls(node, b, "LEAST")
 
+    def fn_round(self, node: ex.Func, b: SQLBuilder) -> str:
+        # A DOUBLE rounds half to even here: rounded as DECIMAL, it rounds half away from zero.
+        args = self._args(node, b)
+        if ex.type_of(node.args[0]) not in _EXACT:
+            args[0] = f"CAST({args[0]} AS DECIMAL(65, 30))"
+        return f"ROUND({', '.join(args)})"
+
     def fn_now(self, node: ex.Func, b: SQLBuilder) -> str:
         return "CURRENT_TIMESTAMP(6)"
 
@@ -96,17 +108,26 @@ class MySQLCompiler(SQLCompiler):
             sql = f"DATE_FORMAT({operand}, {self.dialect.quote_string(_TRUNC[unit])})"
         return f"CAST({sql} AS {'DATE' if node.db_type is DatabaseType.DATE else 'DATETIME'})"
 
+    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any],
+                 source: DatabaseType | None = None) -> str:
+        if db_type in _INTEGER_TARGETS and source in (DatabaseType.FLOAT, DatabaseType.DOUBLE):
+            # A float casts to an integer rounding half to even here; half away from zero, as elsewhere.
+            return f"CAST(ROUND(CAST({operand} AS DECIMAL(65, 30))) AS {self.cast_type(db_type, params)})"
+        return super().cast_sql(operand, db_type, params, source)
+
     def cast_type(self, db_type: DatabaseType, params: dict[str, Any]) -> str:
         if db_type in _INTEGERS:
             return "SIGNED"
         if db_type in (DatabaseType.FLOAT, DatabaseType.DOUBLE):
             return "DOUBLE"
         if db_type is DatabaseType.DECIMAL:
-            return f"DECIMAL({int(params.get('precision', 38))}, {int(params.get('scale', 10))})"
+            return f"DECIMAL({int(params.get('precision', 65))}, {int(params.get('scale', 30))})"
         if db_type in (DatabaseType.DATETIME, DatabaseType.TIMESTAMP):
             return "DATETIME(6)"
-        if db_type in (DatabaseType.DATE, DatabaseType.TIME):
-            return db_type.name
+        if db_type is DatabaseType.TIME:
+            return "TIME(6)"
+        if db_type is DatabaseType.DATE:
+            return "DATE"
         if db_type in (DatabaseType.BLOB,):
             return "BINARY"
         return f"CHAR({int(params['length'])})" if "length" in params else "CHAR"
@@ -127,7 +148,18 @@ class MySQLCompiler(SQLCompiler):
                     "IN ('1', 'true') THEN 'true' ELSE 'false' END END)")
         # JSON_VALUE: a scalar as text in the column's collation (NULL for JSON null).
         text = f"JSON_VALUE({operand}, {where})"
-        return f"CAST({text} AS DOUBLE)" if mode == "number" else text
+        if mode == "number":  # only a JSON number compares as a number, exactly; anything else is NULL
+            found = f"JSON_EXTRACT({operand}, {where})"
+            return (f"(CASE WHEN JSON_TYPE({found}) IN ('INTEGER', 'UNSIGNED INTEGER', 'DOUBLE', 'DECIMAL') "
+                    f"THEN CAST({text} AS DECIMAL(65, 30)) END)")
+        return text
+
+    def json_is_null_sql(self, operand: str, path: tuple[str | int, ...], negated: bool) -> str:
+        # JSON_VALUE is NULL for an object or a list too: ask JSON_TYPE.
+        found = f"JSON_EXTRACT({operand}, {self.dialect.quote_string(self.json_path_text(path))})"
+        if negated:
+            return f"({found} IS NOT NULL AND JSON_TYPE({found}) <> 'NULL')"
+        return f"({found} IS NULL OR JSON_TYPE({found}) = 'NULL')"
 
     def visit_json_contains(self, node: ex.JsonContains, b: SQLBuilder) -> str:
         if isinstance(node.operand, ex.JsonPath):

@@ -38,6 +38,20 @@ class SQLiteCompiler(SQLCompiler):
     def fn_now(self, node: ex.Func, b: SQLBuilder) -> str:
         return "STRFTIME('%Y-%m-%d %H:%M:%f', 'now')"
 
+    def fn_round(self, node: ex.Func, b: SQLBuilder) -> str:
+        args = self._args(node, b)
+        places = node.args[1] if len(node.args) > 1 else None
+        if isinstance(places, ex.Value) and isinstance(places.value, int) and places.value < 0:
+            step = 10 ** -places.value  # ROUND ignores negative places here: to tens, hundreds ...
+            return f"(ROUND(({args[0]}) / {step}.0) * {step})"
+        return f"ROUND({', '.join(args)})"
+
+    def _part(self, node: ex.Func, b: SQLBuilder) -> tuple[str, str]:
+        part, operand = super()._part(node, b)
+        # Without its fraction: strftime() rounds to milliseconds, and 23:59:59.9996 became tomorrow.
+        return part, (f"(CASE WHEN SUBSTR({operand}, 20, 1) = '.' THEN SUBSTR({operand}, 1, 19) || "
+                      f"LTRIM(SUBSTR({operand}, 20), '.0123456789') ELSE {operand} END)")
+
     def fn_extract(self, node: ex.Func, b: SQLBuilder) -> str:
         part, operand = self._part(node, b)
         if part == "quarter":
@@ -57,16 +71,28 @@ class SQLiteCompiler(SQLCompiler):
             tail = "-01" if as_date else "-01 00:00:00"
             return f"(STRFTIME('%Y-', {operand}) || {month} || '{tail}')"
         timestamp, date = _TRUNC[unit]
-        return f"STRFTIME('{date if as_date and date else timestamp}', {operand})"
+        if as_date:  # a date cut to an hour or less is the date
+            return f"STRFTIME('{date or '%Y-%m-%d'}', {operand})"
+        return f"STRFTIME('{timestamp}', {operand})"
 
-    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any]) -> str:
+    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any],
+                 source: DatabaseType | None = None) -> str:
         if db_type is DatabaseType.DATE:
             return f"DATE({operand})"
-        if db_type in (DatabaseType.DATETIME, DatabaseType.TIMESTAMP):
-            return f"STRFTIME('%Y-%m-%d %H:%M:%f', {operand})"
+        if db_type in (DatabaseType.DATETIME, DatabaseType.TIMESTAMP, DatabaseType.TIME):
+            if source is db_type or (source in (DatabaseType.DATETIME, DatabaseType.TIMESTAMP)
+                                     and db_type is not DatabaseType.TIME):
+                return operand  # stored as the text the reader parses, to the microsecond
+            fmt = "%H:%M:%f" if db_type is DatabaseType.TIME else "%Y-%m-%d %H:%M:%f"
+            return f"STRFTIME('{fmt}', {operand})"
         if db_type is DatabaseType.JSON:
             return f"JSON({operand})"
-        return super().cast_sql(operand, db_type, params)
+        if db_type in _INTEGERS:  # a REAL rounds, as elsewhere (CAST alone truncates here)
+            return (f"(CASE WHEN TYPEOF({operand}) = 'real' THEN CAST(ROUND({operand}) AS INTEGER) "
+                    f"ELSE CAST({operand} AS INTEGER) END)")
+        if db_type in (DatabaseType.VARCHAR, DatabaseType.CHAR) and "length" in params:
+            return f"SUBSTR(CAST({operand} AS TEXT), 1, {int(params['length'])})"
+        return super().cast_sql(operand, db_type, params, source)
 
     def cast_type(self, db_type: DatabaseType, params: dict[str, Any]) -> str:
         if db_type in _INTEGERS:
@@ -90,9 +116,14 @@ class SQLiteCompiler(SQLCompiler):
                 raise NotSupportedError("Selecting a JSON path needs SQLite 3.38 (the -> operator); "
                                         f"this is {sqlite3.sqlite_version}")
             return f"({operand} -> {where})"
+        kind = f"JSON_TYPE({operand}, {where})"
         if mode == "boolean":
-            return f"(CASE JSON_TYPE({operand}, {where}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END)"
-        return f"JSON_EXTRACT({operand}, {where})"  # SQL values: text unquoted, numbers as numbers
+            return f"(CASE {kind} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END)"
+        value = f"JSON_EXTRACT({operand}, {where})"
+        if mode == "number":  # only a JSON number compares as a number; anything else is NULL
+            return f"(CASE WHEN {kind} IN ('integer', 'real') THEN {value} END)"
+        # As text, as elsewhere (json_extract gives numbers as numbers and booleans as 1/0).
+        return f"(CASE {kind} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST({value} AS TEXT) END)"
 
     set_operations = frozenset(("UNION", "UNION ALL", "INTERSECT", "EXCEPT"))
 
