@@ -32,6 +32,11 @@ def _like_pattern(kind: str, text: str) -> str:
     return {"contains": f"%{escaped}%", "startswith": f"{escaped}%", "endswith": f"%{escaped}"}[kind]
 
 
+_INTEGERS = frozenset((DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT))
+_EXACT = _INTEGERS | {DatabaseType.DECIMAL}
+_FLOATS = frozenset((DatabaseType.FLOAT, DatabaseType.DOUBLE))
+
+
 def _several(node: ex.Func) -> ex.Func:
     if len(node.args) < 2:
         raise ValueError(f"{node.name.lower()}() takes two or more arguments")
@@ -490,8 +495,15 @@ class SQLCompiler:
         return f"{name}({', '.join(terms)})"
 
     def fn_round(self, node: ex.Func, b: SQLBuilder) -> str:
-        """Round to ``places`` decimals (default 0)."""
-        return self.call(node, b, "ROUND")
+        """Round to ``places`` decimals (default 0), half away from zero."""
+        args = self._args(node, b)
+        if self.exact_number is not None and ex.type_of(node.args[0]) not in _EXACT:
+            args[0] = self.exact_number.format(args[0])  # a float rounds half to even natively
+        return f"ROUND({', '.join(args)})"
+
+    #: How a float is turned into an exact number (``CAST({} AS NUMERIC)``), where rounding or
+    #: casting a float natively goes half to even; ``None``: the native rounding is half away from zero.
+    exact_number: str | None = None
 
     def fn_substr(self, node: ex.Func, b: SQLBuilder) -> str:
         """``substr(s, start[, length])``, ``start`` counted from 1."""
@@ -558,6 +570,9 @@ class SQLCompiler:
     def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any],
                  source: DatabaseType | None = None) -> str:
         """``CAST(operand AS type)`` for a ``DatabaseType`` (``source``: the operand's, if known)."""
+        if self.exact_number is not None and db_type in _INTEGERS and source in _FLOATS:
+            # A float to an integer: rounded half away from zero, as on every database.
+            return f"CAST(ROUND({self.exact_number.format(operand)}) AS {self.cast_type(db_type, params)})"
         return f"CAST({operand} AS {self.cast_type(db_type, params)})"
 
     def cast_type(self, db_type: DatabaseType, params: dict[str, Any]) -> str:

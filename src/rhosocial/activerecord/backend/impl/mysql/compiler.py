@@ -12,17 +12,14 @@ from ...typing import DatabaseType
 #: DATE_FORMAT() patterns of date_trunc() (timestamp); a DATE result is cast from it.
 _TRUNC = {"year": "%Y-01-01 00:00:00", "month": "%Y-%m-01 00:00:00", "day": "%Y-%m-%d 00:00:00",
           "hour": "%Y-%m-%d %H:00:00", "minute": "%Y-%m-%d %H:%i:00", "second": "%Y-%m-%d %H:%i:%s"}
-_EXACT = (DatabaseType.DECIMAL, DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER,
-          DatabaseType.BIGINT)
 _INTEGERS = (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT,
              DatabaseType.BOOLEAN)
 
 
-_INTEGER_TARGETS = (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT)
-
-
 class MySQLCompiler(SQLCompiler):
     """Compiles for MySQL 8 and MariaDB 10.3+ (no FILTER clause: CASE inside the aggregate)."""
+
+    exact_number = "CAST({} AS DECIMAL(65, 30))"  # floats round half to even natively
 
     aggregate_filter = False
 
@@ -78,13 +75,6 @@ class MySQLCompiler(SQLCompiler):
     def fn_least(self, node: ex.Func, b: SQLBuilder) -> str:
         return self._ignoring_nulls(node, b, "LEAST")
 
-    def fn_round(self, node: ex.Func, b: SQLBuilder) -> str:
-        # A DOUBLE rounds half to even here: rounded as DECIMAL, it rounds half away from zero.
-        args = self._args(node, b)
-        if ex.type_of(node.args[0]) not in _EXACT:
-            args[0] = f"CAST({args[0]} AS DECIMAL(65, 30))"
-        return f"ROUND({', '.join(args)})"
-
     def fn_now(self, node: ex.Func, b: SQLBuilder) -> str:
         return "CURRENT_TIMESTAMP(6)"
 
@@ -107,13 +97,6 @@ class MySQLCompiler(SQLCompiler):
         else:
             sql = f"DATE_FORMAT({operand}, {self.dialect.quote_string(_TRUNC[unit])})"
         return f"CAST({sql} AS {'DATE' if node.db_type is DatabaseType.DATE else 'DATETIME'})"
-
-    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any],
-                 source: DatabaseType | None = None) -> str:
-        if db_type in _INTEGER_TARGETS and source in (DatabaseType.FLOAT, DatabaseType.DOUBLE):
-            # A float casts to an integer rounding half to even here; half away from zero, as elsewhere.
-            return f"CAST(ROUND(CAST({operand} AS DECIMAL(65, 30))) AS {self.cast_type(db_type, params)})"
-        return super().cast_sql(operand, db_type, params, source)
 
     def cast_type(self, db_type: DatabaseType, params: dict[str, Any]) -> str:
         if db_type in _INTEGERS:

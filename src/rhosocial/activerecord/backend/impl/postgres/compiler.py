@@ -9,23 +9,12 @@ from ....query.compiler import SQLCompiler
 from ...dialect import SQLBuilder
 from ...typing import DatabaseType
 
-_EXACT = (DatabaseType.DECIMAL, DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER,
-          DatabaseType.BIGINT)
-
-
-_INTEGER_TARGETS = (DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT)
 
 
 class PostgresCompiler(SQLCompiler):
     """Compiles for PostgreSQL."""
 
-    def fn_round(self, node: ex.Func, b: SQLBuilder) -> str:
-        # Half away from zero for every type: a float is rounded as NUMERIC (ROUND(x, places)
-        # exists for NUMERIC only; ROUND of a float rounds half to even).
-        args = self._args(node, b)
-        if ex.type_of(node.args[0]) not in _EXACT:
-            args[0] = f"CAST({args[0]} AS NUMERIC)"
-        return f"ROUND({', '.join(args)})"
+    exact_number = "CAST({} AS NUMERIC)"  # floats round half to even natively
 
     def fn_concat(self, node: ex.Func, b: SQLBuilder) -> str:
         # CONCAT takes "any": a bound value needs a type the server can see.
@@ -55,13 +44,6 @@ class PostgresCompiler(SQLCompiler):
     def visit_json_contains(self, node: ex.JsonContains, b: SQLBuilder) -> str:
         operand = self.expr(node.operand.selected() if isinstance(node.operand, ex.JsonPath) else node.operand, b)
         return f"to_jsonb({operand}) @> CAST({b.add_param(json.dumps(node.value))} AS JSONB)"
-
-    def cast_sql(self, operand: str, db_type: DatabaseType, params: dict[str, Any],
-                 source: DatabaseType | None = None) -> str:
-        if db_type in _INTEGER_TARGETS and source in (DatabaseType.FLOAT, DatabaseType.DOUBLE):
-            # A float casts to an integer rounding half to even here; half away from zero, as elsewhere.
-            return f"CAST(ROUND(CAST({operand} AS NUMERIC)) AS {self.cast_type(db_type, params)})"
-        return super().cast_sql(operand, db_type, params, source)
 
     def cast_type(self, db_type: DatabaseType, params: dict[str, Any]) -> str:
         if db_type is DatabaseType.TINYINT:
