@@ -15,11 +15,12 @@ import logging
 import threading
 import time
 import uuid
+import warnings
 from abc import ABC, abstractmethod
 from asyncio.events import _get_running_loop
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 from . import bridge as _bridge
 from .alter import SchemaChanges
@@ -46,6 +47,9 @@ from .typing import (
     QueryResult,
     split_table_name,
 )
+
+if TYPE_CHECKING:
+    from .streaming import RowStream
 
 logger = logging.getLogger("rhosocial.activerecord.backend")
 _DEBUG = logging.DEBUG
@@ -179,6 +183,44 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
             return cursor.rowcount
         finally:
             cursor.close()
+
+    def _stream_start(self, connection: Any, sql: str, params: Sequence[Any] | None, batch_size: int,
+                      shared: bool) -> tuple[Any, Sequence[str]]:
+        """Start a query whose rows are read later, a batch at a time; return ``(cursor, column names)``.
+
+        ``shared``: the connection is also the context's (a transaction, a
+        ``connection()`` block, or a pool of one), so other statements may run
+        on it between two reads; otherwise it serves the stream alone. The
+        default uses a plain DB-API cursor read with ``fetchmany``, which is
+        lazy where the driver is (``sqlite3`` steps the statement row by
+        row); a driver with a server-side cursor overrides the stream hooks.
+        """
+        cursor = connection.cursor()
+        cursor.arraysize = batch_size
+        if params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, params)
+        description = cursor.description
+        return cursor, [d[0] for d in description] if description else []
+
+    def _stream_fetch(self, connection: Any, cursor: Any, size: int) -> Sequence[Any]:
+        """Read the next rows of a stream: ``size`` of them, fewer only at its end."""
+        return cursor.fetchmany(size)
+
+    def _stream_end(self, connection: Any, cursor: Any, complete: bool, shared: bool) -> bool:
+        """Free what a stream holds (``complete``: its last row was read); return whether the connection is reusable."""
+        cursor.close()
+        return True
+
+    def _stream_abandon(self, connection: Any, cursor: Any, shared: bool) -> bool:
+        """Forget a stream without any I/O; return whether the connection may be used again.
+
+        Called where no I/O can run: the finalizer of a stream of async code
+        that was left unclosed, or another thread's. A connection the stream
+        had alone is closed whatever this returns.
+        """
+        return shared
 
     def _driver_error_types(self) -> tuple[type[BaseException], ...]:
         """Return the driver exception classes to translate."""
@@ -662,6 +704,30 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
         self._report(query, None, seconds, f"[{len(seq)} parameter sets]")
         return QueryResult(affected_rows=affected, duration=seconds)
 
+    def execute_stream(self, query: str, params: Sequence[Any] | None = None,
+                       batch_size: int = 1000) -> RowStream:
+        """Run a query and read its rows as the database sends them, ``batch_size`` at a time.
+
+        Returns a :class:`RowStream`: iterating it yields lists of row tuples
+        (``columns`` names them), so memory stays flat however many rows there
+        are. Nothing runs before the first read. The stream holds one
+        connection until its last row is read or it is closed (``with``,
+        ``close()``): inside a transaction or a ``connection()`` block the
+        context's own, so it sees uncommitted rows; elsewhere one of its own,
+        so statements run meanwhile borrow other connections.
+
+        Raises:
+            ValueError: ``batch_size`` is not a positive integer.
+            DatabaseError: as :meth:`execute` (when the stream starts or reads).
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if params is not None:
+            params = self.dialect.adapt_params(params)
+        from .streaming import RowStream
+
+        return RowStream(self, query, params, batch_size)
+
     def _call(self, call: Callable[[Any, str, Any], Any], sql: str, arg: Any,
               control: bool = False) -> tuple[Any, float]:
         """Run ``call(connection, sql, arg)`` on this context's connection, or a borrowed one.
@@ -1070,6 +1136,7 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
     def __repr__(self) -> str:
         state = "connected" if self.is_connected() else "disconnected"
         return f"<{type(self).__name__} {self.config.describe()!r} {state}>"
+
 
 
 def _constraints_of_kind(found: Iterable[ConstraintInfo], kind: str) -> list[ConstraintInfo]:

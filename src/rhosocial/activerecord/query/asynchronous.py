@@ -13,6 +13,8 @@ from ..backend.bridge import run
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from .streaming import AsyncRecordStream
+
 M = TypeVar("M")
 _DONE = object()
 
@@ -117,6 +119,16 @@ class AsyncQueryMethods(Generic[M]):
         async for batch in self.ain_batches(batch_size):
             for record in batch:
                 yield record
+
+    def astream(self, batch_size: int = 1000) -> "AsyncRecordStream[M]":
+        """``stream()`` for async code: ``async for record in query.astream():``, a batch per awaited read.
+
+        To stop early, ``async with query.astream() as records:`` (or ``await
+        records.aclose()``): see :class:`~rhosocial.activerecord.query.streaming.AsyncRecordStream`.
+        """
+        from .streaming import astream
+
+        return astream(self, batch_size)
 
     async def __aiter__(self) -> AsyncIterator[M]:
         """``async for record in query``: runs the query once, then yields its records."""

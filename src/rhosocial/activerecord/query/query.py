@@ -466,8 +466,14 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         schema = self.model._schema()  # the backend, resolved once for compiling, running, loading
         sql, params = schema.compiler.select(self)
         result = schema.backend.execute(sql, params)
-        rows = result.rows
-        records = schema.loader(result.columns)(rows) if rows else []
+        return self._load(schema, result.columns, result.rows)
+
+    def _load(self, schema: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[M]:
+        """Rows of this query's SELECT as records: annotations read, includes loaded, marks set.
+
+        The one way rows become records, for ``all()`` and for each batch of ``stream()``.
+        """
+        records: list[M] = schema.loader(columns)(rows) if rows else []
         if self._select and records:
             _read_annotations(records, self._select, schema)
         if self._includes or self._strict:

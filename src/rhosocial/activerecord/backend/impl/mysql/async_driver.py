@@ -104,15 +104,40 @@ class AsyncMySQLCursor:
         """
 
 
+class AsyncMySQLStreamCursor(AsyncMySQLCursor):
+    """asyncmy's unbuffered cursor (for streams): rows are read off the socket as they are fetched."""
+
+    __slots__ = ("rhosocial_cut",)
+
+    def __init__(self, cursor: Any, owner: "AsyncMySQLConnection") -> None:
+        super().__init__(cursor, owner)
+        self.rhosocial_cut = False  # its transaction ended before it was read to its end
+
+    def fetchmany(self, size: int) -> Any:
+        return _wait(self._cursor.fetchmany(size), self._owner)
+
+    def close(self) -> None:
+        """Read what is left of the result (the connection is usable again after)."""
+        _wait(self._cursor.close(), self._owner)
+
+    def detach(self) -> None:
+        """Cut the cursor off its connection, unread rows and all (the connection is then closed)."""
+        result = self._cursor._result
+        if result is not None:
+            result.unbuffered_active = False
+        self._cursor.connection = None
+
+
 class AsyncMySQLConnection:
     """An asyncmy connection with the PyMySQL connection's surface."""
 
-    __slots__ = ("_connection", "_settings", "_cursor")
+    __slots__ = ("_connection", "_settings", "_cursor", "rhosocial_stream")
 
     def __init__(self, connection: Any, settings: dict[str, Any] | None = None) -> None:
         self._connection = connection
         self._settings = settings or {}
         self._cursor: AsyncMySQLCursor | None = None
+        self.rhosocial_stream: Any = None  # set by the backend while a stream has rows unread on it
 
     @classmethod
     async def connect(cls, connect_timeout: float, **kwargs: Any) -> "AsyncMySQLConnection":
@@ -185,6 +210,12 @@ class AsyncMySQLConnection:
         if self._cursor is None:
             self._cursor = AsyncMySQLCursor(self._connection.cursor(), self)
         return self._cursor
+
+    def unbuffered_cursor(self) -> AsyncMySQLStreamCursor:
+        """A new unbuffered cursor, for a stream."""
+        from asyncmy.cursors import SSCursor
+
+        return AsyncMySQLStreamCursor(self._connection.cursor(SSCursor), self)
 
     def close(self) -> None:
         """Say goodbye from a bridge; elsewhere (a disposed pool of an ended loop) drop the socket."""

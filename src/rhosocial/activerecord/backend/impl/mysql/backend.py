@@ -271,6 +271,10 @@ class MySQLBackend(StorageBackend):
                 cursor.close()
 
     def _close(self, connection: Any) -> None:
+        marker = getattr(connection, "rhosocial_stream", None)
+        if marker is not None:  # nothing may read the rest of a stream off a closing connection
+            connection.rhosocial_stream = None
+            _detach(marker.cursor)
         connection.close()
 
     # -- pooling -------------------------------------------------------------
@@ -310,6 +314,8 @@ class MySQLBackend(StorageBackend):
         """
         if super()._error_ends_transaction(error) or isinstance(error, DeadlockError):
             return True
+        if getattr(self._connection, "rhosocial_stream", None) is not None:
+            return False  # a stream is reading on it: nothing else may run, a probe neither
         if self._is_mariadb:
             probe = "SELECT @@in_transaction = 0"
         elif isinstance(error, LockTimeoutError):
@@ -388,19 +394,12 @@ class MySQLBackend(StorageBackend):
     # -- statements ----------------------------------------------------------
 
     def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
+        if getattr(connection, "rhosocial_stream", None) is not None:
+            _stream_in_the_way(connection)
         cursor = connection.cursor()
         template = sql  # before values are inlined
         try:
-            if params is not None:
-                if not isinstance(params, (list, tuple)):
-                    params = tuple(params)
-                try:
-                    sql = cursor.mogrify(sql, params)
-                except ValueError as exc:  # a stray % that is not a placeholder
-                    raise pymysql.err.ProgrammingError(f"Bad %-placeholder in SQL: {exc}") from exc
-            elif "%%" in sql:
-                sql = sql.replace("%%", "%")
-            cursor.execute(sql)
+            cursor.execute(_inline(cursor, sql, params))
             description = cursor.description
             if description is not None:
                 return QueryResult(list(cursor.fetchall()), [d[0] for d in description],
@@ -415,6 +414,8 @@ class MySQLBackend(StorageBackend):
     def _execute_many(self, connection: Any, sql: str, seq: Sequence[Sequence[Any]]) -> int:
         if not seq:
             return 0
+        if getattr(connection, "rhosocial_stream", None) is not None:
+            _stream_in_the_way(connection)
         cursor = connection.cursor()
         try:
             try:
@@ -424,6 +425,56 @@ class MySQLBackend(StorageBackend):
             return cursor.rowcount
         finally:
             cursor.close()
+
+    # -- streaming -----------------------------------------------------------
+    # An unbuffered cursor (PyMySQL's SSCursor, asyncmy's): the server sends the whole
+    # result and the driver reads it off the socket a batch at a time. Until the last
+    # row is read the connection can run nothing else, so a statement sent meanwhile
+    # on it fails (errno 2014) rather than letting the driver read and drop the rest of
+    # the stream. A stream that stops early on a connection of its own has that
+    # connection closed (reading the rest could take long); on a transaction's it reads
+    # the rest, which keeps the transaction.
+
+    def _stream_start(self, connection: Any, sql: str, params: Sequence[Any] | None, batch_size: int,
+                      shared: bool) -> tuple[Any, Sequence[str]]:
+        if getattr(connection, "rhosocial_stream", None) is not None:
+            _stream_in_the_way(connection)
+        unbuffered = getattr(connection, "unbuffered_cursor", None)  # the async connection's
+        cursor = unbuffered() if unbuffered is not None else connection.cursor(pymysql.cursors.SSCursor)
+        cursor.execute(_inline(cursor, sql, params))
+        description = cursor.description
+        if description is not None:
+            connection.rhosocial_stream = _Unread(cursor)
+        return cursor, [d[0] for d in description] if description else []
+
+    def _stream_fetch(self, connection: Any, cursor: Any, size: int) -> Sequence[Any]:
+        if getattr(cursor, "rhosocial_cut", False):
+            raise pymysql.err.ProgrammingError(
+                2014, "This stream read inside a transaction that has ended since: the rest of its rows "
+                "were dropped (MySQL runs nothing else on a connection while a stream reads it, so "
+                "the transaction could only end after them). Finish the stream inside the transaction.")
+        rows = cursor.fetchmany(size)
+        if len(rows) < size:  # the end of the result was read: the connection is free
+            connection.rhosocial_stream = None
+        return rows
+
+    def _stream_end(self, connection: Any, cursor: Any, complete: bool, shared: bool) -> bool:
+        unread = getattr(connection, "rhosocial_stream", None) is not None
+        connection.rhosocial_stream = None
+        if unread and not shared:
+            _detach(cursor)
+            return False
+        cursor.close()  # reads what is left of the result
+        return True
+
+    def _stream_abandon(self, connection: Any, cursor: Any, shared: bool) -> bool:
+        marker = getattr(connection, "rhosocial_stream", None)
+        if not shared:
+            _detach(cursor)
+            return False
+        if marker is not None:
+            marker.abandoned = True  # the next statement on the connection reads the rest first
+        return True
 
     def _wrap_error(self, exc: BaseException, sql: str | None, params: Any) -> DatabaseError:
         error = super()._wrap_error(exc, sql, params)
@@ -464,10 +515,27 @@ class MySQLBackend(StorageBackend):
     # -- transactions --------------------------------------------------------
 
     def _commit(self) -> None:
+        self._cut_stream("COMMIT")
         self._run_internal("COMMIT")
 
     def _rollback(self) -> None:
+        self._cut_stream("ROLLBACK")
         self._run_internal("ROLLBACK")
+
+    def _cut_stream(self, sql: str) -> None:
+        """End a stream still reading on the transaction's connection, for the transaction to end.
+
+        The rest of its result is read and dropped; its next read raises, as a
+        PostgreSQL cursor's does once its transaction is over.
+        """
+        connection = self._connection
+        marker = getattr(connection, "rhosocial_stream", None)
+        if marker is None:
+            return
+        connection.rhosocial_stream = None
+        marker.cursor.rhosocial_cut = True
+        with self._translate_errors(sql):
+            marker.cursor.close()
 
     # -- catalog -------------------------------------------------------------
 
@@ -652,6 +720,57 @@ class MySQLBackend(StorageBackend):
             if _text(clause).replace(" ", "").lower() == expected.replace(" ", "").lower():
                 found.add(name)
         return found
+
+
+class _Unread:
+    """What a connection carries while a stream has rows on it still unread."""
+
+    __slots__ = ("cursor", "abandoned")
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.abandoned = False  # the stream was dropped unclosed: read the rest before the next statement
+
+
+def _stream_in_the_way(connection: Any) -> None:
+    """Refuse a statement on a connection a stream is reading; read off what an abandoned stream left."""
+    marker = connection.rhosocial_stream
+    if marker.abandoned:
+        connection.rhosocial_stream = None
+        marker.cursor.close()
+        return
+    raise pymysql.err.ProgrammingError(
+        2014, "Commands out of sync: this connection is still reading the rows of a stream "
+        "(query.stream() inside a transaction or connection() block), and MySQL can run nothing "
+        "else on it until the last row is read, includes() of the stream included. Finish or "
+        "close the stream first (with query.stream() as records: ...), or stream outside the "
+        "transaction, where the stream has a connection of its own.")
+
+
+def _inline(cursor: Any, sql: str, params: Sequence[Any] | None) -> str:
+    """The statement with its values inlined (PyMySQL binds on the client); ``%%`` means ``%``."""
+    if params is not None:
+        if not isinstance(params, (list, tuple)):
+            params = tuple(params)
+        try:
+            return str(cursor.mogrify(sql, params))
+        except ValueError as exc:  # a stray % that is not a placeholder
+            raise pymysql.err.ProgrammingError(f"Bad %-placeholder in SQL: {exc}") from exc
+    if "%%" in sql:
+        return sql.replace("%%", "%")
+    return sql
+
+
+def _detach(cursor: Any) -> None:
+    """Cut an unbuffered cursor off its connection, so nothing reads the rest of its result."""
+    detach = getattr(cursor, "detach", None)
+    if detach is not None:
+        detach()
+        return
+    result = cursor._result  # PyMySQL: its __del__, and the cursor's, would read the rest
+    if result is not None:
+        result.unbuffered_active = False
+    cursor.connection = None
 
 
 #: Statements larger than this that lose their connection most likely hit max_allowed_packet

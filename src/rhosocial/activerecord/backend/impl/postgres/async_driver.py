@@ -40,6 +40,37 @@ class AsyncPgCursor:
         return int(self._cursor.rowcount)
 
 
+class AsyncPgServerCursor:
+    """An ``AsyncRawServerCursor`` (a named cursor, for streams) with blocking-style methods."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> "AsyncPgServerCursor":
+        await_(self._cursor.execute(sql, params))
+        return self
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return await_(self._cursor.fetchmany(size))
+
+    def close(self) -> None:
+        await_(self._cursor.close())
+
+    def _close(self) -> None:
+        """Mark the cursor closed without telling the server (psycopg's non-blocking half of ``close()``)."""
+        self._cursor._close()
+
+    @property
+    def pgresult(self) -> Any:
+        return self._cursor.pgresult
+
+    @property
+    def withhold(self) -> bool:
+        return bool(self._cursor.withhold)
+
+
 class AsyncPgConnection:
     """A ``psycopg.AsyncConnection`` with the synchronous connection's surface."""
 
@@ -74,6 +105,12 @@ class AsyncPgConnection:
 
     def cursor(self) -> AsyncPgCursor:
         return AsyncPgCursor(self._connection.cursor())
+
+    def rhosocial_server_cursor(self, name: str, withhold: bool) -> AsyncPgServerCursor:
+        """A named cursor for a stream (see the synchronous connection's method of the same name)."""
+        import psycopg
+
+        return AsyncPgServerCursor(psycopg.AsyncRawServerCursor(self._connection, name, withhold=withhold))
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         await_(self._connection.execute(sql, params))

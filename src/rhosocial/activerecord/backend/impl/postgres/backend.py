@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, Sequence
 
@@ -61,6 +62,10 @@ if psycopg is not None:
         """A psycopg connection that keeps its own reusable cursor (one per pooled connection)."""
 
         rhosocial_cursor: Any = None
+
+        def rhosocial_server_cursor(self, name: str, withhold: bool) -> Any:
+            """A server-side cursor (``DECLARE``) taking ``$n`` placeholders, as the raw cursor does."""
+            return psycopg.RawServerCursor(self, name, withhold=withhold)
 INSTALL_HINT = 'pip install "rhosocial-activerecord[postgres]"'
 MIN_SERVER_VERSION = 100000  # identity columns arrived in PostgreSQL 10
 
@@ -467,6 +472,46 @@ class PostgresBackend(StorageBackend):
         cursor.executemany(sql, seq)
         return cursor.rowcount
 
+    # -- streaming -----------------------------------------------------------
+    # A named (server-side) cursor: DECLARE, then FETCH FORWARD batch after batch. A
+    # cursor lives in a transaction: inside the caller's it is simply declared there
+    # (and sees its uncommitted rows); a stream with a connection of its own opens a
+    # transaction for it, committed after the last row (rolled back if it stops early).
+    # In a connection() block outside a transaction it is declared WITH HOLD, which
+    # PostgreSQL materializes on the server when the DECLARE commits.
+
+    def _stream_start(self, connection: Any, sql: str, params: Sequence[Any] | None, batch_size: int,
+                      shared: bool) -> tuple[Any, Sequence[str]]:
+        withhold = False
+        if not shared:
+            self._execute(connection, "BEGIN", None)
+        elif connection.info.transaction_status == _IDLE:
+            withhold = True
+        cursor = connection.rhosocial_server_cursor(f"rhosocial_stream_{next(_STREAM_NAMES)}", withhold)
+        try:
+            cursor.execute(sql, params)
+        except BaseException:
+            cursor._close()  # the DECLARE failed: nothing to close on the server
+            raise
+        result = cursor.pgresult
+        fname = result.fname
+        return cursor, [fname(i).decode() for i in range(result.nfields)]
+
+    def _stream_fetch(self, connection: Any, cursor: Any, size: int) -> Sequence[Any]:
+        return cursor.fetchmany(size)
+
+    def _stream_end(self, connection: Any, cursor: Any, complete: bool, shared: bool) -> bool:
+        if not shared:  # the stream's own transaction: its end closes the cursor
+            self._execute(connection, "COMMIT" if complete else "ROLLBACK", None)
+        cursor.close()  # CLOSE, unless the cursor is gone already
+        return True
+
+    def _stream_abandon(self, connection: Any, cursor: Any, shared: bool) -> bool:
+        # Inside a transaction the cursor ends with it; one declared WITH HOLD would outlive
+        # the stream on the server, so its connection is closed rather than reused.
+        cursor._close()  # psycopg's non-blocking half of close(): no "deleted while open" warning
+        return shared and not cursor.withhold
+
     # -- errors --------------------------------------------------------------
 
     def _error_code(self, error: BaseException) -> Any:
@@ -636,6 +681,8 @@ class PostgresBackend(StorageBackend):
             )
         return columns
 
+
+_STREAM_NAMES = itertools.count(1)  # names of server-side cursors (next() is atomic in CPython)
 
 _FK_ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
