@@ -41,10 +41,15 @@ class AsyncQueryMethods(Generic[M]):
         def delete_all(self, all_rows: bool = False, returning: bool = False) -> Any: ...
         def destroy_all(self, all_rows: bool = False, batch_size: int = 1000) -> int: ...
         def in_batches(self, batch_size: int = 1000) -> Iterator[list[M]]: ...
+        def explain(self, analyze: bool = False) -> str: ...
 
     async def aall(self) -> list[M]:
         """``all()`` for async code (``includes()`` loads in the same statements as sync)."""
         return await run(self.all)
+
+    async def aexplain(self, analyze: bool = False) -> str:
+        """``explain()`` for async code."""
+        return await run(self.explain, analyze)
 
     async def afirst(self) -> M | None:
         """``first()`` for async code."""

@@ -452,8 +452,12 @@ def test_locking_clauses(staff):
 
 
 def test_explain(staff):
+    import asyncio
+
     plan = Staff.query().where(name="Ann").explain()
     assert isinstance(plan, str) and "staff" in plan.lower()
+    if Staff.backend().supports_async:
+        assert asyncio.run(Staff.query().where(name="Ann").aexplain()) == plan
     if Staff.backend().name == "sqlite":
         with pytest.raises(NotSupportedError, match="ANALYZE"):
             Staff.query().explain(analyze=True)
