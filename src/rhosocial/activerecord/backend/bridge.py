@@ -340,7 +340,7 @@ class ThreadedConnection:
                 return result
             if rows is not None:
                 return _FetchedCursor(result, worker, interrupt, rows)
-            return ThreadedConnection(result, worker, interrupt)
+            return _ThreadedCursor(result, worker, interrupt)
 
         return call
 
@@ -371,7 +371,21 @@ def _call_and_fetch(function: Callable[..., Any], args: tuple[Any, ...], target:
     return result, None
 
 
-class _FetchedCursor(ThreadedConnection):
+class _ThreadedCursor(ThreadedConnection):
+    """A cursor (or another object a call returned) of a threaded connection.
+
+    Its ``close()`` closes it on the connection's thread and leaves that
+    thread running: the thread is the connection's, not the cursor's.
+    """
+
+    def close(self) -> None:
+        self._worker.call(self._target.close)
+
+    def __repr__(self) -> str:
+        return f"<threaded {self._target!r}>"
+
+
+class _FetchedCursor(_ThreadedCursor):
     """A cursor whose rows were read on the connection's thread with the statement."""
 
     def __init__(self, target: Any, worker: _Worker, interrupt: Callable[[], Any] | None,

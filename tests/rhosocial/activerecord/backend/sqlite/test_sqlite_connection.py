@@ -120,3 +120,31 @@ def test_unknown_settings_are_refused_not_ignored():
     assert "wal" in str(info.value) and "pool_size" in str(info.value)
     with pytest.raises(ConfigurationError, match="check_same_thread"):
         SQLiteBackend(database=":memory:", check_same_thread=True)
+
+
+def test_closing_a_cursor_of_an_async_connection_keeps_the_connection(tmp_path):
+    """A cursor's close() on a threaded connection once ended the connection's thread: the next
+    call waited forever (aexecute_many closes its cursor)."""
+    import asyncio
+
+    from rhosocial.activerecord.backend.impl.sqlite import SQLiteBackend
+
+    backend = SQLiteBackend(database=str(tmp_path / "async-cursor.db"))
+
+    async def work():
+        await backend.aexecute('CREATE TABLE "t" ("n" INTEGER)')
+        await backend.aexecute_many('INSERT INTO "t" ("n") VALUES (?)', [(1,), (2,)])
+        await backend.aexecute_many('INSERT INTO "t" ("n") VALUES (?)', [(3,)])
+        return await backend.afetch_all('SELECT "n" FROM "t" ORDER BY "n"')
+
+    import threading
+
+    out: list = []
+    runner = threading.Thread(target=lambda: out.append(asyncio.run(work())), daemon=True)
+    runner.start()
+    runner.join(20)  # a deadline: the hang blocked the event loop itself
+    hung = runner.is_alive()
+    if not hung:
+        backend.disconnect()
+    assert not hung, "aexecute_many() left the connection's thread stopped"
+    assert [r["n"] for r in out[0]] == [1, 2, 3]

@@ -247,13 +247,6 @@ class SQLiteBackend(StorageBackend):
     # fetchmany() on a plain cursor already reads lazily; the other statements of the
     # connection may run between two reads.
 
-    def _stream_end(self, connection: Any, cursor: Any, complete: bool, shared: bool) -> bool:
-        if isinstance(cursor, sqlite3.Cursor):
-            cursor.close()
-        # else the cursor of an async connection (bridge.ThreadedConnection): its wrapper's
-        # close() would end the connection's thread; dropping the cursor resets the statement.
-        return True
-
     def _error_code(self, error: BaseException) -> Any:
         return getattr(error, "sqlite_errorname", None)
 
