@@ -82,13 +82,13 @@ def test_oldest_pydantic() -> int:
     """Run the model, query and relation tests on SQLite with the oldest supported pydantic."""
     python = COMPAT_VENV / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
     stamp = COMPAT_VENV / ".installed"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + OLDEST_PYDANTIC.encode()).hexdigest()
+    packages = [f"pydantic=={OLDEST_PYDANTIC}", "pytest", "hypothesis>=6.100", "-e", ".[async]"]
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + " ".join(packages).encode()).hexdigest()
     if not (stamp.exists() and stamp.read_text() == digest):
         print(f"installing pydantic=={OLDEST_PYDANTIC} into {COMPAT_VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(COMPAT_VENV)
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             f"pydantic=={OLDEST_PYDANTIC}", "pytest", "-e", ".[async]"],
+            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages],
             cwd=ROOT, check=True,
         )
         stamp.write_text(digest)
