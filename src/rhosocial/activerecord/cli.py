@@ -146,11 +146,13 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def check(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequence[str]) -> int:
-    """Run the conformance kit against ``backend`` and print a summary; return the exit code."""
-    import pytest
+def kit_backend(backend: str, url: str | None, options: dict[str, Any]) -> str:
+    """Resolve ``backend`` (a name or ``package.module:Class``) for the kit's tools; return its name.
 
-    from .testing import conformance
+    With a URL or settings, the kit's provider for it connects with them
+    (tables it creates are dropped); without, the backend's own provider
+    is used (built-in backends: the local servers, a scratch schema).
+    """
     from .testing.provider import GenericProvider, register_provider
 
     if ":" in backend:  # "package.module:Class", for a backend not packaged yet
@@ -158,11 +160,20 @@ def check(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequ
         backend = get_backend_class_path(backend).name
     name = resolve_backend_name(backend)
     get_backend_class(name)  # fail early, listing the available names
-    options = _parse_options(pairs)
     if url:
-        options["url"] = url
+        options = {**options, "url": url}
     if options:
         register_provider(name, lambda: GenericProvider(name, **options))
+    return name
+
+
+def check(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequence[str]) -> int:
+    """Run the conformance kit against ``backend`` and print a summary; return the exit code."""
+    import pytest
+
+    from .testing import conformance
+
+    name = kit_backend(backend, url, _parse_options(pairs))
     target = os.path.join(os.path.dirname(conformance.__file__), "collect_all.py")
     summary = _Summary()
     code = pytest.main([
@@ -338,6 +349,13 @@ def main(argv: Sequence[str]) -> int:
     run.add_argument("backend", help="a registered backend name, or package.module:Class")
     run.add_argument("--url", help="database URL to test in (tables it creates are dropped)")
     run.add_argument("options", nargs="*", help="connection settings as key=value")
+    bench = sub.add_parser("bench", help="time the standard workloads on a backend, models against raw SQL")
+    bench.add_argument("backend", help="a registered backend name, or package.module:Class")
+    bench.add_argument("--url", help="database URL to run in (the tables it creates are dropped)")
+    bench.add_argument("--rows", type=int, default=None, help="rows per workload (default: 2000)")
+    bench.add_argument("--repeat", type=int, default=None, help="timed rounds, the median reported (default: 5)")
+    bench.add_argument("--json", dest="json_file", help="also write the measurements to this file")
+    bench.add_argument("options", nargs="*", help="connection settings as key=value")
     _add_schema_commands(sub)
     argv = list(argv)
     cut = argv.index("--") if "--" in argv and argv[:1] == ["check"] else len(argv)
@@ -345,6 +363,11 @@ def main(argv: Sequence[str]) -> int:
     if args.command == "backends":
         print(list_backends())
         return 0
+    if args.command == "bench":
+        from .testing.bench import command
+
+        name = kit_backend(args.backend, args.url, _parse_options(args.options))
+        return command(name, rows=args.rows, repeat=args.repeat, json_file=args.json_file)
     if args.command != "check":
         try:
             return _schema_command(args)
