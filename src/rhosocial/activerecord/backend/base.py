@@ -167,9 +167,9 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
     def _connect(self) -> Any:
         """Open and return a driver connection (errors are translated by the caller)."""
 
-    @abstractmethod
     def _close(self, connection: Any) -> None:
-        """Close a driver connection."""
+        """Close a driver connection (the default: its DB-API ``close()``)."""
+        connection.close()
 
     @abstractmethod
     def _execute(self, connection: Any, sql: str, params: Sequence[Any] | None) -> QueryResult:
@@ -248,16 +248,34 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
         """
         return self.async_mode
 
+    #: Error class per driver error code (``_error_code``), for the default ``_classify_error``.
+    error_classes: ClassVar[Mapping[Any, type[DatabaseError]]] = {}
+    #: Per code, ``(message prefix, error class)`` pairs tried first: for a driver whose code
+    #: is too coarse (one code for every constraint), the message's fixed opening tells them apart.
+    error_message_classes: ClassVar[Mapping[Any, Sequence[tuple[str, type[DatabaseError]]]]] = {}
+
     def _classify_error(self, error: BaseException) -> type[DatabaseError]:
         """Return the error class for a driver error (by its error code).
 
-        ``self._connection`` is the connection the failed call ran on.
+        ``self._connection`` is the connection the failed call ran on. The
+        default looks the code up in :attr:`error_message_classes` (by the
+        message's opening), then :attr:`error_classes`; else ``DatabaseError``.
         """
-        return DatabaseError
+        code = self._error_code(error)
+        if self.error_message_classes:
+            message = str(error)
+            for prefix, cls in self.error_message_classes.get(code, ()):
+                if message.startswith(prefix):
+                    return cls
+        return self.error_classes.get(code, DatabaseError)
 
     def _error_code(self, error: BaseException) -> Any:
-        """Return the driver's code for ``error`` (SQLSTATE, errno, error name)."""
-        return None
+        """Return the driver's code for ``error`` (SQLSTATE, errno, error name).
+
+        The default is the exception's class name, which is the code of drivers
+        that raise one class per error kind.
+        """
+        return type(error).__name__
 
     def _detect_capabilities(self, connection: Any) -> Capabilities:
         """Return the capabilities of the open connection (server version decides).
@@ -1046,9 +1064,10 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
         """Read the table's UNIQUE and CHECK constraints from the catalog."""
         raise NotSupportedError(f"The {self.name} backend cannot list constraints (it lacks _get_constraints)")
 
-    @abstractmethod
     def _table_exists(self, table_name: str) -> bool:
-        """Answer from the catalog whether ``table_name`` exists."""
+        """Answer from the catalog whether ``table_name`` exists (the default: a table or view
+        ``_get_tables`` lists)."""
+        return table_name in self._get_tables(None, False) or table_name in self._get_tables(None, True)
 
     @abstractmethod
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:

@@ -38,7 +38,8 @@ try:  # The driver is a dependency, but say clearly what to do when it is missin
 except ImportError:  # pragma: no cover
     duckdb = None  # type: ignore[assignment]
 
-# DuckDB reports its error type as the exception class; the class name is the code.
+# DuckDB reports its error type as the exception class: the class name is the code (the base's
+# _error_code), looked up in these tables by the base's _classify_error.
 _ERROR_CLASSES: dict[str, type[DatabaseError]] = {
     "ConstraintException": ConstraintViolationError,
     "ParserException": ProgrammingError,
@@ -98,6 +99,8 @@ class DuckDBBackend(StorageBackend):
     dialect_class = DuckDBDialect
     # duckdb has no async API: for async code each connection runs on a thread of its own.
     async_mode = "thread"
+    error_classes = _ERROR_CLASSES
+    error_message_classes = _MESSAGE_CLASSES
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
         super().__init__(connection_config, **kwargs)
@@ -120,13 +123,10 @@ class DuckDBBackend(StorageBackend):
         if duckdb is None:
             raise DriverNotInstalledError("The duckdb backend needs the duckdb module: pip install duckdb")
         read_only = as_bool(self.config.options.get("read_only", False))
-        return duckdb.connect(self.config.database, read_only=read_only)
+        return duckdb.connect(self.config.database or ":memory:", read_only=read_only)
 
     def _on_connect(self, connection: Any) -> None:
         connection.execute("SET TimeZone = 'UTC'")
-
-    def _close(self, connection: Any) -> None:
-        connection.close()
 
     def _detect_capabilities(self, connection: Any) -> Capabilities:
         version = connection.execute("PRAGMA version").fetchone()[0].lstrip("v")
@@ -170,16 +170,6 @@ class DuckDBBackend(StorageBackend):
             total += max(connection.execute(sql, params).rowcount, 0)
         return total
 
-    def _error_code(self, error: BaseException) -> Any:
-        return type(error).__name__
-
-    def _classify_error(self, error: BaseException) -> type[DatabaseError]:
-        code = type(error).__name__
-        message = str(error)
-        for prefix, cls in _MESSAGE_CLASSES.get(code, ()):
-            if message.startswith(prefix):
-                return cls
-        return _ERROR_CLASSES.get(code, DatabaseError)
 
     def _rollback(self) -> None:
         try:
@@ -190,12 +180,6 @@ class DuckDBBackend(StorageBackend):
     def _interrupt(self, connection: Any) -> None:
         """Abort the running statement when it passes ``command_timeout``."""
         connection.interrupt()
-
-    def _table_exists(self, table_name: str) -> bool:
-        result = self.execute_raw(
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_name = ?", (table_name,))
-        return bool(result.rows)
 
     # -- introspection: DuckDB's catalog functions --------------------------------
 
@@ -245,10 +229,7 @@ class DuckDBBackend(StorageBackend):
         return found
 
     def _get_columns(self, table_name: str) -> list[ColumnInfo]:
-        keys = self.execute_raw(
-            "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = "
-            "current_schema() AND table_name = ? AND constraint_type = 'PRIMARY KEY'", (table_name,))
-        primary = {name for row in keys.rows for name in row[0]}
+        primary = set(self._get_primary_key(table_name))
         result = self.execute_raw(
             "SELECT column_name, data_type, is_nullable, column_default, is_generated = 'ALWAYS' "
             "FROM information_schema.columns "

@@ -65,7 +65,7 @@ class DuckDBDialect(SQLDialectBase):
             raise NotSupportedError("DuckDB foreign keys have no ON DELETE actions")
         return super().foreign_key_clause(column)
 
-    def for_update_sql(self, nowait: bool = False, skip_locked: bool = False, read: bool = False) -> str:
+    def for_update_sql(self, *args: object, **kwargs: object) -> str:
         """Refuse row locks: DuckDB has none (``supports_for_update`` is false)."""
         raise NotSupportedError("DuckDB has no row locks (FOR UPDATE)")
 

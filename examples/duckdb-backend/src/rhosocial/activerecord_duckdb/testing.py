@@ -34,7 +34,7 @@ class DuckDBProvider(BackendProvider):
             self._path = self._dir / f"test-{next(self._counter)}.duckdb"
         return DuckDBBackend(database=str(self._path))
 
-    def reset(self, backend: DuckDBBackend) -> None:
+    def reset(self, backend: DuckDBBackend) -> None:  # type: ignore[override]
         """Close the backend and delete the test's database file."""
         backend.disconnect()
         path, self._path = self._path, None
