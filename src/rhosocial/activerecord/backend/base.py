@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import itertools
 import logging
 import threading
 import time
@@ -195,6 +196,9 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
         lazy where the driver is (``sqlite3`` steps the statement row by
         row); a driver with a server-side cursor overrides the stream hooks.
         """
+        if self.streams_whole_results:
+            result = self._execute(connection, sql, params)
+            return (row for row in result.rows or ()), result.columns
         cursor = connection.cursor()
         cursor.arraysize = batch_size
         if params is None:
@@ -204,8 +208,15 @@ class StorageBackend(TransactionMethods, SchemaChanges, ABC):
         description = cursor.description
         return cursor, [d[0] for d in description] if description else []
 
+    #: Whether a stream reads its whole result at once (``_execute``) and hands it out in batches:
+    #: for a driver whose cursors cannot serve one (a cursor that is a second connection, outside
+    #: the transaction). Memory then holds the whole result, as ``all()``'s rows would.
+    streams_whole_results: ClassVar[bool] = False
+
     def _stream_fetch(self, connection: Any, cursor: Any, size: int) -> Sequence[Any]:
         """Read the next rows of a stream: ``size`` of them, fewer only at its end."""
+        if self.streams_whole_results:
+            return list(itertools.islice(cursor, size))
         return cursor.fetchmany(size)
 
     def _stream_end(self, connection: Any, cursor: Any, complete: bool, shared: bool) -> bool:

@@ -236,7 +236,12 @@ class SQLDialectBase:
             return repr(value)
         if isinstance(value, str):
             return self.quote_string(value)
-        converter = self.to_db(self.db_type_of_value(value))
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return "X'" + bytes(value).hex() + "'"  # the standard's binary literal
+        db_type = self.db_type_of_value(value)
+        if db_type is DatabaseType.TIMESTAMP and getattr(value, "tzinfo", None) is None:
+            db_type = DatabaseType.DATETIME  # a naive datetime is a wall-clock time, not an instant
+        converter = self.to_db(db_type)
         if converter is not None:
             converted = converter(value)
             if isinstance(converted, str):

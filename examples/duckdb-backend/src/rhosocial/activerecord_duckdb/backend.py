@@ -100,6 +100,9 @@ class DuckDBBackend(StorageBackend):
     # duckdb has no async API: for async code each connection runs on a thread of its own.
     async_mode = "thread"
     error_classes = _ERROR_CLASSES
+    # cursor() would open a second connection, outside this one's transaction, and the next statement
+    # on this one drops the unread rows of a result: a stream takes its rows at once.
+    streams_whole_results = True
     error_message_classes = _MESSAGE_CLASSES
 
     def __init__(self, connection_config: Any = None, **kwargs: Any) -> None:
@@ -130,7 +133,6 @@ class DuckDBBackend(StorageBackend):
 
     def _detect_capabilities(self, connection: Any) -> Capabilities:
         version = connection.execute("PRAGMA version").fetchone()[0].lstrip("v")
-        memory = self.config.database == ":memory:"
         return Capabilities(
             # ALTER TABLE refuses tables that foreign keys reference and columns that indexes cover,
             # and adds no constraints: only plain tables change (the kit checks those).
@@ -147,7 +149,7 @@ class DuckDBBackend(StorageBackend):
             supports_native_uuid=True,
             supports_timezone_aware_datetime=True,
             supports_upsert=True,
-            supports_multiple_connections=not memory,
+            supports_multiple_connections=self.config.database != ":memory:",
             server_version=tuple(int(p) for p in version.split(".") if p.isdigit()),
         )
 
@@ -169,7 +171,6 @@ class DuckDBBackend(StorageBackend):
         for params in seq:
             total += max(connection.execute(sql, params).rowcount, 0)
         return total
-
 
     def _rollback(self) -> None:
         try:

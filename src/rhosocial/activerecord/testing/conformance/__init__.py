@@ -36,12 +36,13 @@ from .roundtrip import TestTypeRoundTrips
 from .schema import TestSchema
 from .schema_changes import TestPlainTableChanges, TestSchemaChanges
 from .statement_log import TestStatementLogging
+from .streams import TestStreams
 from .transactions import TestTransactions
 
 __all__ = [
     "TestAsyncConcurrency", "TestAsyncModels", "TestAsyncRelations", "TestAsyncTransactions", "TestBulkWrites",
     "TestConnection", "TestDialectOnBackend", "TestErrors", "TestExecute", "TestExistingSchemas", "TestHostileInput", "TestIntrospection",
     "TestLazyBegin", "TestMigrationRunner", "TestModels", "TestModelsUnderThreads", "TestPool", "TestRecordsAfterRollback",
-    "TestPlainTableChanges", "TestReads", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging",
+    "TestPlainTableChanges", "TestReads", "TestRollbackOnly", "TestRunInTransaction", "TestSchema", "TestSchemaChanges", "TestStatementLogging", "TestStreams",
     "TestTransactionCallbacks", "TestTransactions", "TestTransactionsPerThread", "TestTypeRoundTrips",
 ]

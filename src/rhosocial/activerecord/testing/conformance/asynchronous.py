@@ -454,6 +454,36 @@ class TestAsyncConcurrency(_AsyncModels):
 
         run_async(main)
 
+    def test_a_statement_cancelled_while_it_waits_for_a_lock_frees_its_connection(self, amodels):
+        requires(amodels, "supports_for_update")
+        counter = KitCounter.create(n=0)
+
+        async def cancel_the_waiting_update() -> None:
+            task = asyncio.create_task(KitCounter.where(id=counter.id).aupdate_all(n=2))
+            await asyncio.sleep(0.3)  # the UPDATE waits for the row the transaction below holds
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            pool = amodels.async_pool()
+            assert pool is not None and pool.stats().checked_out == 0
+
+        with amodels.transaction():
+            KitCounter.where(id=counter.id).update_all(n=1)
+            run_async(cancel_the_waiting_update)
+
+        async def afterwards() -> int:
+            return int((await KitCounter.where(id=counter.id).aone()).n)
+
+        assert run_async(afterwards) in (1, 2)  # whether the server ran the cut-off UPDATE is not known
+
+    def test_an_idle_connection_is_checked_before_it_is_lent_again(self, amodels):
+        async def main() -> None:
+            assert await KitCounter.query().acount() == 0
+            await asyncio.sleep(0.3)  # idle past pool_pre_ping's default 0.1 s
+            assert await KitCounter.query().acount() == 0
+
+        run_async(main)
+
     def test_waiting_tasks_get_connections_in_turn(self, amodels):
         """A task that gives its connection back and asks again at once queues behind the waiters."""
         if amodels._async_connections() == "direct":

@@ -11,6 +11,7 @@ import pytest
 from rhosocial.activerecord.backend import (
     ConfigurationError,
     PoolTimeoutError,
+    QueryTimeoutError,
     SerializationError,
     StorageBackend,
     TransactionError,
@@ -19,7 +20,7 @@ from rhosocial.activerecord.backend import (
 
 from ..capability import requires
 from ..threads import run_threads
-from .utils import insert_person, make_people, names
+from .utils import insert_person, make_people, names, sql
 
 WAIT = 30.0  # seconds a test thread waits for another before the test fails
 
@@ -164,6 +165,26 @@ class TestPool:
         settings = other.pool_settings
         assert (settings.pool_size, settings.max_overflow, settings.pool_timeout) == (3, 0, 2.5)
         assert settings.pool_pre_ping == 0 and settings.command_timeout is None
+
+    def test_command_timeout_interrupts_a_statement_waiting_for_a_lock(self, backend):
+        """A call past ``command_timeout`` is stopped (the backend's ``_interrupt``) and its connection replaced."""
+        requires(backend, "supports_for_update")
+        make_people(backend)
+        insert_person(backend, "ada", 1)
+        bounded = derived(backend, command_timeout=0.5)
+        update = sql(backend, "UPDATE {t} SET {a} = {a} + 1 WHERE {n} = ?", t="people", a="age", n="name")
+        try:
+            with backend.transaction():
+                backend.execute(update, ["ada"])  # holds the row's lock until the end of the block
+                started = time.monotonic()
+                with pytest.raises(QueryTimeoutError):
+                    bounded.execute(update, ["ada"])
+                assert time.monotonic() - started < WAIT
+            assert bounded.execute(update, ["ada"]).affected_rows == 1  # the backend works on
+            # 3 or 4: whether the server went on with the interrupted statement is not known
+            assert backend.fetch_value(sql(backend, "SELECT {a} FROM {t}", a="age", t="people")) in (3, 4)
+        finally:
+            bounded.disconnect()
 
     def test_a_single_connection_database_takes_turns(self, backend):
         if backend.capabilities.supports_multiple_connections:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -43,8 +44,17 @@ class TestDialectOnBackend:
         (DatabaseType.DECIMAL, Decimal("12.50"), {"precision": 10, "scale": 2}),
         (DatabaseType.DOUBLE, 2.5, {}),
         (DatabaseType.VARCHAR, "100% it's", {"length": 20}),
+        (DatabaseType.INTEGER, -7, {}),
+        (DatabaseType.BOOLEAN, True, {}),
+        (DatabaseType.DATETIME, dt.datetime(2024, 2, 29, 13, 45, 30), {}),
+        (DatabaseType.TIME, dt.time(23, 59, 58), {}),
+        (DatabaseType.UUID, uuid.UUID("12345678-1234-5678-1234-567812345678"), {}),
+        (DatabaseType.BLOB, b"\x00\xffit's", {}),
+        (DatabaseType.JSON, {"a": [1, "it's"]}, {}),
     ])
     def test_literal_defaults(self, backend, db_type, default, column):
+        if db_type is DatabaseType.JSON:
+            requires(backend, "supports_json")
         backend.create_table("lit", [id_column(), ColumnDef("v", db_type, default=default, **column)])
         backend.execute(backend.dialect.insert_sql("lit", []))
         got = backend.execute(sql(backend, "SELECT {v} FROM {t}", v="v", t="lit"),
@@ -70,6 +80,11 @@ class TestDialectOnBackend:
         with backend.transaction():
             rows = backend.execute(text + backend.dialect.for_update_sql(), ["ada"]).rows
         assert rows == [("ada",)]
+        of = [backend.dialect.quote_identifier("people")]
+        for clause in (backend.dialect.for_update_sql(nowait=True), backend.dialect.for_update_sql(read=True),
+                       backend.dialect.for_update_sql(of=of), backend.dialect.for_update_sql(read=True, of=of)):
+            with backend.transaction():
+                assert backend.execute(text + clause, ["ada"]).rows == [("ada",)], clause
 
     def test_skip_locked(self, backend):
         requires(backend, "supports_for_update", "supports_skip_locked")

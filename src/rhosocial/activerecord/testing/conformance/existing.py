@@ -152,3 +152,26 @@ class TestExistingSchemas:
             assert KitTagged.where(~c.tags.any("a")).count() == 1
         finally:
             type.__setattr__(KitTagged, "__backend__", None)
+
+    def test_list_filters_on_native_arrays(self, backend):
+        """The same filters on ``Field(db_type=DatabaseType.ARRAY)`` columns, where the database has arrays."""
+        requires(backend, "supports_arrays")
+
+        class KitArrayed(ActiveRecord):
+            __tablename__ = "kit_arrayed"
+            id: int | None = None
+            tags: list[str] = Field(default_factory=list, db_type=DatabaseType.ARRAY)
+            scores: list[int] = Field(default_factory=list, db_type=DatabaseType.ARRAY)
+
+        KitArrayed.configure(backend)
+        try:
+            KitArrayed.create_table()
+            KitArrayed.create(tags=["a", "b"], scores=[1, 2])
+            KitArrayed.create(tags=["c"], scores=[3])
+            c = KitArrayed.c
+            assert KitArrayed.where(c.tags.contains(["b", "a"])).count() == 1
+            assert KitArrayed.where(c.tags.overlaps(["c", "z"])).count() == 1
+            assert KitArrayed.where(c.scores.any(3)).pluck("tags") == [["c"]]
+            assert KitArrayed.where(~c.tags.any("a")).count() == 1
+        finally:
+            type.__setattr__(KitArrayed, "__backend__", None)

@@ -198,6 +198,41 @@ class TestSchemaChanges:
         run_both_ways(b, ops.AddCheckConstraint("kit_alter_child", "ck_qty_positive", "qty > 0"), check)
 
 
+    def test_a_named_unique_constraint_is_dropped_by_its_name(self, tables):
+        b = tables
+
+        def named():
+            info = b.inspect_table("kit_alter_parent")  # (SQLite makes it a unique index)
+            assert ("name",) in [u.columns for u in info.unique_constraints] + [i.columns for i in info.indexes if i.unique]
+            with pytest.raises(DatabaseError):
+                b.execute("INSERT INTO kit_alter_parent (name) VALUES ('cy')")
+        run_both_ways(b, ops.AddUniqueConstraint("kit_alter_parent", ("name",), name="uq_kit_alter_name"), named)
+
+    def test_a_new_column_keeps_its_unique_and_check_constraints(self, tables):
+        b = tables
+        check = "code > 0" if b.capabilities.supports_check_constraints else None
+
+        def added():
+            b.execute("UPDATE kit_alter_parent SET code = id")
+            with pytest.raises(DatabaseError):
+                b.execute("UPDATE kit_alter_parent SET code = 1 WHERE id = 2")
+            if check:
+                with pytest.raises(DatabaseError):
+                    b.execute("UPDATE kit_alter_parent SET code = -1 WHERE id = 3")
+            assert rows(b, "kit_alter_parent", "id", "code") == [(1, 1), (2, 2), (3, 3)]
+        run_both_ways(b, ops.AddColumn("kit_alter_parent", ColumnDef("code", T.INTEGER, unique=True, check=check)),
+                      added)
+
+    def test_changing_a_column_that_is_not_there_fails_and_changes_nothing(self, tables):
+        b = tables
+        before = shape(b, "kit_alter_parent"), rows(b, "kit_alter_parent", "id", "name", "score")
+        for change in (ops.DropColumn("kit_alter_parent", "kit_missing"),
+                       ops.RenameColumn("kit_alter_parent", "kit_missing", "kit_other"),
+                       ops.AlterColumn("kit_alter_parent", ColumnDef("kit_missing", T.BIGINT))):
+            with pytest.raises(DatabaseError), b.schema_transaction():
+                change.apply(b)
+        assert (shape(b, "kit_alter_parent"), rows(b, "kit_alter_parent", "id", "name", "score")) == before
+
     def test_create_and_drop_table_and_run_sql_and_python(self, tables):
         b = tables
         table = ops.CreateTable("kit_alter_extra", [ColumnDef("a", T.INTEGER, primary_key=True),

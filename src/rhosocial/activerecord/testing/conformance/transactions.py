@@ -224,3 +224,9 @@ class TestTransactions:
         with people.transaction():
             insert_person(people, "in-tx")
         assert names(people) == ["after", "in-tx"]
+
+    def test_unknown_transaction_options_are_refused(self, people):
+        with pytest.raises(TypeError, match="kit_no_such_option"), people.transaction(kit_no_such_option=1):
+            insert_person(people, "never")
+        assert not people.in_transaction
+        assert names(people) == []
