@@ -108,6 +108,7 @@ def main(argv: list[str]) -> int:
         ensure_venv("")
         return subprocess.call([str(PYTHON), str(ROOT / "examples" / "demo.py"), *rest], cwd=ROOT)
     ensure_venv(TEST_EXTRAS)
+    ensure_example(ROOT / "examples" / "duckdb-backend")  # before the main run: its check --coverage test uses it
     code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
     if rest:
         return 0 if code == 5 else code

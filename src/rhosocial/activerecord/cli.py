@@ -167,8 +167,94 @@ def kit_backend(backend: str, url: str | None, options: dict[str, Any]) -> str:
     return name
 
 
-def check(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequence[str]) -> int:
-    """Run the conformance kit against ``backend`` and print a summary; return the exit code."""
+def _package_of(cls: type) -> tuple[str, list[str], list[str]]:
+    """Return the package holding ``cls`` and what coverage.py measures of it.
+
+    That is its directories (``source``), or for a top-level module its file
+    (``include``); never the package's name, because for a dotted name
+    coverage.py imports the parent packages at start and then drops them
+    from ``sys.modules``; asyncio, imported meanwhile, is then imported
+    twice, while its C part keeps raising the first import's
+    ``CancelledError``, which ``except asyncio.CancelledError`` no longer
+    catches.
+    """
+    module = sys.modules[cls.__module__]
+    name = module.__package__ or module.__name__
+    package = sys.modules[name]
+    paths = list(getattr(package, "__path__", ()))
+    return name, paths, [] if paths else [str(package.__file__)]
+
+
+def _percent(part: int, whole: int) -> str:
+    """Format ``part / whole`` with one decimal, rounded down (89.96 is not 90.0)."""
+    return f"{(part * 1000 // whole) / 10 if whole else 100.0:.1f}"
+
+
+def _check_with_coverage(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequence[str],
+                         fail_under: float | None) -> int:
+    """Run ``check`` in a child under coverage.py; print the line and branch coverage of the backend's package.
+
+    A child, because this process has imported the backend already: measuring
+    started here (pytest-cov's ``--cov`` included) would miss every line that
+    ran at import, the ``def`` and ``class`` lines among them.
+    """
+    try:
+        import coverage
+    except ImportError:
+        print("error: check --coverage needs coverage.py: pip install pytest-cov", file=sys.stderr)
+        return EXIT_USAGE
+    import json
+    import subprocess
+    import tempfile
+
+    name = kit_backend(backend, url, _parse_options(pairs))
+    package, source, include = _package_of(get_backend_class(name))
+    # The async twins run the backend's code in greenlets; coverage must follow them.
+    concurrency = "thread,greenlet" if _driver_installed("greenlet") else "thread"
+    with tempfile.TemporaryDirectory(prefix="rhosocial-coverage-") as tmp:
+        data_file = os.path.join(tmp, "coverage")
+        code = subprocess.call([
+            sys.executable, "-m", "coverage", "run", "--branch",
+            f"--source={','.join(source)}" if source else f"--include={','.join(include)}",
+            f"--concurrency={concurrency}", f"--data-file={data_file}",
+            "-m", "rhosocial.activerecord", "check", backend, *pairs, *(["--url", url] if url else []),
+            "--", *pytest_args,
+        ])
+        measured = coverage.Coverage(data_file=data_file, branch=True, source=source or None,
+                                     include=include or None)
+        measured.load()
+        print()
+        try:
+            measured.report(show_missing=True)
+            measured.json_report(outfile=os.path.join(tmp, "coverage.json"))
+        except coverage.exceptions.NoDataError:
+            print(f"{name}: no coverage data for {package}: the kit's run never imported it")
+            return code or EXIT_FAILED
+        with open(os.path.join(tmp, "coverage.json"), encoding="utf-8") as handle:
+            totals = json.load(handle)["totals"]
+    statements, branches = totals["num_statements"], totals["num_branches"]
+    lines = _percent(totals["covered_lines"], statements)
+    print(f"{name}: coverage of {package}: {lines}% of lines, "
+          f"{_percent(totals['covered_branches'], branches)}% of branches "
+          f"({statements} statements, {totals['missing_lines']} missing; "
+          f"{branches} branches, {totals['missing_branches']} missing)")
+    if fail_under is not None and float(lines) < fail_under:
+        print(f"{name}: line coverage {lines}% is under --coverage-fail-under {fail_under:g}")
+        return code or EXIT_FAILED
+    return code
+
+
+def check(backend: str, url: str | None, pairs: Sequence[str], pytest_args: Sequence[str],
+          coverage: bool = False, fail_under: float | None = None) -> int:
+    """Run the conformance kit against ``backend`` and print a summary; return the exit code.
+
+    With ``coverage`` (or ``fail_under``), also report the line and branch
+    coverage of the backend's own package by the run (needs coverage.py, which
+    pytest-cov installs); ``fail_under`` fails the run below that percentage
+    of lines.
+    """
+    if coverage or fail_under is not None:
+        return _check_with_coverage(backend, url, pairs, pytest_args, fail_under)
     import pytest
 
     from .testing import conformance
@@ -349,6 +435,10 @@ def main(argv: Sequence[str]) -> int:
     run.add_argument("backend", help="a registered backend name, or package.module:Class")
     run.add_argument("--url", help="database URL to test in (tables it creates are dropped)")
     run.add_argument("options", nargs="*", help="connection settings as key=value")
+    run.add_argument("--coverage", action="store_true",
+                     help="report the line and branch coverage of the backend's package (needs pytest-cov)")
+    run.add_argument("--coverage-fail-under", type=float, metavar="PCT",
+                     help="exit 1 when the line coverage is below PCT (implies --coverage)")
     bench = sub.add_parser("bench", help="time the standard workloads on a backend, models against raw SQL")
     bench.add_argument("backend", help="a registered backend name, or package.module:Class")
     bench.add_argument("--url", help="database URL to run in (the tables it creates are dropped)")
@@ -373,4 +463,4 @@ def main(argv: Sequence[str]) -> int:
             return _schema_command(args)
         except _Usage as exc:
             parser.error(str(exc))
-    return check(args.backend, args.url, args.options, argv[cut + 1:])
+    return check(args.backend, args.url, args.options, argv[cut + 1:], args.coverage, args.coverage_fail_under)
