@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 import uuid
-import warnings
 from abc import ABC, abstractmethod
 from asyncio.events import _get_running_loop
 from contextlib import contextmanager

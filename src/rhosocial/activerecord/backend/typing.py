@@ -254,6 +254,11 @@ def split_table_name(table: str) -> tuple[str | None, str]:
     return None, table
 
 
+def bare_table_name(table: str) -> str:
+    """A table's name without its schema: the name its columns are qualified by (``FROM s.t`` exposes ``t``)."""
+    return split_table_name(table)[1]
+
+
 class _NoDefault:
     __slots__ = ()
 

@@ -480,8 +480,7 @@ class ModelSchema:
         step = Decimal(1).scaleb(-scale) if scale is not None else None
 
         def read(value: Any) -> Decimal:
-            if not isinstance(value, Decimal):
-                value = Decimal(repr(value) if isinstance(value, float) else str(value))
+            value = _to_decimal(value)
             return value.quantize(step) if step is not None else value
 
         return read

@@ -1,10 +1,9 @@
 """``Query``: an immutable, chainable description of a SELECT over one model."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Iterator, Sequence, TypeVar
 
-from ..backend.typing import DatabaseType
+from ..backend.typing import bare_table_name
 from ..backend.errors import NotSupportedError
 from ..errors import MultipleRecordsFound, RecordNotFound, UnsafeQueryError
 from . import expressions as ex
@@ -16,7 +15,6 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound="ActiveRecord")
 
 _JOIN_KINDS = {"inner": "INNER", "left": "LEFT"}
-_INTEGER_TYPES = frozenset((DatabaseType.TINYINT, DatabaseType.SMALLINT, DatabaseType.INTEGER, DatabaseType.BIGINT))
 
 
 class Query(AsyncQueryMethods[M], Generic[M]):
@@ -285,7 +283,7 @@ class Query(AsyncQueryMethods[M], Generic[M]):
         if self._where or self._joins or self._group or self._order or self._limit is not None or self._offset:
             raise ValueError("Choose where rows come from before adding conditions, joins, order or limits")
         # The source applied its own scopes; the rows it gives are taken as they are.
-        return self._replace(_from=(source, _bare(self.model.table_name())),
+        return self._replace(_from=(source, bare_table_name(self.model.table_name())),
                              _skip_scopes=frozenset(self.model._default_scopes()))
 
     def union(self, *others: Any) -> "Query[M]":
@@ -545,30 +543,17 @@ class Query(AsyncQueryMethods[M], Generic[M]):
 
     def _aggregate(self, function: str, column: Any) -> Any:
         expr = self._column(column)
-        if self._group:
-            agg = ex.Func(function, (expr,))
-            reader = self.model._schema().reader_for(agg)
-            if function == "AVG" and reader is None:
-                reader = float
-            return self._per_group(agg, reader)
         schema = self.model._schema()
+        agg = ex.Func(function, (expr,))
+        # Databases answer in float, NUMERIC or the column's type: the reader settles it the same
+        # everywhere (AVG of a DECIMAL: a Decimal at its scale; other AVGs: float; SUM of integers: int).
+        reader = schema.reader_for(agg)
+        if self._group:
+            return self._per_group(agg, reader)
         value = self._run("aggregate", function, expr, schema=schema).scalar()
-        if value is None or function == "COUNT":
+        if value is None or reader is None:
             return value
-        if function == "AVG":
-            # Databases answer in float or NUMERIC; a DECIMAL column averages to
-            # Decimal (rounded to its scale), anything else to float, the same on every backend.
-            if isinstance(expr, ex.Column) and expr.db_type is DatabaseType.DECIMAL:
-                if expr.table == schema.table:
-                    return schema.average_reader(schema.field_of.get(expr.name, expr.name))(value)
-                return value if isinstance(value, Decimal) else Decimal(str(value))
-            return float(value)
-        if isinstance(expr, ex.Column) and expr.db_type is not None:
-            if function == "SUM" and expr.db_type in _INTEGER_TYPES:
-                return int(value)  # some databases sum integers as NUMERIC
-            reader = schema.reader_for(expr)
-            return reader(value) if reader is not None else value
-        return value
+        return reader(value)
 
     def sum(self, column: Any) -> Any:
         """Return the sum of ``column`` over matching rows (``None`` when there are none)."""
@@ -787,11 +772,6 @@ def _non_negative(name: str, value: Any) -> int | None:
     return value
 
 
-def _bare(table: Any) -> str:
-    """A table's name without its schema (the name its columns are qualified by)."""
-    return str(getattr(table, "name", table))
-
-
 def _qualifier_of(target: Any) -> str:
     """The name rows of ``target`` go by in SQL: a model's table, an alias, or a name."""
     if isinstance(target, str):
@@ -800,7 +780,7 @@ def _qualifier_of(target: Any) -> str:
     if alias is not None:
         return str(alias)
     if hasattr(target, "table_name"):
-        return _bare(target.table_name())
+        return bare_table_name(target.table_name())
     raise TypeError(f"of= takes models, aliases or table names, got {target!r}")
 
 

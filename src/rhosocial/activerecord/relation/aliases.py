@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..backend.typing import split_table_name
+from ..backend.typing import bare_table_name
 from ..query import expressions as ex
 
 
@@ -37,7 +37,7 @@ def retarget(node: Any, names: Mapping[str, str]) -> Any:
 class _Retargeter:
     def __init__(self, names: Mapping[str, str], inside: bool = False) -> None:
         self.names = names
-        self.bare = {_bare(table) for table in names}
+        self.bare = {bare_table_name(table) for table in names}
         self.inside = inside  # in a subquery: fragments name its own FROM and stay as written
 
     def node(self, node: Any) -> Any:
@@ -84,7 +84,7 @@ class _Retargeter:
 
     def query(self, query: Any) -> Any:
         """A subquery re-aimed, unless its own tables shadow the names (then they mean its own rows)."""
-        own = {_bare(query.model.table_name()), *(_bare(t) for t in query.joined_tables)}
+        own = {bare_table_name(query.model.table_name()), *(bare_table_name(t) for t in query.joined_tables)}
         if own & self.bare:
             return query
         inner = _Retargeter(self.names, inside=True).node
@@ -96,10 +96,6 @@ class _Retargeter:
             _having=inner(query._having),
             _joins=tuple((kind, table, alias, inner(on)) for kind, table, alias, on in query._joins),
         )
-
-
-def _bare(table: str) -> str:
-    return split_table_name(table)[1]
 
 
 _SLOTS: dict[type, tuple[str, ...]] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..backend.typing import split_table_name
+from ..backend.typing import bare_table_name
 from ..errors import ModelDefinitionError
 from ..query import expressions as ex
 from .aliases import retarget
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
     """Return ``query`` with an INNER JOIN for every association along ``paths``."""
     # The names tables go by in SQL: a table in a schema is named by its bare name (see the compiler).
-    names = {_bare(query.model.table_name())} | {_bare(n) for n in query.joined_tables}
+    names = {bare_table_name(query.model.table_name())} | {bare_table_name(n) for n in query.joined_tables}
     distinct = query.is_distinct
     for path in paths:
         model: Any = query.model
@@ -47,13 +47,9 @@ def join_associations(query: Query[Any], paths: tuple[str, ...]) -> Query[Any]:
     return query.distinct() if distinct else query
 
 
-def _bare(table: str) -> str:
-    return split_table_name(table)[1]
-
-
 def _alias(table: str, wanted: str, names: set[str]) -> tuple[str, str | None]:
-    if _bare(table) not in names:
-        names.add(_bare(table))
+    if bare_table_name(table) not in names:
+        names.add(bare_table_name(table))
         return table, None
     if wanted in names:
         raise ModelDefinitionError(
@@ -78,11 +74,11 @@ def _steps(
         return [(target.table_name(), alias, _with_scopes(on, target, alias is not None))], name
     if isinstance(assoc, (HasManyThrough, ManyToMany)):
         link = assoc.link
-        if _bare(link.table) in names or _bare(target.table_name()) in names:
+        if bare_table_name(link.table) in names or bare_table_name(target.table_name()) in names:
             raise ModelDefinitionError(
                 f"joins({assoc.name!r}): {assoc} would join a table twice; use join() with aliases"
             )
-        names.update((_bare(link.table), _bare(target.table_name())))
+        names.update((bare_table_name(link.table), bare_table_name(target.table_name())))
         first, second = link_on(assoc, source, link.table, target.table_name())
         second = _with_scopes(second, target, False)
         return [(link.table, None, first), (target.table_name(), None, second)], target.table_name()
@@ -172,8 +168,8 @@ def _exists(model: Any, outer: str, parts: list[str], conditions: tuple[Any, ...
         base = _conditions_query(target, conditions, equals)
     base = assoc._scoped(base)
     linked = isinstance(assoc, (HasManyThrough, ManyToMany))
-    tables = {_bare(target.table_name())} | ({_bare(assoc.link.table)} if linked else set())
-    if _bare(outer) not in tables:
+    tables = {bare_table_name(target.table_name())} | ({bare_table_name(assoc.link.table)} if linked else set())
+    if bare_table_name(outer) not in tables:
         if linked:
             first, second = link_on(assoc, outer, assoc.link.table, target.table_name())
             base = base.join(assoc.link.table, second)
